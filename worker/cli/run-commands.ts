@@ -1,0 +1,139 @@
+// `ocr run`, `ocr status`, `ocr logs`, `ocr cancel`, `ocr retry`
+import { type Command, Option } from 'commander';
+import type { Run, RunEvent } from '../store/types';
+import type { CliContext } from './context';
+import { ago, oneLine, runDuration, runJson, shortId, table } from './format';
+import { intOption, priorityOption } from './options';
+
+export function registerRunCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('queue a run in a lane of a session')
+    .requiredOption('--session <id>', 'the session (id or its first characters)')
+    .requiredOption('--lane <lane>', 'one of the session\'s lanes')
+    .option('--priority <n>', 'lower runs first (default 100)', priorityOption, 100)
+    .addOption(new Option('--executor <executor>', 'how to run the intent').choices(['shell', 'agent', 'runbook']).default('shell'))
+    .option('--agent <profile>', 'the agent profile for --executor agent (claude, codex, gemini, aider or a custom one)')
+    .option('--timeout <seconds>', 'stop the run after this long (default 3600)', intOption('--timeout', 1, 7 * 24 * 3600))
+    .argument('<intent...>', 'what to run: a shell command, or the prompt for an agent')
+    .action(async (words: string[], o: { session: string; lane: string; priority: number; executor: 'shell' | 'agent' | 'runbook'; agent?: string; timeout?: number }) => {
+      const store = await ctx.openStore();
+      const spec: Record<string, unknown> = {};
+      if (o.agent) spec.profile = o.agent;
+      if (o.timeout) spec.timeoutSeconds = o.timeout;
+      const run = await store.createRun({
+        session_id: await store.resolveId('session', o.session),
+        lane: o.lane,
+        intent: words.join(' '),
+        executor: o.executor,
+        spec,
+        priority: o.priority,
+      });
+      ctx.print(`queued run ${shortId(run.id)} in lane ${run.lane}\n${run.id}`, { id: run.id });
+    });
+
+  program
+    .command('status')
+    .description('sessions and their runs')
+    .option('--session <id>', 'only this session')
+    .option('--limit <n>', 'at most this many runs (newest first)', intOption('--limit', 1, 100_000), 50)
+    .action(async (o: { session?: string; limit: number }) => {
+      const store = await ctx.openStore();
+      const sessionId = o.session ? await store.resolveId('session', o.session) : undefined;
+      const sessions = sessionId ? [await store.getSession(sessionId)] : await store.listSessions();
+      const runs = await store.listRuns({ sessionId, limit: o.limit });
+      const titles = new Map(sessions.map((s) => [s.id, s.title]));
+      const shown = sessionId ? runs : runs.filter((r) => titles.has(r.session_id));
+      const human =
+        sessions.length === 0
+          ? 'no sessions yet; start one with `ocr session new --title …`'
+          : summary(shown) +
+            '\n' +
+            table(
+              ['RUN', 'SESSION', 'LANE', 'STATUS', 'PRI', 'TRY', 'WORKER', 'TIME', 'INTENT'],
+              shown.map((r) => [
+                shortId(r.id),
+                oneLine(titles.get(r.session_id) ?? shortId(r.session_id), 20),
+                r.lane,
+                r.status + (r.cancel_requested_at && r.status === 'running' ? ' (canceling)' : ''),
+                String(r.priority),
+                `${r.attempt}/${r.max_attempts}`,
+                r.claimed_by ?? '',
+                r.status === 'queued' ? ago(r.created_at) : runDuration(r),
+                oneLine(r.intent, 50) + (r.error ? `  [${oneLine(r.error, 40)}]` : ''),
+              ]),
+            );
+      ctx.print(human, { sessions, runs: shown.map(runJson) });
+    });
+
+  program
+    .command('logs')
+    .description("print a run's log")
+    .argument('<run>', 'the run (id or its first characters)')
+    .option('-f, --follow', 'keep printing until the run ends')
+    .action(async (id: string, o: { follow?: boolean }) => {
+      const store = await ctx.openStore();
+      const runId = await store.resolveId('run', id);
+      const events: RunEvent[] = [];
+      const emit = (batch: RunEvent[]) => {
+        if (ctx.jsonMode()) events.push(...batch);
+        else process.stdout.write(batch.map(renderLine).join(''));
+      };
+      if (o.follow) {
+        const abort = new AbortController();
+        const stop = () => abort.abort();
+        process.once('SIGINT', stop);
+        try {
+          for await (const batch of store.followRun(runId, 0, { signal: abort.signal })) emit(batch);
+        } finally {
+          process.off('SIGINT', stop);
+        }
+      } else {
+        for (let after = 0; ; ) {
+          const batch = await store.listEvents(runId, after, 5000);
+          if (batch.length === 0) break;
+          emit(batch);
+          after = batch[batch.length - 1]!.seq;
+        }
+      }
+      if (ctx.jsonMode()) {
+        const run = await store.getRun(runId);
+        ctx.print('', { run: runJson(run), events });
+      }
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a run: a queued run at once, a running run is stopped by its worker')
+    .argument('<run>', 'the run (id or its first characters)')
+    .action(async (id: string) => {
+      const store = await ctx.openStore();
+      const { outcome, run } = await store.cancelRun(await store.resolveId('run', id));
+      const human = {
+        canceled: `canceled run ${shortId(run.id)}`,
+        cancel_requested: `asked worker ${run.claimed_by} to stop run ${shortId(run.id)}`,
+        already_finished: `run ${shortId(run.id)} already finished (${run.status}); nothing to cancel`,
+      }[outcome];
+      ctx.print(human, { id: run.id, outcome, status: run.status });
+    });
+
+  program
+    .command('retry')
+    .description('queue a finished run again, as a new run')
+    .argument('<run>', 'the run (id or its first characters)')
+    .action(async (id: string) => {
+      const store = await ctx.openStore();
+      const run = await store.retryRun(await store.resolveId('run', id));
+      ctx.print(`queued run ${shortId(run.id)} in lane ${run.lane} (retry of ${shortId(run.retry_of!)})\n${run.id}`, { id: run.id });
+    });
+}
+
+function summary(runs: Run[]): string {
+  const count = (s: Run['status']) => runs.filter((r) => r.status === s).length;
+  return `${count('running')} running · ${count('queued')} queued · ${count('succeeded')} succeeded · ${count('failed')} failed · ${count('canceled')} canceled\n`;
+}
+
+function renderLine(e: RunEvent): string {
+  const text = e.text.endsWith('\n') ? e.text : e.text + '\n';
+  return e.stream === 'system' ? `── ${text}` : text;
+}

@@ -1,0 +1,76 @@
+// `ocr session new|list|archive`
+import type { Command } from 'commander';
+import os from 'node:os';
+import { describeRepo } from '../engine/repo';
+import type { Session } from '../store/types';
+import type { CliContext } from './context';
+import { ago, oneLine, shortId, table } from './format';
+import { lanesOption } from './options';
+
+export interface SessionCommandHooks {
+  /** removes a session's worktrees (and branches) when it is archived with --clean */
+  cleanWorktrees?: (session: Session, options: { keepBranches: boolean }) => Promise<string[]>;
+}
+
+export function registerSessionCommands(program: Command, ctx: CliContext, hooks: SessionCommandHooks = {}): void {
+  const session = program.command('session').description('create, list and archive sessions');
+
+  session
+    .command('new')
+    .description('start a session: one intent, one repository, parallel lanes')
+    .requiredOption('--title <title>', 'a short title')
+    .option('--intent <intent>', 'what the session is for', '')
+    .option('--repo <path>', 'the git repository the session works on')
+    .option('--lanes <lanes>', 'comma-separated lane names (default A,B,C,D)', lanesOption, ['A', 'B', 'C', 'D'])
+    .action(async (o: { title: string; intent: string; repo?: string; lanes: string[] }) => {
+      const lanes = o.lanes;
+      const repo = o.repo ? await describeRepo(o.repo) : undefined;
+      const store = await ctx.openStore();
+      const s = await store.createSession({
+        title: o.title,
+        intent: o.intent,
+        lanes,
+        repo_id: repo?.repoId ?? null,
+        repo_url: repo?.repoUrl ?? null,
+        repo_path: repo?.repoPath ?? null,
+        base_ref: repo?.baseRef ?? null,
+        created_by: os.userInfo().username,
+      });
+      ctx.print(`created session ${shortId(s.id)} "${s.title}" with lanes ${s.lanes.join(', ')}${repo ? ` on ${repo.repoPath}` : ''}\n${s.id}`, { id: s.id });
+    });
+
+  session
+    .command('list')
+    .description('list sessions (active ones; --all for archived too)')
+    .option('--all', 'include archived sessions')
+    .action(async (o: { all?: boolean }) => {
+      const store = await ctx.openStore();
+      const sessions = await store.listSessions({ includeArchived: Boolean(o.all) });
+      ctx.print(
+        sessions.length === 0
+          ? 'no sessions yet; start one with `ocr session new --title …`'
+          : table(
+              ['ID', 'TITLE', 'STATUS', 'LANES', 'REPOSITORY', 'CREATED'],
+              sessions.map((s) => [shortId(s.id), oneLine(s.title, 40), s.status, s.lanes.join(','), s.repo_path ?? '', ago(s.created_at)]),
+            ),
+        { sessions },
+      );
+    });
+
+  session
+    .command('archive')
+    .description('archive a session: its queued runs are canceled, running ones asked to stop')
+    .argument('<id>', 'the session id (or its first characters)')
+    .option('--clean', "remove the session's worktrees")
+    .option('--keep-branches', 'with --clean, keep the lanes\' branches')
+    .action(async (id: string, o: { clean?: boolean; keepBranches?: boolean }) => {
+      const store = await ctx.openStore();
+      const s = await store.archiveSession(await store.resolveId('session', id));
+      let removed: string[] = [];
+      if (o.clean && hooks.cleanWorktrees) removed = await hooks.cleanWorktrees(s, { keepBranches: Boolean(o.keepBranches) });
+      ctx.print(
+        `archived session ${shortId(s.id)} "${s.title}"${removed.length ? `; removed ${removed.length} worktree(s)` : ''}`,
+        { id: s.id, status: s.status, removed },
+      );
+    });
+}

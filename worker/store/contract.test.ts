@@ -1,0 +1,331 @@
+// One contract suite for every engine: the invariants of the queue, checked against real databases.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engines } from './engines.test-support';
+import { LeaseLostError, OcrError } from './errors';
+import { PostgresStore } from './postgres';
+import type { Lease, Run, RunEvent, Session } from './types';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const leaseOf = (run: Run, workerId = run.claimed_by!): Lease => ({ runId: run.id, workerId, attempt: run.attempt });
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+describe.each(engines)('the queue on $name', (engine) => {
+  let url: string;
+  let stop: () => Promise<void>;
+  let store: PostgresStore;
+
+  beforeAll(async () => {
+    ({ url, stop } = await engine.start());
+    store = new PostgresStore({ url, poolSize: 10 });
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await stop?.();
+  });
+
+  const newSession = (title = 'contract', lanes?: string[]): Promise<Session> => store.createSession({ title, lanes });
+
+  it('applies its migrations once, however often it is asked', async () => {
+    await Promise.all([store.migrate(), store.migrate()]);
+    const other = new PostgresStore({ url });
+    await other.migrate();
+    await other.close();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    const { rows } = await c.query('select name from ops.schema_migrations order by name');
+    await c.end();
+    expect(rows.map((r) => r.name)).toEqual(['0001_ops_schema', '0002_ops_functions']);
+  });
+
+  it('claims each of 5,000 runs exactly once with 8 concurrent claimers, never two running in one lane', async () => {
+    const sessions = await Promise.all(Array.from({ length: 50 }, (_, i) => newSession(`load ${i}`)));
+    const inputs = sessions.flatMap((s) =>
+      s.lanes.flatMap((lane) => Array.from({ length: 25 }, (_, k) => ({ session_id: s.id, lane, intent: `job ${k}` }))),
+    );
+    const created = await store.createRuns(inputs);
+    expect(created).toHaveLength(5000);
+    const ids = new Set(created.map((r) => r.id));
+
+    const claims = new Map<string, number>();
+    const holding = new Map<string, string>(); // lane key -> run id
+    const overlaps: string[] = [];
+    const claimers = Array.from({ length: 8 }, (_, i) => new PostgresStore({ url, poolSize: 1 }));
+    await Promise.all(
+      claimers.map(async (c, i) => {
+        const worker = `claimer-${i}`;
+        let idle = 0;
+        while (idle < 3) {
+          const runs = await c.claimRuns(worker, 5);
+          if (runs.length === 0) {
+            idle++;
+            await sleep(5);
+            continue;
+          }
+          idle = 0;
+          for (const r of runs) {
+            expect(ids.has(r.id)).toBe(true);
+            claims.set(r.id, (claims.get(r.id) ?? 0) + 1);
+            const key = `${r.session_id}/${r.lane}`;
+            if (holding.has(key)) overlaps.push(`${key}: ${holding.get(key)} and ${r.id}`);
+            holding.set(key, r.id);
+          }
+          await Promise.all(
+            runs.map(async (r) => {
+              holding.delete(`${r.session_id}/${r.lane}`);
+              await c.finishRun(leaseOf(r, worker), { status: 'succeeded', exitCode: 0 });
+            }),
+          );
+        }
+      }),
+    );
+    await Promise.all(claimers.map((c) => c.close()));
+    expect(overlaps).toEqual([]);
+    expect(claims.size).toBe(5000);
+    expect([...claims.values()].every((n) => n === 1)).toBe(true);
+    const left = await store.listRuns({ status: ['queued', 'running'], limit: 10 });
+    expect(left.filter((r) => sessions.some((s) => s.id === r.session_id))).toEqual([]);
+  }, 180_000);
+
+  it('serves lower priority first, then oldest, inside a lane and across lanes', async () => {
+    const s = await newSession('order', ['A', 'B']);
+    const a1 = await store.createRun({ session_id: s.id, lane: 'A', intent: 'a1' });
+    const a2 = await store.createRun({ session_id: s.id, lane: 'A', intent: 'a2' });
+    const b1 = await store.createRun({ session_id: s.id, lane: 'B', intent: 'b1' });
+    const hotfix = await store.createRun({ session_id: s.id, lane: 'A', intent: 'hotfix', priority: 1 });
+
+    // one slot: the lane whose next run comes first is served first
+    const [first] = await store.claimRuns('w-order', 1, { sessions: [s.id] });
+    expect(first!.intent).toBe('hotfix');
+    const [second] = await store.claimRuns('w-order', 1, { sessions: [s.id] });
+    expect(second!.intent).toBe('b1');
+    expect(await store.claimRuns('w-order', 5, { sessions: [s.id] })).toEqual([]); // both lanes busy
+    await store.finishRun(leaseOf(first!), { status: 'succeeded', exitCode: 0 });
+    const [third] = await store.claimRuns('w-order', 5, { sessions: [s.id] });
+    expect(third!.id).toBe(a1.id);
+    await store.finishRun(leaseOf(third!), { status: 'succeeded', exitCode: 0 });
+    const [fourth] = await store.claimRuns('w-order', 5, { sessions: [s.id] });
+    expect(fourth!.id).toBe(a2.id);
+    expect(b1.id).toBe(second!.id);
+    expect(hotfix.priority).toBe(1);
+  });
+
+  it('claims only the lanes, sessions and repositories a worker serves', async () => {
+    const mine = await store.createSession({ title: 'repo x', repo_id: 'x'.repeat(40) });
+    const theirs = await store.createSession({ title: 'repo y', repo_id: 'y'.repeat(40) });
+    await store.createRun({ session_id: mine.id, lane: 'C', intent: 'x-c' });
+    await store.createRun({ session_id: mine.id, lane: 'D', intent: 'x-d' });
+    await store.createRun({ session_id: theirs.id, lane: 'C', intent: 'y-c' });
+    const got = await store.claimRuns('w-filter', 10, { lanes: ['C'], repoIds: ['x'.repeat(40)], sessions: [mine.id, theirs.id] });
+    expect(got.map((r) => r.intent)).toEqual(['x-c']);
+  });
+
+  it('refuses every write of a worker whose lease expired and was recovered (fencing)', async () => {
+    const s = await newSession('fencing');
+    const run = await store.createRun({ session_id: s.id, lane: 'A', intent: 'long job', max_attempts: 3 });
+    const [held] = await store.claimRuns('w-old', 1, { sessions: [s.id], leaseSeconds: 1 });
+    expect(held!.id).toBe(run.id);
+    expect(held!.attempt).toBe(1);
+    await store.appendEvents(leaseOf(held!), [{ stream: 'stdout', text: 'working' }]);
+    await sleep(1200);
+    const recovered = await store.recoverExpired();
+    expect(recovered).toContainEqual({ runId: run.id, outcome: 'requeued' });
+    const requeued = await store.getRun(run.id);
+    expect(requeued.status).toBe('queued');
+    expect(requeued.attempt).toBe(1);
+
+    const [again] = await store.claimRuns('w-new', 1, { sessions: [s.id] });
+    expect(again!.attempt).toBe(2);
+
+    const stale = leaseOf(held!, 'w-old');
+    await expect(store.appendEvents(stale, [{ stream: 'stdout', text: 'late' }])).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(store.appendEvents(stale, [])).rejects.toMatchObject({ code: 'lease_lost' });
+    await expect(store.putArtifact(stale, { kind: 'diff', name: 'lane.diff', content: '' })).rejects.toMatchObject({ code: 'lease_lost' });
+    await expect(store.finishRun(stale, { status: 'succeeded', exitCode: 0 })).rejects.toMatchObject({
+      code: 'lease_lost',
+      message: expect.stringContaining('held by w-new at attempt 2'),
+    });
+    expect((await store.heartbeat('w-old', [run.id])).get(run.id)).toBe('lost');
+    expect((await store.heartbeat('w-new', [run.id])).get(run.id)).toBe('held');
+
+    const finished = await store.finishRun(leaseOf(again!), { status: 'succeeded', exitCode: 0 });
+    expect(finished.status).toBe('succeeded');
+    const lines = await store.listEvents(run.id);
+    expect(lines.map((e) => e.text)).toEqual(['working']);
+  });
+
+  it('fails a run with "lease expired" once its attempts are used up, and frees its lane', async () => {
+    const s = await newSession('attempts');
+    const run = await store.createRun({ session_id: s.id, lane: 'B', intent: 'crashy', max_attempts: 1 });
+    const next = await store.createRun({ session_id: s.id, lane: 'B', intent: 'after' });
+    await store.claimRuns('w-dies', 1, { sessions: [s.id], leaseSeconds: 1 });
+    await sleep(1200);
+    expect(await store.recoverExpired()).toContainEqual({ runId: run.id, outcome: 'failed' });
+    const failed = await store.getRun(run.id);
+    expect(failed).toMatchObject({ status: 'failed', error: 'lease expired' });
+    const [claimed] = await store.claimRuns('w-2', 1, { sessions: [s.id] });
+    expect(claimed!.id).toBe(next.id);
+    expect(await store.recoverExpired()).toEqual([]);
+  });
+
+  it('renews every named lease in one heartbeat and lets an unnamed one expire', async () => {
+    const s = await newSession('heartbeat');
+    await store.createRuns(['A', 'B', 'C'].map((lane) => ({ session_id: s.id, lane, intent: `hb ${lane}` })));
+    const runs = await store.claimRuns('w-hb', 3, { sessions: [s.id], leaseSeconds: 1 });
+    expect(runs).toHaveLength(3);
+    const named = runs.slice(0, 2).map((r) => r.id);
+    await sleep(600);
+    const answer = await store.heartbeat('w-hb', named, 30);
+    expect([...answer.values()]).toEqual(['held', 'held']);
+    await sleep(600);
+    const recovered = await store.recoverExpired();
+    expect(recovered.map((r) => r.runId)).toEqual([runs[2]!.id]);
+    for (const id of named) expect((await store.getRun(id)).status).toBe('running');
+  });
+
+  it('cancels a queued run at once, asks a running run to stop, and leaves a finished run alone', async () => {
+    const s = await newSession('cancel');
+    const running = await store.createRun({ session_id: s.id, lane: 'A', intent: 'sleep 600' });
+    const queued = await store.createRun({ session_id: s.id, lane: 'A', intent: 'never' });
+    const [held] = await store.claimRuns('w-cancel', 1, { sessions: [s.id] });
+    expect(held!.id).toBe(running.id);
+
+    const q = await store.cancelRun(queued.id);
+    expect(q.outcome).toBe('canceled');
+    expect(q.run.status).toBe('canceled');
+
+    await store.listening();
+    const told: Array<[string, string | null]> = [];
+    const sub = store.onCancelRequested((runId, workerId) => told.push([runId, workerId]));
+    const r = await store.cancelRun(running.id);
+    expect(r.outcome).toBe('cancel_requested');
+    expect(r.run.status).toBe('running');
+    expect(r.run.cancel_requested_at).not.toBeNull();
+    await until('the cancel notification', () => told.length > 0 || undefined);
+    expect(told).toEqual([[running.id, 'w-cancel']]);
+    sub.dispose();
+    expect((await store.heartbeat('w-cancel', [running.id])).get(running.id)).toBe('cancel');
+
+    const ended = await store.finishRun(leaseOf(held!), { status: 'canceled', exitCode: null, error: 'canceled' });
+    expect(ended.status).toBe('canceled');
+    const f = await store.cancelRun(running.id);
+    expect(f.outcome).toBe('already_finished');
+    expect(f.run.status).toBe('canceled');
+
+    // the canceled queued run is never claimed
+    expect(await store.claimRuns('w-cancel', 5, { sessions: [s.id] })).toEqual([]);
+  });
+
+  it('retries a finished run as a new queued run that points at the old one', async () => {
+    const s = await newSession('retry');
+    const run = await store.createRun({ session_id: s.id, lane: 'D', intent: 'flaky', spec: { command: 'exit 1' } });
+    await expect(store.retryRun(run.id)).rejects.toMatchObject({ code: 'invalid_state' });
+    const [held] = await store.claimRuns('w-retry', 1, { sessions: [s.id] });
+    await store.finishRun(leaseOf(held!), { status: 'failed', exitCode: 1, error: 'exited 1' });
+    const retry = await store.retryRun(run.id);
+    expect(retry).toMatchObject({ status: 'queued', intent: 'flaky', lane: 'D', retry_of: run.id, spec: { command: 'exit 1' } });
+  });
+
+  it('rejects bad input with an error that names the field, and stores nothing', async () => {
+    const s = await newSession('input');
+    const before = (await store.listRuns({ sessionId: s.id })).length;
+    await expect(store.createRun({ session_id: s.id, lane: 'Z', intent: 'x' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining("lane: 'Z' is not a lane of session"),
+    });
+    await expect(store.createRun({ session_id: s.id, lane: 'A', intent: '   ' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('intent'),
+    });
+    await expect(
+      store.createRun({ session_id: '00000000-0000-4000-8000-000000000000', lane: 'A', intent: 'x' }),
+    ).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('session') });
+    await expect(store.createSession({ title: ' ' })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringContaining('title') });
+    await expect(store.createSession({ title: 'x', lanes: ['A', 'A'] })).rejects.toBeInstanceOf(OcrError);
+    // a batch with one bad run stores none of them
+    await expect(
+      store.createRuns([
+        { session_id: s.id, lane: 'A', intent: 'good' },
+        { session_id: s.id, lane: 'nope', intent: 'bad' },
+      ]),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    expect((await store.listRuns({ sessionId: s.id })).length).toBe(before);
+    const archived = await store.archiveSession(s.id);
+    expect(archived.status).toBe('archived');
+    await expect(store.createRun({ session_id: s.id, lane: 'A', intent: 'x' })).rejects.toMatchObject({ code: 'invalid_state' });
+  });
+
+  it('delivers every line of a run once, in order, across a dropped connection', async () => {
+    const s = await newSession('follow');
+    const run = await store.createRun({ session_id: s.id, lane: 'A', intent: 'chatty' });
+    const [held] = await store.claimRuns('w-follow', 1, { sessions: [s.id] });
+    const lease = leaseOf(held!);
+    const follower = new PostgresStore({ url });
+    const seen: RunEvent[] = [];
+    const following = (async () => {
+      for await (const batch of follower.followRun(run.id, 0, { pollMs: 60_000 })) seen.push(...batch);
+    })();
+    let n = 0;
+    const write = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        await store.appendEvents(lease, Array.from({ length: 10 }, () => ({ stream: 'stdout' as const, text: `line ${++n}` })));
+      }
+    };
+    await write(20);
+    await until('the first lines', () => seen.length > 0 || undefined);
+    // cut the follower's LISTEN connection from the server side, then keep writing while it is down
+    const pid = await until('the listen connection', () => follower.listenerForTests.backendPid);
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query('select pg_terminate_backend($1)', [pid]);
+    await admin.end();
+    await write(30);
+    await until('a new listen connection', () => {
+      const p = follower.listenerForTests.backendPid;
+      return p && p !== pid ? p : undefined;
+    });
+    await write(10);
+    await store.finishRun(lease, { status: 'succeeded', exitCode: 0 });
+    await following;
+    await follower.close();
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect(seen.map((e) => e.text)).toEqual(Array.from({ length: 600 }, (_, i) => `line ${i + 1}`));
+  });
+
+  it('tells a session watcher about every change of its runs', async () => {
+    const s = await newSession('watch');
+    const snapshots: string[][] = [];
+    const watch = store.watchSession(s.id, (snap) => snapshots.push(snap.runs.map((r) => `${r.intent}:${r.status}`)), { pollMs: 60_000 });
+    await until('the first snapshot', () => snapshots.length > 0 || undefined);
+    expect(snapshots[0]).toEqual([]);
+    const run = await store.createRun({ session_id: s.id, lane: 'A', intent: 'watched' });
+    await until('queued', () => snapshots.some((x) => x.includes('watched:queued')) || undefined);
+    const [held] = await store.claimRuns('w-watch', 1, { sessions: [s.id] });
+    await until('running', () => snapshots.some((x) => x.includes('watched:running')) || undefined);
+    await store.finishRun(leaseOf(held!), { status: 'succeeded', exitCode: 0 });
+    await until('succeeded', () => snapshots.some((x) => x.includes('watched:succeeded')) || undefined);
+    watch.dispose();
+    expect(run.status).toBe('queued');
+  });
+
+  it('keeps a diff artifact with its size and checksum', async () => {
+    const s = await newSession('artifact');
+    await store.createRun({ session_id: s.id, lane: 'A', intent: 'edit' });
+    const [held] = await store.claimRuns('w-art', 1, { sessions: [s.id] });
+    const patch = 'diff --git a/x b/x\n+é\n';
+    const a = await store.putArtifact(leaseOf(held!), { kind: 'diff', name: 'lane.diff', mime: 'text/x-diff', content: patch, meta: { files: 1 } });
+    expect(a.size).toBe(Buffer.byteLength(patch));
+    expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect((await store.getArtifact(held!.id, 'diff'))?.content).toBe(patch);
+  });
+});

@@ -1,0 +1,74 @@
+// Named errors with a stable `code`, so callers (CLI, extension, worker) can react without parsing messages.
+
+export type OcrErrorCode =
+  | 'lease_lost'
+  | 'not_found'
+  | 'invalid_input'
+  | 'invalid_state'
+  | 'db_unreachable'
+  | 'embedded_db_failed'
+  | 'migration_failed'
+  // raised by the worker engine
+  | 'agent_missing'
+  | 'repo_unavailable'
+  | 'git_failed'
+  | 'workspace_failed';
+
+export class OcrError extends Error {
+  constructor(
+    readonly code: OcrErrorCode,
+    message: string,
+    readonly hint?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'OcrError';
+  }
+
+  /** One line for a person: the problem, then what to do about it. */
+  get line(): string {
+    return this.hint ? `${this.message} (${this.hint})` : this.message;
+  }
+}
+
+export class LeaseLostError extends OcrError {
+  constructor(message: string, hint?: string) {
+    super('lease_lost', message, hint);
+    this.name = 'LeaseLostError';
+  }
+}
+
+const sqlStateCodes: Record<string, OcrErrorCode> = {
+  OC001: 'lease_lost',
+  OC002: 'not_found',
+  OC003: 'invalid_input',
+  OC004: 'invalid_state',
+};
+
+interface PgErrorLike {
+  code?: string;
+  message: string;
+  hint?: string;
+}
+
+function isPgError(e: unknown): e is PgErrorLike {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string';
+}
+
+/** Turns the queue's own SQL errors (SQLSTATE OC0xx) into named errors; anything else passes through. */
+export function fromDatabaseError(e: unknown): unknown {
+  if (!isPgError(e) || !e.code) return e;
+  const code = sqlStateCodes[e.code];
+  if (!code) return e;
+  const hint = e.hint || undefined;
+  return code === 'lease_lost' ? new LeaseLostError(e.message, hint) : new OcrError(code, e.message, hint);
+}
+
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000']);
+
+export function isUnreachable(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: string }).code;
+  if (code && unreachableCodes.has(code)) return true;
+  return /timeout expired|Connection terminated|connect ECONNREFUSED/i.test(e.message);
+}

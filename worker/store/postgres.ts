@@ -1,0 +1,532 @@
+// The Store on any PostgreSQL: node-postgres pool for queries, one LISTEN connection for live updates, and a poll
+// fallback so a missed notification only delays an update.
+import pg from 'pg';
+import { z } from 'zod';
+import { fromDatabaseError, isUnreachable, OcrError } from './errors';
+import { Listener } from './listener';
+import { migrate } from './migrate';
+import type {
+  Disposable,
+  FinishResult,
+  FollowOptions,
+  NewArtifact,
+  RunFilter,
+  SessionSnapshot,
+  Store,
+  WatchOptions,
+} from './store';
+import {
+  Artifact,
+  type ArtifactKind,
+  type CancelOutcome,
+  type ClaimFilter,
+  type HeartbeatOutcome,
+  isFinal,
+  type Lease,
+  NewEvent,
+  NewRun,
+  NewSession,
+  type RecoverOutcome,
+  Run,
+  RunEvent,
+  Session,
+  type WorkerInfo,
+  WorkerRow,
+} from './types';
+
+const TIMESTAMPTZ = 1184;
+const TIMESTAMP = 1114;
+const INT8 = 20;
+
+// Timestamps travel as ISO strings (they cross JSON boundaries: CLI, webview); bigint counters fit in a double.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === TIMESTAMPTZ || oid === TIMESTAMP) return (v: string) => new Date(v).toISOString();
+    if (oid === INT8) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+export interface PostgresStoreOptions {
+  url: string;
+  kind?: 'postgres' | 'embedded';
+  description?: string;
+  poolSize?: number;
+  log?: (message: string) => void;
+}
+
+/** A URL fit to show: the password replaced. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+const ListResult = <T extends z.ZodTypeAny>(schema: T) => z.array(schema);
+
+export class PostgresStore implements Store {
+  readonly kind: 'postgres' | 'embedded';
+  readonly description: string;
+  private readonly pool: pg.Pool;
+  private readonly listener: Listener;
+  private readonly log: (message: string) => void;
+
+  constructor(options: PostgresStoreOptions) {
+    this.kind = options.kind ?? 'postgres';
+    this.description = options.description ?? redactUrl(options.url);
+    this.log = options.log ?? (() => undefined);
+    const config: pg.ClientConfig = {
+      connectionString: options.url,
+      types,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'ops-control-room',
+    };
+    this.pool = new pg.Pool({ ...config, max: options.poolSize ?? 8, idleTimeoutMillis: 30_000 });
+    // An idle client that loses its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', (e) => this.log(`database connection lost: ${e.message}`));
+    this.listener = new Listener(config, this.log);
+  }
+
+  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(sql, params)).rows;
+    } catch (e) {
+      if (isUnreachable(e)) {
+        throw new OcrError(
+          'db_unreachable',
+          `cannot reach the database at ${this.description}: ${(e as Error).message}`,
+          'check that it is running and the URL is right (--db or OCR_DATABASE_URL)',
+          { cause: e },
+        );
+      }
+      throw fromDatabaseError(e);
+    }
+  }
+
+  async migrate(): Promise<void> {
+    try {
+      await migrate(this.pool);
+    } catch (e) {
+      if (isUnreachable(e)) {
+        throw new OcrError(
+          'db_unreachable',
+          `cannot reach the database at ${this.description}: ${(e as Error).message}`,
+          'check that it is running and the URL is right (--db or OCR_DATABASE_URL)',
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.listener.close();
+    await this.pool.end();
+  }
+
+  /** For tests: the LISTEN connection, so a test can cut it. */
+  get listenerForTests(): Listener {
+    return this.listener;
+  }
+
+  // sessions ---------------------------------------------------------------------------------------------------------
+
+  async createSession(input: NewSession): Promise<Session> {
+    const s = parseInput(NewSession, input);
+    const rows = await this.query('select * from ops.create_session($1, $2, $3, $4, $5, $6, $7, $8)', [
+      s.title,
+      s.intent,
+      s.lanes ?? ['A', 'B', 'C', 'D'],
+      s.repo_id ?? null,
+      s.repo_url ?? null,
+      s.repo_path ?? null,
+      s.base_ref ?? null,
+      s.created_by ?? null,
+    ]);
+    return Session.parse(rows[0]);
+  }
+
+  async getSession(id: string): Promise<Session> {
+    assertUuid('session', id);
+    const rows = await this.query('select * from ops.sessions where id = $1', [id]);
+    if (!rows[0]) throw new OcrError('not_found', `session ${id} does not exist`, 'list sessions with `ocr session list`');
+    return Session.parse(rows[0]);
+  }
+
+  async listSessions(options: { includeArchived?: boolean } = {}): Promise<Session[]> {
+    const rows = await this.query(
+      `select * from ops.sessions where $1 or status = 'active' order by created_at desc`,
+      [options.includeArchived ?? false],
+    );
+    return ListResult(Session).parse(rows);
+  }
+
+  async archiveSession(id: string): Promise<Session> {
+    assertUuid('session', id);
+    const rows = await this.query('select * from ops.archive_session($1)', [id]);
+    return Session.parse(rows[0]);
+  }
+
+  // runs: the user's side --------------------------------------------------------------------------------------------
+
+  async createRun(input: NewRun): Promise<Run> {
+    const [run] = await this.createRuns([input]);
+    return run!;
+  }
+
+  async createRuns(inputs: NewRun[]): Promise<Run[]> {
+    const runs = inputs.map((i) => parseInput(NewRun, i));
+    if (runs.length === 0) return [];
+    const rows = await this.query('select * from ops.create_runs($1::jsonb)', [JSON.stringify(runs)]);
+    return ListResult(Run).parse(rows);
+  }
+
+  async getRun(id: string): Promise<Run> {
+    assertUuid('run', id);
+    const rows = await this.query('select * from ops.runs where id = $1', [id]);
+    if (!rows[0]) throw new OcrError('not_found', `run ${id} does not exist`, 'list runs with `ocr status`');
+    return Run.parse(rows[0]);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<Run[]> {
+    if (filter.sessionId) assertUuid('session', filter.sessionId);
+    const rows = await this.query(
+      `select * from ops.runs
+        where ($1::uuid is null or session_id = $1) and ($2::text is null or lane = $2)
+          and ($3::text[] is null or status = any ($3))
+        order by seq desc limit $4`,
+      [filter.sessionId ?? null, filter.lane ?? null, filter.status ?? null, filter.limit ?? 1000],
+    );
+    return ListResult(Run).parse(rows);
+  }
+
+  async cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }> {
+    assertUuid('run', id);
+    const rows = await this.query<{ outcome: CancelOutcome }>('select ops.cancel_run($1) as outcome', [id]);
+    return { outcome: rows[0]!.outcome, run: await this.getRun(id) };
+  }
+
+  async retryRun(id: string): Promise<Run> {
+    assertUuid('run', id);
+    const rows = await this.query('select * from ops.retry_run($1)', [id]);
+    return Run.parse(rows[0]);
+  }
+
+  async listEvents(runId: string, afterSeq = 0, limit = 5000): Promise<RunEvent[]> {
+    assertUuid('run', runId);
+    const rows = await this.query(
+      'select * from ops.run_events where run_id = $1 and seq > $2 order by seq limit $3',
+      [runId, afterSeq, limit],
+    );
+    return ListResult(RunEvent).parse(rows);
+  }
+
+  async listArtifacts(runId: string): Promise<Artifact[]> {
+    assertUuid('run', runId);
+    const rows = await this.query('select * from ops.artifacts where run_id = $1 order by created_at', [runId]);
+    return ListResult(Artifact).parse(rows);
+  }
+
+  async getArtifact(runId: string, kind: ArtifactKind, name?: string): Promise<Artifact | undefined> {
+    assertUuid('run', runId);
+    const rows = await this.query(
+      `select * from ops.artifacts where run_id = $1 and kind = $2 and ($3::text is null or name = $3)
+        order by created_at desc limit 1`,
+      [runId, kind, name ?? null],
+    );
+    return rows[0] ? Artifact.parse(rows[0]) : undefined;
+  }
+
+  async listWorkers(): Promise<WorkerRow[]> {
+    const rows = await this.query('select * from ops.workers order by last_heartbeat desc');
+    return ListResult(WorkerRow).parse(rows);
+  }
+
+  async resolveId(kind: 'run' | 'session', text: string): Promise<string> {
+    const hex = text.trim().toLowerCase().replace(/-/g, '');
+    if (!/^[0-9a-f]{4,32}$/.test(hex)) {
+      throw new OcrError('invalid_input', `${kind}: ${JSON.stringify(text)} is not a ${kind} id`, `give the id or its first characters, as \`ocr status\` shows them`);
+    }
+    const asUuid = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    const table = kind === 'run' ? 'ops.runs' : 'ops.sessions';
+    // a prefix is a range of the primary key, so the lookup is an index scan however many rows there are
+    const rows = await this.query<{ id: string }>(`select id from ${table} where id between $1 and $2 limit 2`, [
+      asUuid(hex.padEnd(32, '0')),
+      asUuid(hex.padEnd(32, 'f')),
+    ]);
+    if (rows.length === 0) {
+      throw new OcrError('not_found', `${kind} ${text} does not exist`, kind === 'run' ? 'list runs with `ocr status`' : 'list sessions with `ocr session list`');
+    }
+    if (rows.length > 1) {
+      throw new OcrError('invalid_input', `${kind}: ${text} matches more than one ${kind}`, 'give more characters of the id');
+    }
+    return rows[0]!.id;
+  }
+
+  // runs: the worker's side ------------------------------------------------------------------------------------------
+
+  async registerWorker(info: WorkerInfo): Promise<void> {
+    await this.query('select ops.register_worker($1, $2, $3, $4, $5, $6)', [
+      info.id,
+      info.host,
+      info.pid,
+      info.concurrency,
+      JSON.stringify(info.labels),
+      info.version ?? null,
+    ]);
+  }
+
+  async setWorkerState(workerId: string, state: 'running' | 'draining' | 'stopped'): Promise<void> {
+    await this.query('select ops.set_worker_state($1, $2)', [workerId, state]);
+  }
+
+  async claimRuns(workerId: string, max: number, filter: ClaimFilter = {}): Promise<Run[]> {
+    const rows = await this.query('select * from ops.claim_runs($1, $2, $3, $4, $5, $6)', [
+      workerId,
+      max,
+      filter.lanes ?? null,
+      filter.sessions ?? null,
+      filter.repoIds ?? null,
+      filter.leaseSeconds ?? 30,
+    ]);
+    return ListResult(Run).parse(rows);
+  }
+
+  async heartbeat(workerId: string, runIds: string[], leaseSeconds = 30): Promise<Map<string, HeartbeatOutcome>> {
+    const rows = await this.query<{ run_id: string; outcome: HeartbeatOutcome }>(
+      'select * from ops.heartbeat($1, $2::uuid[], $3)',
+      [workerId, runIds, leaseSeconds],
+    );
+    return new Map(rows.map((r) => [r.run_id, r.outcome]));
+  }
+
+  async appendEvents(lease: Lease, events: NewEvent[]): Promise<number> {
+    const rows = await this.query<{ last: number }>('select ops.append_events($1, $2, $3, $4::jsonb) as last', [
+      lease.runId,
+      lease.workerId,
+      lease.attempt,
+      JSON.stringify(events),
+    ]);
+    return Number(rows[0]!.last);
+  }
+
+  async putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact> {
+    const rows = await this.query('select * from ops.put_artifact($1, $2, $3, $4, $5, $6, $7, $8::jsonb)', [
+      lease.runId,
+      lease.workerId,
+      lease.attempt,
+      artifact.kind,
+      artifact.name,
+      artifact.mime ?? 'text/plain',
+      artifact.content,
+      JSON.stringify(artifact.meta ?? {}),
+    ]);
+    return Artifact.parse(rows[0]);
+  }
+
+  async finishRun(lease: Lease, result: FinishResult): Promise<Run> {
+    const rows = await this.query('select * from ops.finish_run($1, $2, $3, $4, $5, $6)', [
+      lease.runId,
+      lease.workerId,
+      lease.attempt,
+      result.status,
+      result.exitCode ?? null,
+      result.error ?? null,
+    ]);
+    return Run.parse(rows[0]);
+  }
+
+  async releaseRun(lease: Lease): Promise<Run> {
+    const rows = await this.query('select * from ops.release_run($1, $2, $3)', [lease.runId, lease.workerId, lease.attempt]);
+    return Run.parse(rows[0]);
+  }
+
+  async recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>> {
+    const rows = await this.query<{ run_id: string; outcome: RecoverOutcome }>('select * from ops.recover_expired()');
+    return rows.map((r) => ({ runId: r.run_id, outcome: r.outcome }));
+  }
+
+  // live updates -----------------------------------------------------------------------------------------------------
+
+  watchSession(id: string, onChange: (snapshot: SessionSnapshot) => void, options: WatchOptions = {}): Disposable {
+    const onError = options.onError ?? ((e: unknown) => this.log(`watching session ${id} failed: ${(e as Error).message}`));
+    let disposed = false;
+    let last = '';
+    const refresh = coalesce(async () => {
+      if (disposed) return;
+      try {
+        const [session, runs] = await Promise.all([this.getSession(id), this.listRuns({ sessionId: id, limit: 10_000 })]);
+        // Only a real change is worth a callback; the poll fallback would otherwise repeat the same snapshot.
+        const key = JSON.stringify([session.status, runs.map((r) => [r.id, r.status, r.updated_at, r.claimed_by])]);
+        if (disposed || key === last) return;
+        last = key;
+        onChange({ session, runs });
+      } catch (e) {
+        onError(e);
+      }
+    });
+    const offRuns = this.listener.on('ops_runs', (payload) => {
+      if (payload === '*' || payload.includes(id)) refresh();
+    });
+    const offSessions = this.listener.on('ops_sessions', () => refresh());
+    const offReconnect = this.listener.onReconnect(() => refresh());
+    const poll = setInterval(() => refresh(), options.pollMs ?? 5000);
+    poll.unref();
+    refresh();
+    return {
+      dispose: () => {
+        disposed = true;
+        clearInterval(poll);
+        offRuns();
+        offSessions();
+        offReconnect();
+      },
+    };
+  }
+
+  async *followRun(runId: string, fromSeq = 0, options: FollowOptions = {}): AsyncIterable<RunEvent[]> {
+    assertUuid('run', runId);
+    const signal = options.signal;
+    const batchSize = options.batchSize ?? 5000;
+    const wake = new Wakeup();
+    const offEvents = this.listener.on('ops_events', (payload) => {
+      if (payload.includes(runId)) wake.fire();
+    });
+    const offRuns = this.listener.on('ops_runs', () => wake.fire());
+    const offReconnect = this.listener.onReconnect(() => wake.fire());
+    const onAbort = () => wake.fire();
+    signal?.addEventListener('abort', onAbort);
+    let last = fromSeq;
+    try {
+      await this.listener.ready();
+      while (!signal?.aborted) {
+        // Status first, events second: a run that has finished has appended its last line, so an empty read after
+        // seeing it finished means the log is complete.
+        const run = await this.getRun(runId);
+        for (;;) {
+          const batch = await this.listEvents(runId, last, batchSize);
+          if (batch.length === 0 || signal?.aborted) break;
+          last = batch[batch.length - 1]!.seq;
+          yield batch;
+          if (batch.length < batchSize) break;
+        }
+        if (isFinal(run.status) || signal?.aborted) return;
+        await wake.wait(options.pollMs ?? 2000);
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      offEvents();
+      offRuns();
+      offReconnect();
+    }
+  }
+
+  onQueueChange(listener: () => void): Disposable {
+    const off = this.listener.on('ops_queue', () => listener());
+    const offReconnect = this.listener.onReconnect(listener);
+    return { dispose: () => (off(), offReconnect()) };
+  }
+
+  onCancelRequested(listener: (runId: string, workerId: string | null) => void): Disposable {
+    const off = this.listener.on('ops_cancel', (payload) => {
+      const parsed = CancelPayload.safeParse(safeJson(payload));
+      if (parsed.success) listener(parsed.data.run_id, parsed.data.worker_id);
+      else this.log(`ignored a malformed cancel notification: ${payload}`);
+    });
+    return { dispose: off };
+  }
+
+  onSessionsChange(listener: () => void): Disposable {
+    const off = this.listener.on('ops_sessions', () => listener());
+    return { dispose: off };
+  }
+
+  /** Resolves once the LISTEN connection is up, so a notification sent after this is not missed. */
+  listening(): Promise<void> {
+    return this.listener.ready();
+  }
+}
+
+const CancelPayload = z.object({ run_id: z.string().uuid(), worker_id: z.string().nullable() });
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function assertUuid(what: 'session' | 'run', id: string): void {
+  if (!uuidPattern.test(id)) {
+    throw new OcrError('invalid_input', `${what}: ${JSON.stringify(id)} is not a ${what} id`, `a ${what} id looks like 0b9f…-…; list them with \`ocr status\``);
+  }
+}
+
+function parseInput<T extends z.ZodTypeAny>(schema: T, input: unknown): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join('.') || 'input';
+  throw new OcrError('invalid_input', `${field}: ${issue.message}`);
+}
+
+/** Runs `task` now, or once more right after the run in flight: never two at once, never a change left unseen. */
+function coalesce(task: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const go = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    task().finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        go();
+      }
+    });
+  };
+  return go;
+}
+
+/** A level-triggered wake-up: a fire() while nobody waits is kept for the next wait(). */
+class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  fire(): void {
+    if (this.resolve) {
+      const r = this.resolve;
+      this.resolve = undefined;
+      r();
+    } else {
+      this.pending = true;
+    }
+  }
+
+  wait(timeoutMs: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.resolve = undefined;
+        resolve();
+      }, timeoutMs);
+      this.resolve = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

@@ -1,0 +1,116 @@
+// The one interface everything else uses to reach the queue. Adapters: Postgres (remote or embedded).
+import type {
+  Artifact,
+  ArtifactKind,
+  CancelOutcome,
+  ClaimFilter,
+  HeartbeatOutcome,
+  Lease,
+  NewEvent,
+  NewRun,
+  NewSession,
+  RecoverOutcome,
+  Run,
+  RunEvent,
+  RunStatus,
+  Session,
+  WorkerInfo,
+  WorkerRow,
+} from './types';
+
+export interface Disposable {
+  dispose(): void;
+}
+
+export interface RunFilter {
+  sessionId?: string;
+  lane?: string;
+  status?: RunStatus[];
+  /** newest first; at most this many */
+  limit?: number;
+}
+
+export interface NewArtifact {
+  kind: ArtifactKind;
+  name: string;
+  mime?: string;
+  content: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface FinishResult {
+  status: 'succeeded' | 'failed' | 'canceled';
+  exitCode?: number | null;
+  error?: string | null;
+}
+
+export interface SessionSnapshot {
+  session: Session;
+  /** every run of the session, newest first */
+  runs: Run[];
+}
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** how often to look without a notification (the fallback when one is missed); default 2000 ms */
+  pollMs?: number;
+  /** most events per yielded batch; default 5000 */
+  batchSize?: number;
+}
+
+export interface WatchOptions {
+  pollMs?: number;
+  onError?: (e: unknown) => void;
+}
+
+export interface Store {
+  readonly kind: 'postgres' | 'embedded';
+  /** where it is, for people: a URL without its password, or the data folder */
+  readonly description: string;
+
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // sessions
+  createSession(input: NewSession): Promise<Session>;
+  getSession(id: string): Promise<Session>;
+  listSessions(options?: { includeArchived?: boolean }): Promise<Session[]>;
+  archiveSession(id: string): Promise<Session>;
+
+  // runs, the user's side
+  createRun(input: NewRun): Promise<Run>;
+  createRuns(inputs: NewRun[]): Promise<Run[]>;
+  getRun(id: string): Promise<Run>;
+  listRuns(filter?: RunFilter): Promise<Run[]>;
+  cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }>;
+  retryRun(id: string): Promise<Run>;
+  listEvents(runId: string, afterSeq?: number, limit?: number): Promise<RunEvent[]>;
+  listArtifacts(runId: string): Promise<Artifact[]>;
+  getArtifact(runId: string, kind: ArtifactKind, name?: string): Promise<Artifact | undefined>;
+  listWorkers(): Promise<WorkerRow[]>;
+  /** The full id of a run or session from its id or a unique prefix of it (at least 4 characters). */
+  resolveId(kind: 'run' | 'session', text: string): Promise<string>;
+
+  // runs, the worker's side
+  registerWorker(info: WorkerInfo): Promise<void>;
+  setWorkerState(workerId: string, state: 'running' | 'draining' | 'stopped'): Promise<void>;
+  claimRuns(workerId: string, max: number, filter?: ClaimFilter): Promise<Run[]>;
+  heartbeat(workerId: string, runIds: string[], leaseSeconds?: number): Promise<Map<string, HeartbeatOutcome>>;
+  appendEvents(lease: Lease, events: NewEvent[]): Promise<number>;
+  putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact>;
+  finishRun(lease: Lease, result: FinishResult): Promise<Run>;
+  releaseRun(lease: Lease): Promise<Run>;
+  recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>>;
+
+  // live updates
+  /** Calls back with the session and all its runs now, then whenever one of them changes. */
+  watchSession(id: string, onChange: (snapshot: SessionSnapshot) => void, options?: WatchOptions): Disposable;
+  /** Every event of the run from `fromSeq` on, in order, each once; ends when the run has finished and all are read. */
+  followRun(runId: string, fromSeq?: number, options?: FollowOptions): AsyncIterable<RunEvent[]>;
+  /** A run may have become claimable. */
+  onQueueChange(listener: () => void): Disposable;
+  /** A running run was asked to stop. */
+  onCancelRequested(listener: (runId: string, workerId: string | null) => void): Disposable;
+  /** Sessions were created, archived or changed. */
+  onSessionsChange(listener: () => void): Disposable;
+}
