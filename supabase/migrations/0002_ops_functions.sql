@@ -471,6 +471,49 @@ begin
   return r;
 end $$;
 
+-- Ends many held runs in one call and one commit: [{run_id, attempt, status, exit_code?, error?}]. Each run is fenced on
+-- its own; runs the worker no longer holds are left out of the answer instead of failing the whole batch.
+create function ops.finish_runs(p_worker_id text, p_results jsonb) returns setof ops.runs
+language plpgsql as $$
+declare
+  v_done ops.runs[];
+begin
+  if p_results is null or jsonb_typeof(p_results) <> 'array' then
+    perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
+  end if;
+  perform 1 from jsonb_to_recordset(p_results) as i(run_id uuid, attempt integer, status text)
+   where i.status is null or i.status not in ('succeeded', 'failed', 'canceled');
+  if found then
+    perform ops._raise('OC003', 'status: every result needs a final status', 'use succeeded, failed or canceled');
+  end if;
+  perform 1 from ops.lanes l
+   where (l.session_id, l.lane) in (select r.session_id, r.lane from ops.runs r
+                                     where r.id in (select (x ->> 'run_id')::uuid from jsonb_array_elements(p_results) x))
+   order by l.session_id, l.lane
+     for update;
+  with i as (
+    select * from jsonb_to_recordset(p_results) as i(run_id uuid, attempt integer, status text, exit_code integer, error text)
+  ), done as (
+    update ops.runs r
+       set status = i.status, exit_code = i.exit_code, error = i.error, finished_at = now(), lease_expires_at = null,
+           updated_at = now()
+      from i
+     where r.id = i.run_id and r.claimed_by = p_worker_id and r.attempt = i.attempt and r.status = 'running'
+    returning r.*
+  )
+  select array_agg(d) into v_done from done d;
+  if v_done is null then
+    return;
+  end if;
+  update ops.lanes l set running_run_id = null
+    from unnest(v_done) d
+   where l.session_id = d.session_id and l.lane = d.lane and l.running_run_id = d.id;
+  perform ops._notify_runs(array(select distinct d.session_id from unnest(v_done) d),
+    exists (select 1 from ops.lanes l join unnest(v_done) d on l.session_id = d.session_id and l.lane = d.lane
+             where l.head_run_id is not null));
+  return query select * from unnest(v_done);
+end $$;
+
 -- Gives a held run back to the queue (a worker that stops before it could start or finish the run).
 create function ops.release_run(p_run_id uuid, p_worker_id text, p_attempt integer) returns ops.runs
 language plpgsql as $$

@@ -226,6 +226,24 @@ describe.each(engines)('the queue on $name', (engine) => {
     expect(await store.claimRuns('w-cancel', 5, { sessions: [s.id] })).toEqual([]);
   });
 
+  it('finishes a batch of runs in one call, leaving out the ones the worker no longer holds', async () => {
+    const s = await newSession('batch finish');
+    await store.createRuns(['A', 'B', 'C'].flatMap((lane) => [1, 2].map((k) => ({ session_id: s.id, lane, intent: `${lane}${k}` }))));
+    const held = await store.claimRuns('w-batch', 3, { sessions: [s.id] });
+    expect(held.map((r) => r.intent)).toEqual(['A1', 'B1', 'C1']);
+    const stolen = { runId: held[2]!.id, attempt: held[2]!.attempt + 1 }; // not this worker's attempt
+    const done = await store.finishRuns('w-batch', [
+      { runId: held[0]!.id, attempt: held[0]!.attempt, status: 'succeeded', exitCode: 0 },
+      { runId: held[1]!.id, attempt: held[1]!.attempt, status: 'failed', exitCode: 2, error: 'exited 2' },
+      { ...stolen, status: 'succeeded', exitCode: 0 },
+    ]);
+    expect(done.map((r) => [r.intent, r.status]).sort()).toEqual([['A1', 'succeeded'], ['B1', 'failed']]);
+    expect((await store.getRun(held[2]!.id)).status).toBe('running');
+    const next = await store.claimRuns('w-batch', 3, { sessions: [s.id] });
+    expect(next.map((r) => r.intent)).toEqual(['A2', 'B2']);
+    await expect(store.finishRuns('w-batch', [{ runId: next[0]!.id, attempt: 1, status: 'queued' as never }])).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+
   it('retries a finished run as a new queued run that points at the old one', async () => {
     const s = await newSession('retry');
     const run = await store.createRun({ session_id: s.id, lane: 'D', intent: 'flaky', spec: { command: 'exit 1' } });

@@ -340,6 +340,17 @@ export class PostgresStore implements Store {
     return Run.parse(rows[0]);
   }
 
+  async finishRuns(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>): Promise<Run[]> {
+    if (results.length === 0) return [];
+    const rows = await this.query('select * from ops.finish_runs($1, $2::jsonb)', [
+      workerId,
+      JSON.stringify(
+        results.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null })),
+      ),
+    ]);
+    return ListResult(Run).parse(rows);
+  }
+
   async releaseRun(lease: Lease): Promise<Run> {
     const rows = await this.query('select * from ops.release_run($1, $2, $3)', [lease.runId, lease.workerId, lease.attempt]);
     return Run.parse(rows[0]);

@@ -99,6 +99,8 @@ export interface Store {
   appendEvents(lease: Lease, events: NewEvent[]): Promise<number>;
   putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact>;
   finishRun(lease: Lease, result: FinishResult): Promise<Run>;
+  /** Ends many held runs in one round trip; the answer holds the runs that were still this worker's. */
+  finishRuns(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>): Promise<Run[]>;
   releaseRun(lease: Lease): Promise<Run>;
   recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>>;
 
