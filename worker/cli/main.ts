@@ -5,6 +5,7 @@ import { createContext } from './context';
 import { registerDbCommands } from './db-commands';
 import { registerRunCommands } from './run-commands';
 import { registerSessionCommands } from './session-commands';
+import { cleanWorktrees, registerWorkerCommands } from './worker-commands';
 
 const program = new Command('ocr')
   .description('Ops Control Room: parallel lanes of runs on a Postgres queue')
@@ -15,8 +16,9 @@ const program = new Command('ocr')
 
 const ctx = createContext(program);
 registerDbCommands(program, ctx);
-registerSessionCommands(program, ctx);
+registerSessionCommands(program, ctx, { cleanWorktrees });
 registerRunCommands(program, ctx);
+registerWorkerCommands(program, ctx);
 
 async function main(): Promise<number> {
   try {

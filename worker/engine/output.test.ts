@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import type { NewEvent } from '../store/types';
+import { LineSplitter, maxLineBytes, RunLog } from './output';
+
+function split(chunks: Array<string | Buffer>, maxBytes?: number): Array<[string, boolean]> {
+  const lines: Array<[string, boolean]> = [];
+  const splitter = new LineSplitter((text, continued) => lines.push([text, continued]), maxBytes);
+  for (const c of chunks) splitter.push(typeof c === 'string' ? Buffer.from(c) : c);
+  splitter.end();
+  return lines;
+}
+
+describe('LineSplitter', () => {
+  it('cuts on newlines across chunks, drops CR of CRLF, keeps a last line without newline and ANSI colors', () => {
+    expect(split(['a\nb', 'c\r\n\n', '\u001b[31mred\u001b[0m\nlast'])).toEqual([
+      ['a', false],
+      ['bc', false],
+      ['', false],
+      ['\u001b[31mred\u001b[0m', false],
+      ['last', false],
+    ]);
+  });
+
+  it('replaces invalid UTF-8 and NUL, and joins a character split across chunks', () => {
+    const euro = Buffer.from('€');
+    expect(split([Buffer.from([0x61, 0xff, 0x62, 0x0a]), euro.subarray(0, 1), euro.subarray(1), Buffer.from('\0x\n')])).toEqual([
+      ['a\uFFFDb', false],
+      ['€\uFFFDx', false],
+    ]);
+  });
+
+  it('splits a line over 64 KiB into pieces, never inside a character', () => {
+    const long = 'é'.repeat(maxLineBytes); // two bytes each: 128 KiB
+    const lines = split([long, '\nnext\n']);
+    expect(lines.map(([t]) => t).join('')).toBe(`${long}next`);
+    expect(lines.slice(0, -1).every(([t]) => Buffer.byteLength(t) <= maxLineBytes)).toBe(true);
+    expect(lines.map(([, c]) => c)).toEqual([false, true, false]);
+    expect(lines.some(([t]) => t.includes('\uFFFD'))).toBe(false);
+  });
+
+  it('keeps a line of exactly the limit whole', () => {
+    const exact = 'x'.repeat(maxLineBytes);
+    expect(split([`${exact}\n`])).toEqual([[exact, false]]);
+  });
+});
+
+describe('RunLog', () => {
+  it('sends every line once, in order, in few batches, and flush waits for all of them', async () => {
+    const batches: NewEvent[][] = [];
+    let seq = 0;
+    const log = new RunLog(async (events) => {
+      batches.push(events);
+      await new Promise((r) => setTimeout(r, 5));
+      return (seq += events.length);
+    }, { maxBatchLines: 1000 });
+    for (let i = 0; i < 10_000; i++) log.add(i % 2 ? 'stdout' : 'stderr', String(i));
+    log.system('done');
+    await log.flush();
+    const texts = batches.flat().map((e) => e.text);
+    expect(texts).toEqual([...Array.from({ length: 10_000 }, (_, i) => String(i)), 'done']);
+    expect(batches.length).toBeLessThanOrEqual(12);
+    expect(log.lastSeq).toBe(10_001);
+  });
+
+  it('retries a failed write with the same lines, and stops for good when the lease is lost', async () => {
+    const sent: string[] = [];
+    let calls = 0;
+    let lost: unknown;
+    const log = new RunLog(
+      async (events) => {
+        calls++;
+        if (calls === 1) throw new Error('connection reset');
+        if (calls === 3) throw Object.assign(new Error('lease lost'), { lease: true });
+        sent.push(...events.map((e) => e.text));
+        return sent.length;
+      },
+      { flushMs: 1, isLeaseLost: (e) => Boolean((e as { lease?: boolean }).lease), onLeaseLost: (e) => (lost = e) },
+    );
+    log.add('stdout', 'one');
+    await log.flush();
+    expect(sent).toEqual(['one']);
+    log.add('stdout', 'two');
+    await log.flush();
+    expect(lost).toBeInstanceOf(Error);
+    log.add('stdout', 'three');
+    await log.flush();
+    expect(sent).toEqual(['one']);
+    expect(calls).toBe(3);
+  });
+});

@@ -1,0 +1,254 @@
+// A run's output on its way to the database: bytes cut into lines, lines batched into append_events calls.
+import type { EventLevel, EventStream, Lease, NewEvent } from '../store/types';
+
+export const maxLineBytes = 64 * 1024;
+
+const newline = 0x0a;
+const carriageReturn = 0x0d;
+// TextDecoder without `fatal` puts U+FFFD where bytes are not UTF-8. PostgreSQL text cannot hold U+0000 at all.
+const decoder = new TextDecoder('utf-8');
+const nul = /\u0000/g;
+
+export function decodeLine(bytes: Uint8Array): string {
+  const text = decoder.decode(bytes);
+  return text.includes('\u0000') ? text.replace(nul, '\uFFFD') : text;
+}
+
+/**
+ * Cuts a byte stream into lines. A line longer than `maxBytes` is cut into pieces of at most that size (on a UTF-8
+ * character boundary); the pieces after the first say `continued`. A final line without a newline is kept.
+ */
+export class LineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private continued = false;
+
+  constructor(
+    private readonly emit: (text: string, continued: boolean) => void,
+    private readonly maxBytes = maxLineBytes,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const nl = chunk.indexOf(newline, start);
+      const end = nl === -1 ? chunk.length : nl;
+      if (end > start) this.add(chunk.subarray(start, end));
+      if (nl === -1) return;
+      this.emitLine();
+      start = nl + 1;
+    }
+  }
+
+  /** The stream ended: whatever is left is the last line. */
+  end(): void {
+    if (this.size > 0) this.emitLine();
+  }
+
+  private add(bytes: Buffer): void {
+    this.parts.push(bytes);
+    this.size += bytes.length;
+    while (this.size > this.maxBytes) {
+      const all = this.joined();
+      const cut = utf8Boundary(all, this.maxBytes);
+      this.emit(decodeLine(all.subarray(0, cut)), this.continued);
+      this.continued = true;
+      const rest = all.subarray(cut);
+      this.parts = [rest];
+      this.size = rest.length;
+    }
+  }
+
+  private emitLine(): void {
+    let line = this.joined();
+    if (line.length > 0 && line[line.length - 1] === carriageReturn) line = line.subarray(0, line.length - 1);
+    this.emit(decodeLine(line), this.continued);
+    this.parts = [];
+    this.size = 0;
+    this.continued = false;
+  }
+
+  private joined(): Buffer {
+    if (this.parts.length === 1) return this.parts[0]!;
+    const all = Buffer.concat(this.parts, this.size);
+    this.parts = [all];
+    return all;
+  }
+}
+
+/** The largest cut at or before `limit` that does not split a UTF-8 character (continuation bytes are 10xxxxxx). */
+function utf8Boundary(bytes: Buffer, limit: number): number {
+  let cut = limit;
+  for (let back = 0; back < 3 && cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80; back++) cut--;
+  return cut > 0 ? cut : limit;
+}
+
+export interface RunLogOptions {
+  /** the longest a line waits before it is sent */
+  flushMs?: number;
+  /** the most lines in one append_events call */
+  maxBatchLines?: number;
+  /** the most characters in one append_events call */
+  maxBatchChars?: number;
+  /** called once when the database refuses a write because the lease is gone; nothing more is written after it */
+  onLeaseLost?: (error: unknown) => void;
+  /** a failed write that will be tried again */
+  onRetry?: (error: unknown) => void;
+  /** tells whether an error means the lease is gone */
+  isLeaseLost?: (error: unknown) => boolean;
+}
+
+type Append = (events: NewEvent[]) => Promise<number>;
+
+/**
+ * The log of one run. Lines are sent in the order they were added, one append_events call at a time, each batch as
+ * large as the lines that waited while the previous call was in flight (so a chatty run costs few round trips).
+ */
+export class RunLog {
+  private pending: NewEvent[] = [];
+  private pendingChars = 0;
+  private inFlight = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private belowWaiters: Array<{ chars: number; resolve: () => void }> = [];
+  private stopped = false;
+  private failures = 0;
+  private readonly flushMs: number;
+  private readonly maxBatchLines: number;
+  private readonly maxBatchChars: number;
+  /** the seq of the last line the database has */
+  lastSeq = 0;
+  /** lines the database has accepted */
+  written = 0;
+
+  constructor(
+    private readonly append: Append,
+    private readonly options: RunLogOptions = {},
+  ) {
+    this.flushMs = options.flushMs ?? 50;
+    this.maxBatchLines = options.maxBatchLines ?? 5000;
+    this.maxBatchChars = options.maxBatchChars ?? 4 * 1024 * 1024;
+  }
+
+  static forLease(store: { appendEvents(lease: Lease, events: NewEvent[]): Promise<number> }, lease: Lease, options?: RunLogOptions): RunLog {
+    return new RunLog((events) => store.appendEvents(lease, events), options);
+  }
+
+  /** Characters waiting to be sent; the caller pauses its source when this grows too large. */
+  get backlog(): number {
+    return this.pendingChars;
+  }
+
+  get closed(): boolean {
+    return this.stopped;
+  }
+
+  add(stream: EventStream, text: string, extra: { level?: EventLevel; data?: unknown } = {}): void {
+    if (this.stopped) return;
+    const event: NewEvent = { stream, text, ts: new Date().toISOString() };
+    if (extra.level && extra.level !== 'info') event.level = extra.level;
+    if (extra.data !== undefined) event.data = extra.data;
+    this.pending.push(event);
+    this.pendingChars += text.length;
+    if (this.pending.length >= this.maxBatchLines || this.pendingChars >= this.maxBatchChars) this.send();
+    else this.timer ??= setTimeout(() => this.send(), this.flushMs);
+  }
+
+  system(text: string, level: EventLevel = 'info', data?: unknown): void {
+    this.add('system', text, { level, data });
+  }
+
+  /** A line splitter that feeds this log. */
+  lines(stream: 'stdout' | 'stderr'): LineSplitter {
+    return new LineSplitter((text, continued) => this.add(stream, text, continued ? { data: { continued: true } } : {}));
+  }
+
+  /** Resolves once every line added so far is in the database (or the log was stopped). */
+  flush(): Promise<void> {
+    this.send();
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resolves once the backlog is at most `chars` (or the log was stopped). */
+  below(chars: number): Promise<void> {
+    if (this.pendingChars <= chars || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.belowWaiters.push({ chars, resolve }));
+  }
+
+  /** Drops what is not sent yet and writes nothing more. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending = [];
+    this.pendingChars = 0;
+    this.wake();
+  }
+
+  private isIdle(): boolean {
+    return this.stopped || (!this.inFlight && this.pending.length === 0);
+  }
+
+  private send(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.inFlight || this.stopped || this.pending.length === 0) return;
+    let count = 0;
+    let chars = 0;
+    while (count < this.pending.length && count < this.maxBatchLines) {
+      const next = this.pending[count]!.text.length;
+      if (count > 0 && chars + next > this.maxBatchChars) break;
+      chars += next;
+      count++;
+    }
+    const batch = this.pending.slice(0, count);
+    this.inFlight = true;
+    this.append(batch).then(
+      (last) => {
+        this.inFlight = false;
+        this.failures = 0;
+        this.lastSeq = last;
+        this.written += batch.length;
+        // The batch leaves the queue only now, so a failed call is retried with the same lines in the same place.
+        this.pending.splice(0, count);
+        this.pendingChars -= chars;
+        this.afterSend();
+      },
+      (error: unknown) => {
+        this.inFlight = false;
+        if (this.options.isLeaseLost?.(error)) {
+          this.stop();
+          this.options.onLeaseLost?.(error);
+          return;
+        }
+        this.failures++;
+        this.options.onRetry?.(error);
+        // The database is away: wait a little longer each time; the lease timer decides when to give up.
+        this.timer = setTimeout(() => this.send(), Math.min(2000, 50 * 2 ** this.failures));
+      },
+    );
+  }
+
+  private afterSend(): void {
+    if (this.stopped) return;
+    this.wake();
+    if (this.pending.length > 0) this.send();
+  }
+
+  private wake(): void {
+    if (this.isIdle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+    if (this.belowWaiters.length > 0) {
+      const keep: typeof this.belowWaiters = [];
+      for (const w of this.belowWaiters) {
+        if (this.stopped || this.pendingChars <= w.chars) w.resolve();
+        else keep.push(w);
+      }
+      this.belowWaiters = keep;
+    }
+  }
+}

@@ -1,0 +1,273 @@
+// One claimed run from start to finish: its lane's workspace, its command, its log, its diff, its end. Every write
+// names the run's lease; once the lease is gone the run's processes are killed and nothing more is written for it.
+import { OcrError } from '../store/errors';
+import type { Store } from '../store/store';
+import type { Lease, Run, Session } from '../store/types';
+import { captureDiff, describeDiff } from './diff';
+import { commandFor, type ExecutorConfig } from './executors';
+import { RunLog } from './output';
+import { RunProcess, type ProcessResult } from './run-process';
+import { prepareLaneWorkspace, type LaneWorkspace } from './worktree';
+
+export interface RunSettings {
+  workerId: string;
+  worktreeRoot: string;
+  copyFiles?: string[];
+  /** runs once in each new lane worktree, through the user's shell */
+  setupCommand?: string;
+  executor: ExecutorConfig;
+  /** between TERM and KILL when a run is stopped */
+  killGraceMs: number;
+  /** the local clone for the session's repository; undefined for a session without one */
+  resolveRepo(session: Session): Promise<string | undefined>;
+}
+
+export type RunEnd =
+  | { status: 'succeeded' | 'failed' | 'canceled'; exitCode: number | null; error: string | null }
+  | { status: 'lost'; error: string };
+
+// A run that prints faster than the database takes its lines is paused (its pipes fill, its writes block) above this
+// many characters waiting, and resumed once they are down to a quarter.
+const backlogHigh = 8 * 1024 * 1024;
+const backlogLow = backlogHigh / 4;
+
+export class ActiveRun {
+  readonly lease: Lease;
+  readonly log: RunLog;
+  private process: RunProcess | undefined;
+  private stopReason: 'cancel' | 'shutdown' | undefined;
+  private lostBecause: string | undefined;
+  private finishing = false;
+  private finalLine: { text: string; level: 'info' | 'warn' | 'error' } | undefined;
+
+  constructor(
+    private readonly store: Store,
+    readonly run: Run,
+    private readonly settings: RunSettings,
+  ) {
+    this.lease = { runId: run.id, workerId: settings.workerId, attempt: run.attempt };
+    this.log = RunLog.forLease(store, this.lease, {
+      isLeaseLost: isLeaseLost,
+      onLeaseLost: (e) => this.loseLease(`the database refused a log write: ${(e as Error).message}`),
+    });
+  }
+
+  get lost(): boolean {
+    return this.lostBecause !== undefined;
+  }
+
+  /** Between its last process and its finish_run: a 'lost' heartbeat answer may be its own finish. */
+  get isFinishing(): boolean {
+    return this.finishing;
+  }
+
+  /** The process group of the command running now, if any. */
+  get processGroup(): number | undefined {
+    return this.process?.running ? this.process.pid : undefined;
+  }
+
+  /** The user asked it to stop, or the worker is shutting down: TERM, then KILL after the grace period. */
+  cancel(reason: 'cancel' | 'shutdown'): void {
+    if (this.lost) return;
+    this.stopReason ??= reason;
+    this.process?.stop(reason, this.settings.killGraceMs);
+  }
+
+  /** Another worker may own the run now: its processes die at once and nothing more is written. */
+  loseLease(why: string): void {
+    if (this.lost) return;
+    this.lostBecause = why;
+    this.process?.kill('lost');
+    this.log.stop();
+  }
+
+  async execute(): Promise<RunEnd> {
+    this.log.system(`claimed by ${this.settings.workerId} (attempt ${this.run.attempt} of ${this.run.max_attempts})`);
+    let end: RunEnd;
+    let workspace: LaneWorkspace | undefined;
+    try {
+      const session = await this.store.getSession(this.run.session_id);
+      const repoPath = await this.settings.resolveRepo(session);
+      workspace = await prepareLaneWorkspace({
+        root: this.settings.worktreeRoot,
+        session,
+        lane: this.run.lane,
+        repoPath,
+        copyFiles: this.settings.copyFiles,
+        hasSetupCommand: Boolean(this.settings.setupCommand),
+        note: (text) => this.log.system(text),
+      });
+      const env = this.environment(workspace.folder);
+      if (workspace.needsSetup && this.settings.setupCommand && !this.stopReason && !this.lost) {
+        this.log.system(`setup: $ ${this.settings.setupCommand}`);
+        const setup = await this.spawn([userShell(), '-c', this.settings.setupCommand], workspace.folder, env, 0);
+        if (setup.exitCode !== 0 && !setup.stoppedBy) {
+          throw new OcrError('workspace_failed', `the lane's setup command exited ${setup.exitCode}`, 'fix the setup command; it runs again before the next run of this lane');
+        }
+        if (!setup.stoppedBy) await workspace.markSetupDone();
+      }
+      const command = commandFor(this.run, this.settings.executor);
+      if (this.lost) {
+        end = this.lostEnd();
+      } else if (this.stopReason) {
+        end = this.stoppedBeforeStart();
+      } else {
+        this.log.system(command.describe);
+        const result = await this.spawn(command.argv, workspace.folder, { ...env, ...command.env }, command.timeoutMs);
+        end = this.endOf(result, command.timeoutMs);
+      }
+    } catch (e) {
+      end = this.lost ? this.lostEnd() : this.failure(e);
+    }
+    this.finishing = true;
+    if (end.status !== 'lost' && workspace?.git) await this.recordDiff(workspace);
+    if (this.lost) return this.lostEnd();
+    // The exit line comes last, after the diff's, so a log's final line always says how the run ended.
+    if (this.finalLine) this.log.system(this.finalLine.text, this.finalLine.level, { exitCode: end.status === 'lost' ? null : end.exitCode });
+    await this.log.flush();
+    if (this.lost || end.status === 'lost') return this.lostEnd();
+    return this.finish(end);
+  }
+
+  private environment(folder: string): NodeJS.ProcessEnv {
+    // The worker's own OCR_* settings (its database URL among them) are not the run's business.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCR_')));
+    return {
+      ...inherited,
+      OCR_RUN_ID: this.run.id,
+      OCR_SESSION_ID: this.run.session_id,
+      OCR_LANE: this.run.lane,
+      OCR_WORKTREE: folder,
+      OCR_ATTEMPT: String(this.run.attempt),
+    };
+  }
+
+  private async spawn(argv: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProcessResult> {
+    const proc = RunProcess.start({ argv, cwd, env, timeoutMs: timeoutMs || undefined, killGraceMs: this.settings.killGraceMs });
+    this.process = proc;
+    // A cancel or a lost lease that arrived while the process was starting still applies to it.
+    if (this.lost) proc.kill('lost');
+    else if (this.stopReason) proc.stop(this.stopReason, this.settings.killGraceMs);
+    const streams = [
+      { pipe: proc.stdout, lines: this.log.lines('stdout') },
+      { pipe: proc.stderr, lines: this.log.lines('stderr') },
+    ];
+    let paused = false;
+    for (const { pipe, lines } of streams) {
+      pipe.on('data', (chunk: Buffer) => {
+        if (this.lost) return;
+        lines.push(chunk);
+        if (!paused && this.log.backlog > backlogHigh) {
+          paused = true;
+          for (const s of streams) s.pipe.pause();
+          void this.log.below(backlogLow).then(() => {
+            paused = false;
+            for (const s of streams) s.pipe.resume();
+          });
+        }
+      });
+      pipe.on('end', () => lines.end());
+    }
+    try {
+      return await proc.done;
+    } finally {
+      this.process = undefined;
+    }
+  }
+
+  private endOf(result: ProcessResult, timeoutMs: number): RunEnd {
+    if (this.lost) return this.lostEnd();
+    if (result.killedLeftovers) this.log.system('stopped the processes the run left running', 'warn');
+    const took = formatDuration(result.durationMs);
+    const code = result.signal ? `${result.exitCode} (${result.signal})` : String(result.exitCode);
+    switch (result.stoppedBy ?? this.stopReason) {
+      case 'cancel':
+        this.finalLine = { text: `canceled: exited ${code} in ${took}`, level: 'warn' };
+        return { status: 'canceled', exitCode: result.exitCode, error: null };
+      case 'shutdown':
+        this.finalLine = { text: `canceled, the worker is stopping: exited ${code} in ${took}`, level: 'warn' };
+        return { status: 'canceled', exitCode: result.exitCode, error: `the worker ${this.settings.workerId} stopped before the run finished` };
+      case 'timeout': {
+        const limit = formatDuration(timeoutMs);
+        this.finalLine = { text: `timed out after ${limit}: exited ${code} in ${took}`, level: 'error' };
+        return { status: 'failed', exitCode: result.exitCode, error: `timed out after ${limit} (spec.timeoutSeconds)` };
+      }
+      default:
+        this.finalLine = { text: `exited ${code} in ${took}`, level: result.exitCode === 0 ? 'info' : 'error' };
+        return result.exitCode === 0
+          ? { status: 'succeeded', exitCode: 0, error: null }
+          : { status: 'failed', exitCode: result.exitCode, error: `exited with code ${result.exitCode}` };
+    }
+  }
+
+  private stoppedBeforeStart(): RunEnd {
+    const shutdown = this.stopReason === 'shutdown';
+    this.log.system(shutdown ? 'canceled before it started: the worker is stopping' : 'canceled before it started', 'warn');
+    return { status: 'canceled', exitCode: null, error: shutdown ? `the worker ${this.settings.workerId} stopped before the run started` : null };
+  }
+
+  private failure(e: unknown): RunEnd {
+    const message = e instanceof OcrError ? e.line : e instanceof Error ? e.message : String(e);
+    this.log.system(`error: ${message}`, 'error', e instanceof OcrError ? { code: e.code } : undefined);
+    return { status: this.stopReason ? 'canceled' : 'failed', exitCode: null, error: message };
+  }
+
+  private lostEnd(): RunEnd {
+    return { status: 'lost', error: this.lostBecause ?? 'lease lost' };
+  }
+
+  private async recordDiff(workspace: LaneWorkspace): Promise<void> {
+    const repo = workspace.git;
+    if (!repo || this.lost) return;
+    try {
+      const diff = await captureDiff(workspace.folder, repo.baseRef, { exclude: repo.copied });
+      if (this.lost) return;
+      await this.store.putArtifact(this.lease, {
+        kind: 'diff',
+        name: `lane-${this.run.lane}.patch`,
+        mime: 'text/x-diff',
+        content: diff.content,
+        meta: { ...diff.summary, branch: repo.branch, worktree: workspace.folder },
+      });
+      this.log.system(`diff against ${repo.baseRef.slice(0, 12)}: ${describeDiff(diff.summary)}${diff.summary.omitted ? ' (patch too large to store; summary only)' : ''}`);
+    } catch (e) {
+      if (isLeaseLost(e)) this.loseLease(`the database refused the diff: ${(e as Error).message}`);
+      else this.log.system(`could not record the diff: ${(e as Error).message}`, 'warn');
+    }
+  }
+
+  private async finish(end: Exclude<RunEnd, { status: 'lost' }>): Promise<RunEnd> {
+    // A database that is away for a moment should not cost a finished run; the heartbeat decides when it is too long.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.finishRun(this.lease, { status: end.status, exitCode: end.exitCode, error: end.error });
+        return end;
+      } catch (e) {
+        if (isLeaseLost(e)) {
+          this.loseLease(`the database refused finish_run: ${(e as Error).message}`);
+          return this.lostEnd();
+        }
+        if (this.lost || attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        if (this.lost) return this.lostEnd();
+      }
+    }
+  }
+}
+
+export function isLeaseLost(e: unknown): boolean {
+  return e instanceof OcrError && e.code === 'lease_lost';
+}
+
+export function userShell(): string {
+  return process.env.SHELL || '/bin/sh';
+}
+
+/** "0.4 s", "12.3 s", "2 min 5 s", "1 h 2 min" */
+export function formatDuration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 >= 1 ? ` ${Math.floor(s % 60)} s` : ''}`;
+  const m = Math.floor((s % 3600) / 60);
+  return `${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
+}

@@ -1,0 +1,248 @@
+// Where a lane's runs happen: one git worktree per (session, lane) on branch ocr/<session-short-id>/<lane>, outside
+// the user's working tree, shared by the lane's runs one after another. Sessions without a repository get a plain
+// scratch folder in the same place.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { OcrError } from '../store/errors';
+import { defaultDataFolder } from '../store/embedded';
+import type { Session } from '../store/types';
+import { git, GitError, gitMaybe } from './git';
+
+export const defaultCopyFiles = ['.env', '.env.local'];
+
+/** Next to the embedded database's folder, so one place holds everything OCR keeps for the user. */
+export function defaultWorktreeRoot(): string {
+  return process.env.OCR_WORKTREES || path.join(path.dirname(defaultDataFolder()), 'worktrees');
+}
+
+export const sessionShortId = (sessionId: string): string => sessionId.replace(/-/g, '').slice(0, 8);
+export const laneBranch = (sessionId: string, lane: string): string => `ocr/${sessionShortId(sessionId)}/${lane}`;
+export const laneFolder = (root: string, sessionId: string, lane: string): string =>
+  path.join(root, sessionShortId(sessionId), lane);
+
+export interface LaneWorkspace {
+  folder: string;
+  /** absent for a scratch folder */
+  git?: {
+    repoPath: string;
+    branch: string;
+    /** what the lane's diff is taken against */
+    baseRef: string;
+    /** files copied in from the user's tree; never part of the diff */
+    copied: string[];
+  };
+  /** this call created it */
+  created: boolean;
+  /** the setup command has not run to success in it yet */
+  needsSetup: boolean;
+  /** records that the setup command succeeded */
+  markSetupDone(): Promise<void>;
+}
+
+const LaneRecord = z.object({
+  baseRef: z.string(),
+  copied: z.array(z.string()).default([]),
+  setupDone: z.boolean().default(false),
+});
+type LaneRecord = z.infer<typeof LaneRecord>;
+// Kept in the worktree's private git folder: invisible to the diff, removed with the worktree.
+const recordName = 'ocr-lane.json';
+
+export interface PrepareOptions {
+  root: string;
+  session: Pick<Session, 'id' | 'base_ref' | 'repo_url'>;
+  lane: string;
+  /** the local clone; absent for sessions without a repository */
+  repoPath?: string;
+  copyFiles?: string[];
+  hasSetupCommand?: boolean;
+  /** a line for the run's log: what was created, fetched, copied */
+  note?: (text: string) => void;
+}
+
+export async function prepareLaneWorkspace(options: PrepareOptions): Promise<LaneWorkspace> {
+  const folder = laneFolder(options.root, options.session.id, options.lane);
+  if (!options.repoPath) {
+    const created = !existsSync(folder);
+    await mkdir(folder, { recursive: true });
+    return { folder, created, needsSetup: false, markSetupDone: async () => undefined };
+  }
+  const repoPath = options.repoPath;
+  // git keeps one worktree list per repository; two lanes creating theirs at once would race on it.
+  return serialised(repoPath, () => prepareWorktree(folder, repoPath, options));
+}
+
+async function prepareWorktree(folder: string, repoPath: string, options: PrepareOptions): Promise<LaneWorkspace> {
+  const branch = laneBranch(options.session.id, options.lane);
+  const note = options.note ?? (() => undefined);
+  let created = false;
+  let record: LaneRecord | undefined;
+  let gitDir = await worktreeGitDir(folder, repoPath);
+  if (gitDir) {
+    record = await readRecord(gitDir);
+  } else {
+    if (existsSync(folder) && (await stat(folder)).isDirectory() && !(await isEmptyFolder(folder))) {
+      throw new OcrError(
+        'workspace_failed',
+        `the lane folder ${folder} exists but is not a worktree of ${repoPath}`,
+        'move it away or delete it; the worker creates the worktree there',
+      );
+    }
+    const baseRef = options.session.base_ref ?? (await git(repoPath, ['rev-parse', 'HEAD'])).trim();
+    await ensureCommit(repoPath, baseRef, options.session.repo_url, note);
+    await mkdir(path.dirname(folder), { recursive: true });
+    await git(repoPath, ['worktree', 'prune']);
+    const branchExists = (await gitMaybe(repoPath, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])) !== undefined;
+    // A branch left from an earlier worktree (its folder deleted) keeps the lane's work: check it out again.
+    if (branchExists) await git(repoPath, ['worktree', 'add', folder, branch]);
+    else await git(repoPath, ['worktree', 'add', '-b', branch, folder, baseRef]);
+    gitDir = await worktreeGitDir(folder, repoPath);
+    if (!gitDir) throw new OcrError('workspace_failed', `git created no worktree at ${folder}`);
+    const copied = await copyUserFiles(repoPath, folder, options.copyFiles ?? defaultCopyFiles);
+    record = { baseRef, copied, setupDone: false };
+    await writeRecord(gitDir, record);
+    created = true;
+    note(`created worktree ${folder} on branch ${branch}${branchExists ? '' : ` from ${baseRef.slice(0, 12)}`}`);
+    if (copied.length > 0) note(`copied ${copied.join(', ')} from ${repoPath}`);
+  }
+  const lane = record ?? { baseRef: options.session.base_ref ?? '', copied: [], setupDone: false };
+  const recordDir = gitDir;
+  return {
+    folder,
+    git: { repoPath, branch, baseRef: options.session.base_ref ?? lane.baseRef, copied: lane.copied },
+    created,
+    needsSetup: Boolean(options.hasSetupCommand) && !lane.setupDone,
+    markSetupDone: () => writeRecord(recordDir, { ...lane, setupDone: true }),
+  };
+}
+
+/** The worktree's private git folder when `folder` is a worktree of `repoPath`, else undefined. */
+async function worktreeGitDir(folder: string, repoPath: string): Promise<string | undefined> {
+  if (!existsSync(path.join(folder, '.git'))) return undefined;
+  const [common, own] = await Promise.all([
+    gitMaybe(folder, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
+    gitMaybe(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
+  ]);
+  if (!common || !own || path.resolve(common) !== path.resolve(own)) return undefined;
+  return gitMaybe(folder, ['rev-parse', '--path-format=absolute', '--git-dir']);
+}
+
+/** A machine that never had the session's base commit fetches it: by hash first, then everything. */
+async function ensureCommit(repoPath: string, ref: string, repoUrl: string | null, note: (text: string) => void): Promise<void> {
+  const has = async () => (await gitMaybe(repoPath, ['cat-file', '-e', `${ref}^{commit}`])) !== undefined;
+  if (await has()) return;
+  const remotes = (await git(repoPath, ['remote'])).split('\n').filter(Boolean);
+  const sources = [...new Set([...(remotes.includes('origin') ? ['origin'] : []), ...(repoUrl ? [repoUrl] : []), ...remotes])];
+  for (const source of sources) {
+    note(`fetching ${ref.slice(0, 12)} from ${source}`);
+    for (const args of [['fetch', '--quiet', source, ref], ['fetch', '--quiet', source]]) {
+      try {
+        await git(repoPath, args);
+      } catch (e) {
+        if (!(e instanceof GitError)) throw e;
+      }
+      if (await has()) return;
+    }
+  }
+  throw new OcrError(
+    'repo_unavailable',
+    `the session's base commit ${ref} is not in ${repoPath}${sources.length ? ` and could not be fetched from ${sources.join(', ')}` : ', which has no remote to fetch it from'}`,
+    'push the commit the session started from, or serve this session from a machine that has it',
+  );
+}
+
+async function copyUserFiles(from: string, to: string, names: string[]): Promise<string[]> {
+  const copied: string[] = [];
+  for (const name of names) {
+    const source = path.resolve(from, name);
+    const target = path.resolve(to, name);
+    // Only files inside the tree, and never over what the checkout itself brought.
+    if (!source.startsWith(from + path.sep) || !target.startsWith(to + path.sep) || existsSync(target)) continue;
+    try {
+      if (!(await stat(source)).isFile()) continue;
+    } catch {
+      continue;
+    }
+    await mkdir(path.dirname(target), { recursive: true });
+    await copyFile(source, target);
+    copied.push(path.relative(to, target));
+  }
+  return copied;
+}
+
+async function readRecord(gitDir: string): Promise<LaneRecord | undefined> {
+  try {
+    return LaneRecord.parse(JSON.parse(await readFile(path.join(gitDir, recordName), 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeRecord(gitDir: string, record: LaneRecord): Promise<void> {
+  await writeFile(path.join(gitDir, recordName), JSON.stringify(record));
+}
+
+async function isEmptyFolder(folder: string): Promise<boolean> {
+  return (await readdir(folder)).length === 0;
+}
+
+const queues = new Map<string, Promise<unknown>>();
+function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const next = previous.then(task, task);
+  const settled = next.catch(() => undefined);
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return next;
+}
+
+export interface CleanResult {
+  removedWorktrees: string[];
+  deletedBranches: string[];
+  removedFolders: string[];
+}
+
+/**
+ * Removes a session's worktrees (changes in them are discarded) and, unless kept, their branches; then its folder
+ * under the root (scratch folders included). Safe to call twice.
+ */
+export async function cleanSessionWorktrees(
+  session: Pick<Session, 'id' | 'repo_path'>,
+  options: { keepBranches?: boolean; worktreeRoot?: string; repoPath?: string } = {},
+): Promise<CleanResult> {
+  const result: CleanResult = { removedWorktrees: [], deletedBranches: [], removedFolders: [] };
+  const prefix = `ocr/${sessionShortId(session.id)}/`;
+  const repoPath = options.repoPath ?? session.repo_path ?? undefined;
+  if (repoPath && existsSync(repoPath) && (await gitMaybe(repoPath, ['rev-parse', '--git-dir']))) {
+    const listing = await git(repoPath, ['worktree', 'list', '--porcelain']);
+    for (const block of listing.split('\n\n')) {
+      const worktree = /^worktree (.+)$/m.exec(block)?.[1];
+      const branch = /^branch refs\/heads\/(.+)$/m.exec(block)?.[1];
+      if (!worktree || !branch?.startsWith(prefix)) continue;
+      // Twice forced: a locked worktree is still the session's to remove.
+      await git(repoPath, ['worktree', 'remove', '--force', '--force', worktree]).catch(async (e: unknown) => {
+        if (!(e instanceof GitError)) throw e;
+        await rm(worktree, { recursive: true, force: true });
+      });
+      result.removedWorktrees.push(worktree);
+    }
+    await git(repoPath, ['worktree', 'prune']);
+    if (!options.keepBranches) {
+      const branches = (await git(repoPath, ['for-each-ref', '--format=%(refname:short)', `refs/heads/${prefix}`]))
+        .split('\n')
+        .filter(Boolean);
+      if (branches.length > 0) await git(repoPath, ['branch', '-D', ...branches]);
+      result.deletedBranches.push(...branches);
+    }
+  }
+  const folder = path.join(options.worktreeRoot ?? defaultWorktreeRoot(), sessionShortId(session.id));
+  if (existsSync(folder)) {
+    await rm(folder, { recursive: true, force: true });
+    result.removedFolders.push(folder);
+  }
+  return result;
+}
