@@ -1,8 +1,10 @@
 // Builds every bundle of the project: the `ocr` CLI, the benchmarks and (when present) the extension and the webview.
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
+// Test bundles are found by listing their folder, so a renamed or deleted test must not survive from an earlier build.
+rmSync('dist/test', { recursive: true, force: true });
 const common = {
   bundle: true,
   sourcemap: true,
@@ -46,7 +48,20 @@ if (existsSync('test/e2e')) {
   targets.push({ ...common, entryPoints: entries, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: testExternals });
 }
 if (existsSync('webview/main.tsx')) {
-  targets.push({ ...common, entryPoints: { webview: 'webview/main.tsx' }, outdir: 'dist', platform: 'browser', format: 'iife', target: 'es2022', loader: { ...common.loader, '.ttf': 'file' } });
+  // The Runboard page: dist/webview.js and its dist/webview.css, plus the codicon stylesheet and font as their own
+  // files (@vscode-elements' icons load that stylesheet by URL into their shadow roots). React's production build.
+  targets.push({
+    ...common,
+    entryPoints: { webview: 'webview/main.tsx', codicon: 'node_modules/@vscode/codicons/dist/codicon.css' },
+    outdir: 'dist',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: true,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    assetNames: '[name]',
+    loader: { ...common.loader, '.ttf': 'file' },
+  });
 }
 
 await Promise.all(targets.map((t) => build(t)));

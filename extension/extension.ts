@@ -1,25 +1,100 @@
+// Activation: everything is registered at once, nothing is opened. The database is started or connected on first
+// need (the Sessions view, a command, the worker), so activating stays cheap.
 import * as vscode from 'vscode';
+import { Backend } from './backend';
+import { registerBackendCommands } from './commands/backend-commands';
+import { CommandContext } from './commands/context';
+import { registerRunCommands } from './commands/run-commands';
+import { registerSessionCommands } from './commands/session-commands';
+import { registerViewCommands } from './commands/view-commands';
+import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
+import { registerRunLogContent } from './runs/run-log';
+import { watchRunEnds } from './notifications';
 import { openRunboardCommand, RunboardPanel, runboardViewType } from './runboard/runboard-panel';
+import { SessionsModel } from './sessions/sessions-model';
 import { SessionsTreeProvider, sessionsViewId } from './sessions/sessions-tree';
+import { readSettings } from './settings';
 import { createStatusBarItem } from './status-bar';
+import { EditorWorker } from './worker/editor-worker';
 
-export function activate(context: vscode.ExtensionContext): void {
+let stopWorker: (() => Promise<void>) | undefined;
+
+/**
+ * What the extension hands to other extensions and to its own extension-host tests: a read-only window on what the
+ * person sees (the Sessions tree, the status bar) without reaching into private state.
+ */
+export interface OcrApi {
+  sessionsTree: Pick<SessionsTreeProvider, 'getChildren' | 'getTreeItem'>;
+  statusBar(): { text: string; tooltip: string };
+  workerState(): string;
+  activeSessionId(): string | undefined;
+}
+
+export function activate(context: vscode.ExtensionContext): OcrApi {
+  const started = performance.now();
   const log = createLog(context);
   const version = String(context.extension.packageJSON.version);
-  const sessions = new SessionsTreeProvider();
+  const backend = new Backend(context.secrets, log);
+  const model = new SessionsModel(backend, log);
+  const worker = new EditorWorker(backend, log, version);
+  const ctx = new CommandContext(context, backend, model, worker, log);
+  const tree = new SessionsTreeProvider(model, () => ctx.activeSessionId);
+  const statusBar = createStatusBarItem(worker);
+
+  const { problems } = readSettings();
+  for (const p of problems) log.warn(p);
+
   context.subscriptions.push(
-    sessions,
-    vscode.window.registerTreeDataProvider(sessionsViewId, sessions),
-    createStatusBarItem(),
+    backend,
+    model,
+    worker,
+    ctx,
+    tree,
+    vscode.window.registerTreeDataProvider(sessionsViewId, tree),
+    ctx.onDidChangeActiveSession(() => tree.refresh()),
+    statusBar,
+    ...registerSessionCommands(ctx),
+    ...registerRunCommands(ctx),
+    ...registerBackendCommands(ctx),
+    ...registerViewCommands(ctx),
     vscode.commands.registerCommand(openRunboardCommand, () => RunboardPanel.createOrShow(context.extensionUri, version, log)),
     vscode.window.registerWebviewPanelSerializer(runboardViewType, {
       async deserializeWebviewPanel(panel) {
         RunboardPanel.revive(panel, context.extensionUri, version, log);
       },
     }),
+    watchRunEnds(model, () => RunboardPanel.visible),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      if (readSettings().settings['worker.autoStart']) void worker.start();
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('ocr')) for (const p of readSettings().problems) log.warn(p);
+      if (e.affectsConfiguration('ocr.embedded.dataDir') || e.affectsConfiguration('ocr.backend')) void backend.reopen();
+    }),
   );
-  log.info(`Ops Control Room ${version} activated (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI)`);
+  // diff editors and run logs restored after a reload read their content through these
+  registerDiffContent(context, () => backend.store());
+  registerRunLogContent(context, () => backend.store());
+  stopWorker = () => worker.stop(3_000);
+
+  log.info(
+    `Ops Control Room ${version} activated in ${(performance.now() - started).toFixed(1)} ms (VS Code ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI, workspace ${vscode.workspace.isTrusted ? 'trusted' : 'untrusted'})`,
+  );
+  if (!vscode.workspace.isTrusted) log.info('the workspace is not trusted: the worker stays off and nothing runs here');
+  else if (readSettings().settings['worker.autoStart']) {
+    // after activation returns, so that opening the database never delays it
+    setTimeout(() => void worker.start(), 0);
+  }
+  return {
+    sessionsTree: tree,
+    statusBar: () => ({ text: statusBar.item.text, tooltip: typeof statusBar.item.tooltip === 'string' ? statusBar.item.tooltip : (statusBar.item.tooltip?.value ?? '') }),
+    workerState: () => worker.state.kind,
+    activeSessionId: () => ctx.activeSessionId,
+  };
 }
 
-export function deactivate(): void {}
+/** The worker's runs finish or are canceled; none is left running with nobody to renew its lease. */
+export async function deactivate(): Promise<void> {
+  await stopWorker?.();
+}

@@ -14,6 +14,11 @@ export class RunboardPanel {
   private static current: RunboardPanel | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
+  /** Whether the person can see the Runboard now. */
+  static get visible(): boolean {
+    return RunboardPanel.current?.panel.visible ?? false;
+  }
+
   static createOrShow(extensionUri: vscode.Uri, version: string, log: Log): RunboardPanel {
     if (RunboardPanel.current) {
       RunboardPanel.current.panel.reveal();

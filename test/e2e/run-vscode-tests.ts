@@ -6,6 +6,7 @@ import path from 'node:path';
 import { runExtensionTests } from './harness/extension-tests';
 import { codeServerVersion, extensionDir, extensionTestsDir, outputDir, requireBuilt, requireCodeServer, toolsDir } from './harness/paths';
 import { createSandbox, createSampleWorkspace } from './harness/sandbox';
+import { createTestDatabase } from '../../worker/store/testing';
 
 const testsEntry = path.join(extensionTestsDir, 'index.js');
 const logDir = path.join(outputDir, 'vscode');
@@ -15,10 +16,29 @@ function testEnv(): NodeJS.ProcessEnv {
   return { OCR_TEST_COLOR: process.stdout.isTTY ? '1' : '0', ...(process.env.OCR_TEST_GREP ? { OCR_TEST_GREP: process.env.OCR_TEST_GREP } : {}) };
 }
 
+/**
+ * Two runs: the main suite in a trusted workspace, then the restricted-mode suite in an untrusted one. Both talk to a
+ * fresh database on the test PostgreSQL (OCR_TEST_DATABASE_URL), dropped afterwards.
+ */
 async function inCodeServer(): Promise<number> {
   requireCodeServer();
-  console.log(`extension-host tests in code-server ${codeServerVersion}`);
-  return runExtensionTests({ extensionDevelopmentPath: extensionDir, extensionTestsPath: testsEntry, logDir, env: testEnv() });
+  const db = await createTestDatabase('ocr_vscode');
+  try {
+    const env = { ...testEnv(), OCR_DATABASE_URL: db.url };
+    console.log(`extension-host tests in code-server ${codeServerVersion}, trusted workspace`);
+    const trusted = await runExtensionTests({ extensionDevelopmentPath: extensionDir, extensionTestsPath: testsEntry, logDir, env: { ...env, OCR_TEST_SUITE: 'trusted' } });
+    console.log(`extension-host tests in code-server ${codeServerVersion}, untrusted workspace`);
+    const untrusted = await runExtensionTests({
+      extensionDevelopmentPath: extensionDir,
+      extensionTestsPath: testsEntry,
+      logDir: path.join(logDir, 'untrusted'),
+      env: { ...env, OCR_TEST_SUITE: 'untrusted' },
+      untrusted: true,
+    });
+    return trusted || untrusted;
+  } finally {
+    await db.drop();
+  }
 }
 
 async function inDesktop(): Promise<number> {

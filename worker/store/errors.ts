@@ -12,7 +12,10 @@ export type OcrErrorCode =
   | 'agent_missing'
   | 'repo_unavailable'
   | 'git_failed'
-  | 'workspace_failed';
+  | 'workspace_failed'
+  // raised by the editor's diff and log views
+  | 'diff_unavailable'
+  | 'patch_conflict';
 
 export class OcrError extends Error {
   constructor(

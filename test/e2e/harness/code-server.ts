@@ -17,6 +17,8 @@ export interface CodeServerOptions {
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
+  /** Leave workspace trust on, so a folder opens untrusted (restricted mode) until someone trusts it. */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -40,7 +42,7 @@ export async function startCodeServer(sandbox: Sandbox, options: CodeServerOptio
     '--config', config,
     '--user-data-dir', sandbox.userDataDir,
     '--extensions-dir', sandbox.extensionsDir,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override',
+    '--disable-telemetry', '--disable-update-check', ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override',
     '--ignore-last-opened',
     ...(options.extraArgs ?? []),
   ], { cwd: sandbox.root, env: { ...sandbox.env, ...options.env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

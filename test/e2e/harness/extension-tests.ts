@@ -6,7 +6,14 @@ import path from 'node:path';
 import { launchChromium } from './browser';
 import { startCodeServer } from './code-server';
 import { captureConsole } from './console-log';
-import { createSandbox, createSampleWorkspace } from './sandbox';
+import { createSandbox, createSampleWorkspace, testUserSettings } from './sandbox';
+
+const untrustedSettings = {
+  ...testUserSettings,
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.untrustedFiles': 'open',
+};
 
 export interface ExtensionTestOptions {
   extensionDevelopmentPath: string | string[];
@@ -21,6 +28,8 @@ export interface ExtensionTestOptions {
   timeoutMs?: number;
   /** Receives the extension host's console, which carries the test reporter's output. */
   log?: (line: string) => void;
+  /** Open the workspace untrusted (workspace trust on, never asked), to test restricted mode. */
+  untrusted?: boolean;
 }
 
 /** Resolves with the exit code the test runner reported (0 when every test passed). */
@@ -28,12 +37,12 @@ export async function runExtensionTests(options: ExtensionTestOptions): Promise<
   const log = options.log ?? ((line: string) => console.log(line));
   const timeoutMs = options.timeoutMs ?? 600_000;
   mkdirSync(options.logDir, { recursive: true });
-  const sandbox = createSandbox('vscode-tests');
+  const sandbox = createSandbox('vscode-tests', options.untrusted ? { settings: untrustedSettings } : {});
   let server: Awaited<ReturnType<typeof startCodeServer>> | undefined;
   let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   try {
     const workspace = options.workspace ? path.resolve(options.workspace) : createSampleWorkspace(sandbox.workspaceDir, sandbox.env);
-    server = await startCodeServer(sandbox, { logFile: path.join(options.logDir, 'code-server.log'), env: options.env });
+    server = await startCodeServer(sandbox, { logFile: path.join(options.logDir, 'code-server.log'), env: options.env, workspaceTrust: options.untrusted });
     browser = await launchChromium(sandbox);
     const page = await browser.newPage();
     let reportExit: (code: number) => void = () => undefined;

@@ -8,7 +8,10 @@ export function run(): Promise<void> {
   // The runner knows whether its output is a terminal; the extension host does not.
   const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', color: process.env.OCR_TEST_COLOR === '1', timeout: 60_000 });
   if (process.env.OCR_TEST_GREP) mocha.grep(process.env.OCR_TEST_GREP);
-  for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(path.join(__dirname, file));
+  // The restricted-mode suite needs an untrusted workspace, so it runs in a workbench of its own.
+  const untrusted = process.env.OCR_TEST_SUITE === 'untrusted';
+  const files = readdirSync(__dirname).filter((f) => f.endsWith('.test.js') && f.endsWith('.untrusted.test.js') === untrusted);
+  for (const file of files.sort()) mocha.addFile(path.join(__dirname, file));
   return new Promise((resolve, reject) => {
     mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} extension-host test(s) failed`)) : resolve()));
   });

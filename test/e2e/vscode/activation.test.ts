@@ -42,9 +42,16 @@ describe('Ops Control Room extension', () => {
     await until('activation', () => extension().isActive);
   });
 
-  it('registers its commands', async () => {
+  it('registers every command it contributes', async () => {
     const commands = await vscode.commands.getCommands(true);
-    assert.ok(commands.includes('ocr.openRunboard'), 'ocr.openRunboard is not registered');
+    const contributed = (extension().packageJSON as { contributes: { commands: Array<{ command: string; title: string; category: string }> } }).contributes.commands;
+    const expected = ['ocr.newSession', 'ocr.runInLane', 'ocr.cancelRun', 'ocr.retryRun', 'ocr.openRunboard', 'ocr.toggleWorker', 'ocr.showRunLog',
+      'ocr.openLaneDiff', 'ocr.applyLaneChanges', 'ocr.archiveSession', 'ocr.connectPostgres', 'ocr.useEmbeddedDatabase'];
+    for (const id of expected) {
+      assert.ok(contributed.some((c) => c.command === id && c.category === 'OCR'), `${id} is not contributed in the OCR category`);
+      assert.ok(commands.includes(id), `${id} is not registered`);
+    }
+    for (const c of contributed) assert.ok(commands.includes(c.command), `${c.command} is contributed but not registered`);
   });
 
   it('opens one Runboard panel, however often it is asked to', async () => {

@@ -1,0 +1,56 @@
+// OCR: Show Run Log, OCR: Open Lane Diff, OCR: Apply Lane Changes
+import * as vscode from 'vscode';
+import type { Store } from '../../worker/store/store';
+import type { Run } from '../../worker/store/types';
+import { applyLaneChanges, openLaneDiff } from '../diff/lane-diff';
+import { showRunLog } from '../runs/run-log';
+import { laneOf, runIdOf } from './args';
+import type { CommandContext } from './context';
+import { pickRun } from './pick';
+import { register } from './register';
+
+export function registerViewCommands(ctx: CommandContext): vscode.Disposable[] {
+  return [
+    register(ctx, 'ocr.showRunLog', async (arg?: unknown) => {
+      const runId = runIdOf(arg) ?? (await pickRun(ctx, ['queued', 'running', 'succeeded', 'failed', 'canceled'], 'Show the log of which run?'))?.id;
+      if (!runId) return undefined;
+      await showRunLog(await ctx.store(), runId);
+      return runId;
+    }),
+
+    register(ctx, 'ocr.openLaneDiff', async (arg?: unknown) => {
+      const store = await ctx.store();
+      const run = await runWithDiff(ctx, store, arg, 'Open the diff of which run?');
+      if (!run) return undefined;
+      await openLaneDiff(store, run, await store.getSession(run.session_id));
+      return run.id;
+    }),
+
+    register(ctx, 'ocr.applyLaneChanges', async (arg?: unknown) => {
+      const store = await ctx.store();
+      const run = await runWithDiff(ctx, store, arg, 'Apply the changes of which run?');
+      if (!run) return undefined;
+      const session = await store.getSession(run.session_id);
+      const target = session.repo_path ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+      if (!target) throw new Error('there is no working tree to apply the changes to: open the session\'s repository as a workspace folder');
+      const scripted = typeof arg === 'object' && arg !== null && 'runId' in arg && (arg as { confirm?: unknown }).confirm === false;
+      return applyLaneChanges(store, run, session, target, { confirm: !scripted });
+    }),
+  ];
+}
+
+/** The run itself, or for a lane its newest finished run: the lane's changes so far. */
+async function runWithDiff(ctx: CommandContext, store: Store, arg: unknown, placeHolder: string): Promise<Run | undefined> {
+  const runId = runIdOf(arg);
+  if (runId) return store.getRun(runId);
+  const lane = laneOf(arg);
+  if (lane) {
+    const runs = await store.listRuns({ sessionId: lane.sessionId, lane: lane.lane, status: ['succeeded', 'failed', 'canceled'], limit: 1 });
+    if (!runs[0]) {
+      void vscode.window.showInformationMessage(`Lane ${lane.lane} has no finished run yet, so it has no changes to show.`);
+      return undefined;
+    }
+    return runs[0];
+  }
+  return pickRun(ctx, 'finished', placeHolder);
+}

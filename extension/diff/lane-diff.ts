@@ -1,0 +1,230 @@
+// A run's changes in VS Code's own diff editors: "Open Lane Diff" shows every file of the run's diff artifact in the
+// multi-file diff editor, "Apply Lane Changes" applies the artifact to the user's working tree after asking.
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { describeDiff } from '../../worker/engine/diff';
+import { OcrError } from '../../worker/store/errors';
+import type { Store } from '../../worker/store/store';
+import { isFinal, type Run, type Session } from '../../worker/store/types';
+import { applyLanePatch, laneFiles, loadLanePatch, type LaneFile, type LanePatch, type PatchConflict } from './patch';
+
+export const diffScheme = 'ocr-diff';
+
+const shortId = (id: string): string => id.replace(/-/g, '').slice(0, 8);
+
+/** "Lane A — run 1a2b3c4d": the diff editor's title. */
+export const laneDiffTitle = (run: Pick<Run, 'id' | 'lane'>): string => `Lane ${run.lane} — run ${shortId(run.id)}`;
+
+type Side = 'before' | 'after';
+
+/** `ocr-diff:/src/app.ts?run=<id>&side=after`: the path makes the label and the language, the query the content. */
+export function diffUri(runId: string, file: string, side: Side): vscode.Uri {
+  return vscode.Uri.from({ scheme: diffScheme, path: `/${file}`, query: new URLSearchParams({ run: runId, side }).toString() });
+}
+
+function parseDiffUri(uri: vscode.Uri): { runId: string; file: string; side: Side } | undefined {
+  const query = new URLSearchParams(uri.query);
+  const runId = query.get('run');
+  const side = query.get('side');
+  if (!runId || (side !== 'before' && side !== 'after')) return undefined;
+  return { runId, file: uri.path.replace(/^\//, ''), side };
+}
+
+/**
+ * The files of recently opened runs, by run id. A few runs are kept so that switching between diff tabs does not
+ * rebuild them; older ones are rebuilt from the store on demand (when the provider was given one).
+ */
+class RunFiles {
+  private readonly runs = new Map<string, Promise<Map<string, LaneFile>>>();
+  constructor(private readonly keep = 8) {}
+
+  get(runId: string): Promise<Map<string, LaneFile>> | undefined {
+    const found = this.runs.get(runId);
+    if (found) {
+      this.runs.delete(runId);
+      this.runs.set(runId, found);
+    }
+    return found;
+  }
+
+  set(runId: string, files: Promise<Map<string, LaneFile>>): void {
+    this.runs.delete(runId);
+    this.runs.set(runId, files);
+    // A failed rebuild is not kept: the next request tries again.
+    files.catch(() => this.runs.get(runId) === files && this.runs.delete(runId));
+    while (this.runs.size > this.keep) this.runs.delete(this.runs.keys().next().value!);
+  }
+}
+
+const runFiles = new RunFiles();
+
+/** Serves both sides of every file of a run's diff, read-only. */
+export class LaneDiffContent implements vscode.TextDocumentContentProvider {
+  /** `store` lets it rebuild a diff that is no longer cached (an editor restored after a reload). */
+  constructor(private readonly store?: () => Promise<Store>) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string | undefined> {
+    const parsed = parseDiffUri(uri);
+    if (!parsed) return undefined;
+    let files = runFiles.get(parsed.runId);
+    if (!files && this.store) {
+      files = this.store().then((store) => filesOfRun(store, parsed.runId));
+      runFiles.set(parsed.runId, files);
+    }
+    // Undefined lets another provider of the scheme answer, or VS Code say the content is gone.
+    const file = (await files?.catch(() => undefined))?.get(parsed.file);
+    if (!file) return undefined;
+    return parsed.side === 'before' ? file.before : file.after;
+  }
+}
+
+let registered: vscode.Disposable | undefined;
+
+/**
+ * Registers the `ocr-diff:` content provider; the extension calls it on activation with its store so that diff
+ * editors restored after a reload show their content. openLaneDiff registers one itself when nobody did.
+ */
+export function registerDiffContent(context: { subscriptions: vscode.Disposable[] }, store?: () => Promise<Store>): vscode.Disposable {
+  registered?.dispose();
+  const registration = vscode.workspace.registerTextDocumentContentProvider(diffScheme, new LaneDiffContent(store));
+  registered = registration;
+  const disposable = new vscode.Disposable(() => {
+    registration.dispose();
+    if (registered === registration) registered = undefined;
+  });
+  context.subscriptions.push(disposable);
+  return disposable;
+}
+
+function ensureDiffContent(): void {
+  registered ??= vscode.workspace.registerTextDocumentContentProvider(diffScheme, new LaneDiffContent());
+}
+
+/** A run's files from the store alone: the provider's way back to a diff that is no longer cached. */
+async function filesOfRun(store: Store, runId: string): Promise<Map<string, LaneFile>> {
+  const run = await store.getRun(runId);
+  const lane = await loadLanePatch(store, run);
+  if (!lane) throw new OcrError('diff_unavailable', `run ${shortId(run.id)} has no diff`);
+  return filesOf(await store.getSession(run.session_id), lane);
+}
+
+async function filesOf(session: Session, lane: LanePatch): Promise<Map<string, LaneFile>> {
+  const files = await laneFiles(repoOf(session), lane.summary.base || session.base_ref || '', lane);
+  return new Map(files.map((f) => [f.path, f]));
+}
+
+function repoOf(session: Session): string {
+  if (!session.repo_path) {
+    throw new OcrError('diff_unavailable', `session "${session.title}" has no repository on record`, 'its runs worked in scratch folders, which have no diff');
+  }
+  return session.repo_path;
+}
+
+/** Why a run has nothing to show, in words for the person who asked; undefined when it has a diff. */
+function nothingToShow(run: Run, lane: LanePatch | undefined): string | undefined {
+  const who = `Run ${shortId(run.id)} in lane ${run.lane}`;
+  if (!lane) {
+    if (!isFinal(run.status)) return `${who} has not finished yet; its diff is recorded when it ends.`;
+    return `${who} has no diff: its worker recorded none (the session has no repository, or the run ended before the diff was taken).`;
+  }
+  if (lane.summary.files === 0) return `${who} changed no files.`;
+  if (lane.summary.omitted) return `${who} changed more than the worker stores (${describeDiff(lane.summary)}); only that summary was kept. Its branch has the changes.`;
+  return undefined;
+}
+
+export interface OpenLaneDiffResult {
+  /** which editor showed it: the multi-file diff editor, one diff editor per file, or none (nothing to show) */
+  shown: 'changes' | 'diff' | 'none';
+  title: string;
+  files: Array<Pick<LaneFile, 'path' | 'status' | 'binary' | 'insertions' | 'deletions'>>;
+  /** why nothing was shown */
+  message?: string;
+}
+
+/**
+ * Opens the run's changes in VS Code's multi-file diff editor (`vscode.changes`): for each file, the session's base on
+ * the left and the file after the run on the right, both rebuilt from the run's diff artifact.
+ */
+export async function openLaneDiff(store: Store, run: Run, session: Session): Promise<OpenLaneDiffResult> {
+  const title = laneDiffTitle(run);
+  const lane = await loadLanePatch(store, run);
+  const message = nothingToShow(run, lane);
+  if (message || !lane) {
+    void vscode.window.showInformationMessage(message ?? '');
+    return { shown: 'none', title, files: [], message };
+  }
+  ensureDiffContent();
+  const files = filesOf(session, lane);
+  runFiles.set(run.id, files);
+  const list = [...(await files).values()];
+  const summary = list.map(({ path: p, status, binary, insertions, deletions }) => ({ path: p, status, binary, insertions, deletions }));
+  const resources = list.map((f): [vscode.Uri, vscode.Uri, vscode.Uri] => {
+    const before = diffUri(run.id, f.path, 'before');
+    const after = diffUri(run.id, f.path, 'after');
+    return [f.status === 'deleted' ? before : after, before, after];
+  });
+  try {
+    await vscode.commands.executeCommand('vscode.changes', title, resources);
+    return { shown: 'changes', title, files: summary };
+  } catch {
+    // An editor without the multi-file diff editor: one diff editor per file, the last one focused.
+    for (const [i, [, before, after]] of resources.entries()) {
+      const file = list[i]!;
+      await vscode.commands.executeCommand('vscode.diff', before, after, `${file.path} (${title})`, { preview: false, preserveFocus: i < resources.length - 1 });
+    }
+    return { shown: 'diff', title, files: summary };
+  }
+}
+
+export type ApplyLaneResult =
+  | { outcome: 'applied'; folder: string; files: string[] }
+  | { outcome: 'conflict'; folder: string; conflicts: PatchConflict[] }
+  /** the person said no */
+  | { outcome: 'declined'; folder: string }
+  | { outcome: 'nothing'; message: string };
+
+export interface ApplyLaneOptions {
+  /** ask first with a modal dialog (default true); scripts and tests pass false */
+  confirm?: boolean;
+}
+
+/**
+ * Applies the run's diff to the working tree at `targetFolder` after the person confirms. Either every file applies
+ * or nothing changes: conflicts are named file by file, and the tree is left as it was.
+ */
+export async function applyLaneChanges(store: Store, run: Run, session: Session, targetFolder: string, options: ApplyLaneOptions = {}): Promise<ApplyLaneResult> {
+  const lane = await loadLanePatch(store, run);
+  const message = nothingToShow(run, lane);
+  if (message || !lane) {
+    void vscode.window.showInformationMessage(message ?? '');
+    return { outcome: 'nothing', message: message ?? '' };
+  }
+  const where = path.resolve(targetFolder);
+  const name = `lane ${run.lane}'s changes (run ${shortId(run.id)})`;
+  if (options.confirm ?? true) {
+    const files = lane.summary.entries;
+    const listed = files.slice(0, 12).map((f) => `  ${f.status === 'added' ? '+' : f.status === 'deleted' ? '−' : '~'} ${f.path}`);
+    if (files.length > listed.length) listed.push(`  … and ${files.length - listed.length} more`);
+    const detail = [
+      `${describeDiff(lane.summary)} in session "${session.title}":`,
+      ...listed,
+      '',
+      'Your working tree changes only if every file applies cleanly; otherwise nothing is changed.',
+    ].join('\n');
+    const answer = await vscode.window.showWarningMessage(`Apply ${name} to ${where}?`, { modal: true, detail }, 'Apply');
+    if (answer !== 'Apply') return { outcome: 'declined', folder: where };
+  }
+  const outcome = await applyLanePatch(where, lane);
+  if (outcome.applied) {
+    void vscode.window.showInformationMessage(`Applied ${name} to ${path.basename(outcome.folder)}: ${describeDiff(lane.summary)}.`);
+    return { outcome: 'applied', folder: outcome.folder, files: outcome.files };
+  }
+  const shown = outcome.conflicts.slice(0, 5).map((c) => (c.path ? `${c.path} (${c.reason})` : c.reason));
+  if (outcome.conflicts.length > shown.length) shown.push(`and ${outcome.conflicts.length - shown.length} more`);
+  const plural = outcome.conflicts.length === 1 ? 'file conflicts' : 'files conflict';
+  void vscode.window
+    .showErrorMessage(`Could not apply ${name}: ${outcome.conflicts.length} ${plural} with ${path.basename(outcome.folder)}, so nothing was changed. ${shown.join('; ')}.`, 'Open Lane Diff')
+    .then((choice) => (choice ? openLaneDiff(store, run, session) : undefined))
+    .then(undefined, () => undefined);
+  return { outcome: 'conflict', folder: outcome.folder, conflicts: outcome.conflicts };
+}

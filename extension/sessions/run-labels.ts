@@ -1,0 +1,52 @@
+// How a run is shown in VS Code's own UI: icon, one-line description, tooltip.
+import * as vscode from 'vscode';
+import type { Run } from '../../worker/store/types';
+
+export const shortId = (id: string): string => id.slice(0, 8);
+
+export function runIcon(run: Run): vscode.ThemeIcon {
+  switch (run.status) {
+    case 'queued':
+      return new vscode.ThemeIcon('clock');
+    case 'running':
+      return new vscode.ThemeIcon(run.cancel_requested_at ? 'loading~spin' : 'sync~spin', new vscode.ThemeColor('charts.blue'));
+    case 'succeeded':
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'canceled':
+      return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
+  }
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
+}
+
+export function runDuration(run: Run, now = Date.now()): string | undefined {
+  if (!run.started_at) return undefined;
+  const end = run.finished_at ? Date.parse(run.finished_at) : now;
+  return duration(Math.max(0, end - Date.parse(run.started_at)));
+}
+
+/** "running · 12.3 s · worker-1", "failed · exit 2 · 4.0 s" */
+export function describeRun(run: Run): string {
+  const status = run.status === 'running' && run.cancel_requested_at ? 'canceling' : run.status;
+  const exit = run.exit_code !== null && run.status !== 'succeeded' ? `exit ${run.exit_code}` : '';
+  return [status, exit, runDuration(run) ?? '', run.claimed_by ?? ''].filter(Boolean).join(' · ');
+}
+
+export function runTooltip(run: Run): vscode.MarkdownString {
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(`**Run ${shortId(run.id)}** · lane ${run.lane} · ${run.executor}\n\n`);
+  md.appendCodeblock(run.intent, run.executor === 'shell' ? 'shellscript' : 'text');
+  md.appendMarkdown(`\n${describeRun(run)} · attempt ${run.attempt}/${run.max_attempts} · priority ${run.priority}`);
+  if (run.error) md.appendMarkdown(`\n\n$(error) ${run.error.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')}`);
+  md.supportThemeIcons = true;
+  return md;
+}

@@ -1,0 +1,41 @@
+// The `ocr.*` settings, read through zod: a wrong value is reported by name and its default used instead.
+import * as vscode from 'vscode';
+import { z } from 'zod';
+import { AgentProfiles } from '../worker/engine/executors';
+import { laneName } from '../worker/store/types';
+
+export const Settings = z.object({
+  backend: z.enum(['embedded', 'postgres']).default('embedded'),
+  lanes: z.array(laneName).min(1).max(26).default(['A', 'B', 'C', 'D']),
+  'worker.concurrency': z.number().int().min(1).max(64).default(4),
+  'worker.autoStart': z.boolean().default(true),
+  'worker.leaseSeconds': z.number().int().min(5).max(3600).default(30),
+  'worktrees.root': z.string().default(''),
+  'worktrees.copyFiles': z.array(z.string().min(1)).default(['.env', '.env.local']),
+  'worktrees.setupCommand': z.string().default(''),
+  'agents.profiles': AgentProfiles.default({}),
+  defaultExecutor: z.string().min(1).default('shell'),
+  'embedded.dataDir': z.string().default(''),
+  'notifications.enabled': z.boolean().default(true),
+});
+export type Settings = z.output<typeof Settings>;
+
+const keys = Object.keys(Settings.shape) as Array<keyof Settings>;
+
+/** Reads every setting; one that fails validation falls back to its default and is named in `problems`. */
+export function readSettings(): { settings: Settings; problems: string[] } {
+  const config = vscode.workspace.getConfiguration('ocr');
+  const raw: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of keys) {
+    const value = config.get(key);
+    const field = Settings.shape[key];
+    const parsed = field.safeParse(value);
+    if (parsed.success) raw[key] = parsed.data;
+    else {
+      problems.push(`ocr.${key}: ${parsed.error.issues[0]?.message ?? 'invalid value'}; using the default`);
+      raw[key] = undefined;
+    }
+  }
+  return { settings: Settings.parse(raw), problems };
+}
