@@ -1,0 +1,61 @@
+// One lane: its input, its queue, the run it shows with that run's log, and its history.
+import { useMemo, useRef } from 'react';
+import { useBoard, useViewState } from '../hooks';
+import { laneView, shownRun } from '../lane';
+import type { SessionInfo } from '../protocol';
+import { LaneInput } from './lane-input';
+import { LogView } from './log-view';
+import { QueuedRuns } from './queued-runs';
+import { RunCard } from './run-card';
+import { RunHistory } from './run-history';
+
+export function Lane({ session, name }: { session: SessionInfo; name: string }) {
+  const board = useBoard();
+  const view = useViewState();
+  const lane = useMemo(() => laneView(name, board.runs.values()), [name, board.runs]);
+  const selected = view.lanes[session.id]?.[name]?.selectedRunId ?? null;
+  const shown = shownRun(lane, selected);
+  const picked = shown !== null && shown.id !== lane.current?.id;
+  const ref = useRef<HTMLElement>(null);
+  const running = lane.current?.status === 'running';
+
+  return (
+    <section
+      ref={ref}
+      className="lane"
+      aria-label={`Lane ${name}`}
+      data-lane={name}
+      onKeyDown={(e) => {
+        // Ctrl/Cmd+F searches the log of the lane the focus is in.
+        if (e.key.toLowerCase() === 'f' && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey) {
+          const search = ref.current?.querySelector<HTMLElement>('.log-search');
+          if (search) {
+            e.preventDefault();
+            search.focus();
+          }
+        }
+      }}
+    >
+      <header className="lane-header">
+        <h2>Lane {name}</h2>
+        {running && <span className="lane-state running">running</span>}
+        {lane.queued.length > 0 && (
+          <vscode-badge variant="counter" title={`${lane.queued.length} queued`}>
+            {lane.queued.length}
+          </vscode-badge>
+        )}
+      </header>
+      <LaneInput session={session} lane={name} />
+      {lane.queued.length > 0 && <QueuedRuns lane={name} queued={lane.queued} />}
+      {shown ? (
+        <>
+          <RunCard run={shown} lane={name} picked={picked} diff={board.diffs.get(shown.id)} />
+          <LogView key={shown.id} run={shown} sessionId={session.id} lane={name} />
+        </>
+      ) : (
+        <p className="lane-empty">{lane.queued.length > 0 ? 'Waiting for a worker to take the first run.' : `Nothing has run in lane ${name} yet.`}</p>
+      )}
+      {lane.history.length > 0 && <RunHistory lane={name} runs={lane.history} shownId={shown?.id ?? null} />}
+    </section>
+  );
+}

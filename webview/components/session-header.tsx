@@ -1,0 +1,75 @@
+// The top of the Runboard: which session, a new one, what it is about, and how its runs stand.
+import { useMemo, useState } from 'react';
+import { useAction, useBoard, useRunboard, useViewState } from '../hooks';
+import { countByStatus, pickableSessions, repositoryLabel, summaryText } from '../session';
+import { Icon } from './icon';
+import { NewSessionForm } from './new-session';
+
+export function SessionHeader() {
+  const runboard = useRunboard();
+  const board = useBoard();
+  const view = useViewState();
+  const [creating, setCreating] = useState(false);
+  const select = useAction();
+  const shown = board.session;
+  const sessions = pickableSessions(board.sessions, view.showArchived, shown?.id ?? null);
+  const counts = useMemo(() => countByStatus(board.runs.values()), [board.runs]);
+  const repo = shown ? repositoryLabel(shown) : null;
+
+  return (
+    <header className="session-header">
+      <div className="session-bar">
+        <vscode-single-select
+          className="session-picker"
+          label="Session"
+          value={shown?.id ?? ''}
+          disabled={sessions.length === 0}
+          onChange={(e) => {
+            const id = e.currentTarget.value;
+            if (id && id !== shown?.id) void select.run(() => runboard.selectSession(id));
+          }}
+        >
+          {sessions.map((s) => (
+            <vscode-option key={s.id} value={s.id} description={s.intent}>
+              {s.status === 'archived' ? `${s.title} (archived)` : s.title}
+            </vscode-option>
+          ))}
+        </vscode-single-select>
+        <vscode-checkbox label="Show archived" checked={view.showArchived} onChange={(e) => runboard.view.setShowArchived(e.currentTarget.checked)} />
+        <vscode-button icon="add" onClick={() => setCreating(true)} disabled={creating}>
+          New Session
+        </vscode-button>
+      </div>
+      {select.error && (
+        <p className="error" role="alert">
+          Could not switch sessions: {select.error}
+        </p>
+      )}
+      {creating && <NewSessionForm onDone={() => setCreating(false)} />}
+      {shown && (
+        <div className="session-info">
+          <h1 className="session-title">
+            {shown.title}
+            {shown.status === 'archived' && <span className="archived-tag">archived</span>}
+          </h1>
+          {shown.intent && <p className="session-intent">{shown.intent}</p>}
+          <p className="session-repo">
+            {repo && (
+              <span title="Repository">
+                <Icon name="repo" /> {repo}
+              </span>
+            )}
+            {shown.base_ref && (
+              <span title="Base">
+                <Icon name="git-branch" /> {shown.base_ref}
+              </span>
+            )}
+          </p>
+          <p className="session-summary" role="status" aria-label="Runs by status">
+            {summaryText(counts)}
+          </p>
+        </div>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,193 @@
+// Run logs inside the page. Lines arrive in batches from the host's followRun; each run's log keeps them in order and
+// once each (by seq), asks again from its last line after a gap, and tells its readers at most once per animation
+// frame. Logs are pulled: the page says which runs it shows, and only those are followed.
+import { lastCarriageReturn, plainText } from './ansi';
+import type { FrameScheduler } from './frame';
+import type { HostNotification, LogBatch, LogLevel, LogStream, WebviewNotificationMethod, WebviewNotificationParams } from './protocol';
+
+const streams: readonly LogStream[] = ['stdout', 'stderr', 'system'];
+const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+// the batch's letters, as indexes into the two lists above
+const streamCodes: Record<string, number> = { o: 0, e: 1, s: 2 };
+const levelCodes: Record<string, number> = { d: 0, i: 1, w: 2, e: 3 };
+
+export interface LogOptions {
+  /** lines kept per run; older ones are dropped (the whole log stays one click away: "Open as document") */
+  maxLines: number;
+  /** logs of runs no longer shown kept for a quick way back */
+  keepHidden: number;
+}
+
+export const defaultLogOptions: LogOptions = { maxLines: 1_000_000, keepHidden: 12 };
+
+export class RunLog {
+  /** the line as shown: carriage returns resolved, escapes kept for coloring */
+  readonly text: string[] = [];
+  /** without escapes: what search looks in and copy copies */
+  readonly plain: string[] = [];
+  private readonly kind: number[] = [];
+  /** the seq of the last line held; seqs are consecutive from 1 */
+  lastSeq = 0;
+  /** lines dropped from the front to stay within maxLines */
+  dropped = 0;
+  /** the host said every line has been sent */
+  ended = false;
+  /** bumped once per frame in which lines arrived */
+  version = 0;
+
+  constructor(
+    readonly runId: string,
+    private readonly maxLines: number = defaultLogOptions.maxLines,
+  ) {}
+
+  get length(): number {
+    return this.text.length;
+  }
+
+  stream(index: number): LogStream {
+    return streams[(this.kind[index] ?? 0) >> 2] ?? 'stdout';
+  }
+
+  level(index: number): LogLevel {
+    return levels[(this.kind[index] ?? 1) & 3] ?? 'info';
+  }
+
+  /** The seq of the line at `index`. */
+  seqAt(index: number): number {
+    return this.lastSeq - this.text.length + 1 + index;
+  }
+
+  /**
+   * Appends what is new in a batch. Returns 'gap' when the batch starts past the line after this log's last one (the
+   * log keeps what it had), 'ok' otherwise, lines it already had included.
+   */
+  append(batch: Pick<LogBatch, 'first_seq' | 'text' | 'stream' | 'level'>): 'ok' | 'gap' {
+    if (batch.first_seq > this.lastSeq + 1) return 'gap';
+    for (let i = this.lastSeq + 1 - batch.first_seq; i < batch.text.length; i++) {
+      const shown = lastCarriageReturn(batch.text[i]!);
+      this.text.push(shown);
+      this.plain.push(plainText(shown));
+      this.kind.push(((streamCodes[batch.stream[i]!] ?? 0) << 2) | (levelCodes[batch.level[i]!] ?? 1));
+      this.lastSeq++;
+    }
+    if (this.text.length > this.maxLines) {
+      // drop a tenth at once: splicing the front of a long array on every batch would cost more than the lines
+      const cut = this.text.length - Math.floor(this.maxLines * 0.9);
+      this.text.splice(0, cut);
+      this.plain.splice(0, cut);
+      this.kind.splice(0, cut);
+      this.dropped += cut;
+    }
+    return 'ok';
+  }
+}
+
+export type LogHost = {
+  notify<M extends Extract<WebviewNotificationMethod, 'followLog' | 'unfollowLog'>>(method: M, params: WebviewNotificationParams<M>): void;
+};
+
+export class LogStore {
+  private readonly logs = new Map<string, RunLog>();
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private wanted = new Set<string>();
+  /** runs the host is following for us */
+  private readonly following = new Set<string>();
+  /** the seq a repair was asked from, so a burst of batches after one gap asks once */
+  private readonly repairing = new Map<string, number>();
+
+  constructor(
+    private readonly host: LogHost,
+    private readonly frames: FrameScheduler,
+    private readonly options: LogOptions = defaultLogOptions,
+  ) {}
+
+  get(runId: string): RunLog | undefined {
+    return this.logs.get(runId);
+  }
+
+  /** For React: a number that changes when the run's log has new lines to show. */
+  version = (runId: string): number => this.logs.get(runId)?.version ?? 0;
+
+  subscribe(runId: string, listener: () => void): () => void {
+    let set = this.listeners.get(runId);
+    if (!set) this.listeners.set(runId, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(runId);
+    };
+  }
+
+  /**
+   * The runs the page shows now: follow the new ones, stop following the others. `resync` (after a snapshot) follows
+   * every shown run again from its last line: the host may have dropped lines while the page was hidden.
+   */
+  want(runIds: Iterable<string>, options: { resync?: boolean } = {}): void {
+    const next = new Set(runIds);
+    for (const id of this.following) {
+      if (next.has(id)) continue;
+      this.following.delete(id);
+      this.repairing.delete(id);
+      this.host.notify('unfollowLog', { run_id: id });
+    }
+    if (options.resync) this.repairing.clear();
+    this.wanted = next;
+    for (const id of next) {
+      if (this.logs.get(id)?.ended) continue;
+      if (options.resync || !this.following.has(id)) this.follow(id);
+    }
+    this.evict();
+  }
+
+  receive(n: Extract<HostNotification, { method: 'log' | 'logEnd' }>): void {
+    const runId = n.params.run_id;
+    // Lines of a run the page no longer shows are late arrivals of a follower already stopped.
+    if (!this.wanted.has(runId) && !this.logs.has(runId)) return;
+    const log = this.ensure(runId);
+    if (n.method === 'logEnd') {
+      if (this.repairing.has(runId)) return; // the repair's own follower will end it
+      log.ended = true;
+      this.following.delete(runId);
+      this.changed(log);
+      return;
+    }
+    const before = log.lastSeq;
+    const outcome = log.append(n.params);
+    if (log.lastSeq !== before) {
+      if (this.repairing.get(runId) !== undefined && log.lastSeq > this.repairing.get(runId)!) this.repairing.delete(runId);
+      this.changed(log);
+    }
+    if (outcome === 'gap' && this.repairing.get(runId) !== log.lastSeq && this.wanted.has(runId)) {
+      this.repairing.set(runId, log.lastSeq);
+      this.follow(runId);
+    }
+  }
+
+  private follow(runId: string): void {
+    const log = this.ensure(runId);
+    this.following.add(runId);
+    this.host.notify('followLog', { run_id: runId, after_seq: log.lastSeq });
+  }
+
+  private ensure(runId: string): RunLog {
+    let log = this.logs.get(runId);
+    if (!log) this.logs.set(runId, (log = new RunLog(runId, this.options.maxLines)));
+    return log;
+  }
+
+  private changed(log: RunLog): void {
+    this.frames.schedule(log.runId, () => {
+      log.version++;
+      for (const listener of [...(this.listeners.get(log.runId) ?? [])]) listener();
+    });
+  }
+
+  private evict(): void {
+    // Maps iterate in insertion order: the first hidden logs are the oldest.
+    let hidden = [...this.logs.keys()].filter((id) => !this.wanted.has(id));
+    while (hidden.length > this.options.keepHidden) {
+      this.logs.delete(hidden[0]!);
+      hidden = hidden.slice(1);
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import {
+  answerRequest,
+  diffInfo,
+  hostNotification,
+  logBatches,
+  parseHostMessage,
+  parseResult,
+  parseWebviewMessage,
+  type RequestHandlers,
+  requests,
+  runboardHtml,
+} from './protocol';
+import { lines, run, session, snapshot } from './test/fixtures';
+
+describe('messages from the webview', () => {
+  it('accepts requests and notifications that fit their descriptors', () => {
+    const s = session();
+    const parsed = parseWebviewMessage({
+      kind: 'request',
+      id: 7,
+      method: 'run',
+      params: { session_id: s.id, lane: 'A', intent: '  npm test ', executor: 'shell', profile: null, priority: 0 },
+    });
+    expect(parsed).toEqual({
+      ok: true,
+      message: { kind: 'request', id: 7, method: 'run', params: { session_id: s.id, lane: 'A', intent: 'npm test', executor: 'shell', profile: null, priority: 0 } },
+    });
+    expect(parseWebviewMessage({ kind: 'notify', method: 'ready', params: { protocol: 1, session_id: null } }).ok).toBe(true);
+  });
+
+  it('refuses what does not fit, with a reason that names the field', () => {
+    const bad = parseWebviewMessage({ kind: 'request', id: 1, method: 'run', params: { session_id: 'x', lane: 'A', intent: '   ', executor: 'docker', profile: null, priority: 1 } });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.reason).toContain('params.intent: a run needs an intent');
+    expect(bad.reason).toContain('params.executor');
+
+    expect(parseWebviewMessage({ kind: 'request', id: 1, method: 'dropDatabase', params: {} })).toEqual({ ok: false, reason: 'unknown request "dropDatabase"' });
+    expect(parseWebviewMessage({ kind: 'request', id: -1, method: 'openLog', params: { run_id: 'r' } }).ok).toBe(false);
+    expect(parseWebviewMessage({ kind: 'notify', method: 'ready', params: { protocol: 2, session_id: null } }).ok).toBe(false);
+    expect(parseWebviewMessage('ready').ok).toBe(false);
+    expect(parseWebviewMessage(null).ok).toBe(false);
+    // a method name that exists on every object is still unknown
+    expect(parseWebviewMessage({ kind: 'notify', method: 'toString', params: {} })).toEqual({ ok: false, reason: 'unknown notification "toString"' });
+  });
+});
+
+describe('messages from the host', () => {
+  it('accepts store rows as they are and drops the fields the page does not use', () => {
+    const s = session();
+    const r = { ...run(s, { status: 'running' }), claimed_at: '2025-01-01T00:00:01.000Z', secret_column: 'x' };
+    const parsed = parseHostMessage(hostNotification('snapshot', { ...snapshot(s), runs: [r] }));
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok || parsed.message.kind !== 'notify' || parsed.message.method !== 'snapshot') throw new Error('not a snapshot');
+    expect(parsed.message.params.runs[0]).not.toHaveProperty('secret_column');
+    expect(parsed.message.params.runs[0]?.status).toBe('running');
+  });
+
+  it('refuses a delta with a status the page does not know, naming where', () => {
+    const s = session();
+    const parsed = parseHostMessage(hostNotification('runs', { session_id: s.id, runs: [{ ...run(s), status: 'exploded' as 'queued' }] }));
+    expect(parsed).toMatchObject({ ok: false });
+    if (parsed.ok) return;
+    expect(parsed.reason).toMatch(/^notification "runs": params\.runs\.0\.status: /);
+  });
+
+  it('carries log lines column by column, split where seqs jump, and refuses a batch whose columns disagree', () => {
+    const events = [...lines(1, 2), { seq: 3, stream: 'stderr' as const, level: 'error' as const, text: 'boom' }, ...lines(7, 1)];
+    const batches = logBatches('r', events);
+    expect(batches.map((b) => b.params)).toEqual([
+      { run_id: 'r', first_seq: 1, text: ['line 1', 'line 2', 'boom'], stream: 'ooe', level: 'iie' },
+      { run_id: 'r', first_seq: 7, text: ['line 7'], stream: 'o', level: 'i' },
+    ]);
+    for (const b of batches) expect(parseHostMessage(structuredClone(b)).ok).toBe(true);
+    const short = parseHostMessage({ kind: 'notify', method: 'log', params: { ...batches[0]!.params, stream: 'oo' } });
+    expect(short).toMatchObject({ ok: false, reason: 'notification "log": params.stream: stream and level need one letter per line of text' });
+    expect(parseHostMessage({ kind: 'notify', method: 'log', params: { ...batches[0]!.params, first_seq: 0 } }).ok).toBe(false);
+  });
+
+  it('refuses responses without an id', () => {
+    expect(parseHostMessage({ kind: 'response', ok: true, result: {} }).ok).toBe(false);
+    expect(parseHostMessage({ kind: 'response', id: 3, ok: false, error: { code: 'not_found', message: 'no such run' } }).ok).toBe(true);
+  });
+
+  it('checks a result against its request', () => {
+    expect(parseResult('cancelRun', { outcome: 'canceled' })).toEqual({ ok: true, message: { outcome: 'canceled' } });
+    expect(parseResult('cancelRun', { outcome: 'maybe' }).ok).toBe(false);
+  });
+});
+
+describe('the host side', () => {
+  const handlers = (overrides: Partial<RequestHandlers>): RequestHandlers => {
+    const missing = () => {
+      throw new Error('not in this test');
+    };
+    return Object.fromEntries(Object.keys(requests).map((m) => [m, overrides[m as keyof RequestHandlers] ?? missing])) as RequestHandlers;
+  };
+
+  it('answers a request with its result, or with the error and its code', async () => {
+    const ok = await answerRequest(handlers({ retryRun: async ({ run_id }) => ({ run_id: `${run_id}-retry` }) }), {
+      kind: 'request',
+      id: 4,
+      method: 'retryRun',
+      params: { run_id: 'r1' },
+    });
+    expect(ok).toEqual({ kind: 'response', id: 4, ok: true, result: { run_id: 'r1-retry' } });
+
+    const coded = Object.assign(new Error('the run has finished'), { code: 'invalid_state', hint: 'retry it instead' });
+    const failed = await answerRequest(handlers({ cancelRun: () => Promise.reject(coded) }), { kind: 'request', id: 5, method: 'cancelRun', params: { run_id: 'r1' } });
+    expect(failed).toEqual({ kind: 'response', id: 5, ok: false, error: { code: 'invalid_state', message: 'the run has finished (retry it instead)' } });
+  });
+
+  it('turns a diff artifact into the summary the page shows, without the patch', () => {
+    const artifact = {
+      id: 'art-1',
+      run_id: 'run-1',
+      kind: 'diff',
+      name: 'lane-A.patch',
+      size: 99,
+      content: 'diff --git …',
+      meta: { base: 'abc', files: 1, insertions: 2, deletions: 0, binaryFiles: 0, entries: [{ path: 'a.txt', status: 'added', insertions: 2, deletions: 0, binary: false }], encoding: 'utf8', omitted: false, branch: 'ocr/x/A' },
+    };
+    const info = diffInfo(artifact);
+    expect(info).toMatchObject({ run_id: 'run-1', artifact_id: 'art-1', files: 1, insertions: 2, binary_files: 0 });
+    expect(info).not.toHaveProperty('content');
+    expect(diffInfo({ ...artifact, kind: 'log' })).toBeUndefined();
+    expect(diffInfo({ ...artifact, meta: { nothing: true } })).toBeUndefined();
+    expect(parseHostMessage(hostNotification('diff', { diff: info! })).ok).toBe(true);
+  });
+
+  it('serves a page that loads only its own assets, scripts only with the nonce', () => {
+    const html = runboardHtml({
+      cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
+      nonce: 'bm9uY2U=',
+      scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.js',
+      styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.css',
+      codiconsUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/codicon.css',
+    });
+    const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'nonce-bm9uY2U='");
+    expect(csp).not.toContain('unsafe');
+    expect(html).toContain('<script nonce="bm9uY2U=" src="https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.js">');
+    expect(html).toContain('id="vscode-codicon-stylesheet"');
+    expect(html).toContain('<div id="root">');
+  });
+});

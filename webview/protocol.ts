@@ -1,0 +1,473 @@
+/**
+ * The Runboard's protocol: every message between the extension host and the Runboard webview, as zod schemas. Both
+ * sides import this module; nothing here touches the DOM or `vscode`.
+ *
+ * Wire shape. Webview → host: `{kind:'request', id, method, params}` and `{kind:'notify', method, params}`.
+ * Host → webview: `{kind:'response', id, ok:true, result}` / `{kind:'response', id, ok:false, error:{code, message}}`
+ * and `{kind:'notify', method, params}`. Rows keep the database's field names, so Store rows can be posted as they are
+ * (unknown fields are dropped by the receiver), except artifacts: post `diffInfo(artifact)`, never the patch itself.
+ *
+ * How the host panel must behave:
+ * 1. Post nothing before the webview's `ready` (a page that is still loading drops it). `ready` names the session the
+ *    page showed before a reload, or null. On `ready`, first stop every log follower of the previous page.
+ * 2. Answer `ready` with `snapshot`: every session (archived too: the page filters), the session to show (the one named
+ *    in `ready` if it still exists, else the one the panel was opened for, else the newest active one, else null), all
+ *    of its runs, the diff summaries of those runs, the executors a run may use, and the host's clock. Post a fresh
+ *    `snapshot` whenever the panel becomes visible again (a hidden webview misses messages) and after `selectSession`
+ *    or `createSession` switched the session. A snapshot replaces everything the page knew.
+ * 3. Then deltas, for the session of the last snapshot only: `runs` on every Store.watchSession callback (the changed
+ *    runs or all of them: the page keeps the newer `updated_at`), `session` when that session's row changes,
+ *    `sessions` (the whole list) on Store.onSessionsChange, `diff` once a run's diff artifact exists (look when a run
+ *    becomes final).
+ * 4. Logs are pulled by the page. `followLog {run_id, after_seq}`: stop any follower of that run, then for each batch of
+ *    `store.followRun(run_id, after_seq)` post each of `logBatches(run_id, batch)`; when the iterator ends, `logEnd`.
+ *    `unfollowLog` stops it. The page drops lines it already has and asks again from its last line after a gap.
+ * 5. Answer every `request` exactly once, with its id: `answerRequest(handlers, message)` does that and turns a thrown
+ *    error into `{ok:false, error:{code, message}}` (an error's string `code`, else 'failed').
+ * 6. Check every message from the page with `parseWebviewMessage`; log the reason and drop what fails. The page does
+ *    the same with `parseHostMessage`, and reports what it dropped with a `problem` notification.
+ * 7. Serve the page with `runboardHtml` (strict CSP, fresh nonce per load); `localResourceRoots`: the `dist` folder.
+ *    After a window reload VS Code hands the panel to a WebviewPanelSerializer: give it the same options and HTML and
+ *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
+ */
+import * as z from 'zod';
+
+export const protocolVersion = 1;
+
+// ---- rows ---------------------------------------------------------------------------------------------------------
+
+// Ids are opaque keys to the page; the database's own checks already made them uuids.
+const id = z.string().min(1);
+const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO timestamp');
+
+export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export const RunStatus = z.enum(runStatuses);
+export type RunStatus = z.infer<typeof RunStatus>;
+export const isFinal = (s: RunStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'canceled';
+
+export const Executor = z.enum(['shell', 'agent', 'runbook']);
+export type Executor = z.infer<typeof Executor>;
+
+export const SessionInfo = z.object({
+  id,
+  title: z.string(),
+  intent: z.string(),
+  status: z.enum(['active', 'archived']),
+  lanes: z.array(z.string().min(1)),
+  repo_id: z.string().nullable(),
+  repo_url: z.string().nullable(),
+  repo_path: z.string().nullable(),
+  base_ref: z.string().nullable(),
+  created_at: timestamp,
+  archived_at: timestamp.nullable(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const RunInfo = z.object({
+  id,
+  seq: z.number().int(),
+  session_id: id,
+  lane: z.string().min(1),
+  intent: z.string(),
+  executor: Executor,
+  spec: z.record(z.string(), z.unknown()),
+  priority: z.number().int(),
+  status: RunStatus,
+  attempt: z.number().int(),
+  max_attempts: z.number().int(),
+  claimed_by: z.string().nullable(),
+  heartbeat_at: timestamp.nullable(),
+  lease_expires_at: timestamp.nullable(),
+  cancel_requested_at: timestamp.nullable(),
+  created_at: timestamp,
+  started_at: timestamp.nullable(),
+  finished_at: timestamp.nullable(),
+  exit_code: z.number().int().nullable(),
+  error: z.string().nullable(),
+  retry_of: z.string().nullable(),
+  updated_at: timestamp,
+});
+export type RunInfo = z.infer<typeof RunInfo>;
+
+export const LogStream = z.enum(['stdout', 'stderr', 'system']);
+export type LogStream = z.infer<typeof LogStream>;
+export const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
+export type LogLevel = z.infer<typeof LogLevel>;
+
+/** One run_events row as the host gets it from Store.followRun (other fields are ignored). */
+export interface LogEvent {
+  seq: number;
+  stream: LogStream;
+  level: LogLevel;
+  text: string;
+}
+
+const streamLetters: Record<LogStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
+const levelLetters: Record<LogLevel, string> = { debug: 'd', info: 'i', warn: 'w', error: 'e' };
+
+/**
+ * Consecutive lines of one run, column by column. A structured clone of 5,000 line objects costs the page tens of
+ * milliseconds to read; the same lines as one array of strings and two letter strings cost a few. Build it with
+ * `logBatches`.
+ */
+export const LogBatch = z
+  .object({
+    run_id: id,
+    /** the seq of text[0]; the other lines follow one by one */
+    first_seq: z.number().int().min(1),
+    text: z.array(z.string()),
+    /** one letter per line: o stdout, e stderr, s system */
+    stream: z.string().regex(/^[oes]*$/, 'one of o, e, s per line'),
+    /** one letter per line: d debug, i info, w warn, e error */
+    level: z.string().regex(/^[diwe]*$/, 'one of d, i, w, e per line'),
+  })
+  .refine((b) => b.stream.length === b.text.length && b.level.length === b.text.length, {
+    message: 'stream and level need one letter per line of text',
+    path: ['stream'],
+  });
+export type LogBatch = z.infer<typeof LogBatch>;
+
+export const DiffFile = z.object({
+  path: z.string(),
+  status: z.enum(['added', 'modified', 'deleted', 'type-changed']),
+  insertions: z.number().int(),
+  deletions: z.number().int(),
+  binary: z.boolean(),
+});
+export type DiffFile = z.infer<typeof DiffFile>;
+
+/** What the page shows of a diff artifact: its summary (the artifact's meta), never the patch. */
+export const DiffInfo = z.object({
+  run_id: id,
+  artifact_id: id,
+  name: z.string(),
+  size: z.number().int().min(0),
+  base: z.string(),
+  files: z.number().int().min(0),
+  insertions: z.number().int().min(0),
+  deletions: z.number().int().min(0),
+  binary_files: z.number().int().min(0),
+  entries: z.array(DiffFile),
+  /** the patch was too large to keep; only the summary exists */
+  omitted: z.boolean(),
+});
+export type DiffInfo = z.infer<typeof DiffInfo>;
+
+/** A choice in a lane's executor picker: the shell, or one agent profile. */
+export const ExecutorOption = z.object({
+  /** unique among the options, such as 'shell' or 'agent:claude' */
+  id,
+  label: z.string().min(1),
+  executor: Executor,
+  profile: z.string().min(1).nullable(),
+});
+export type ExecutorOption = z.infer<typeof ExecutorOption>;
+
+export const Snapshot = z.object({
+  sessions: z.array(SessionInfo),
+  session: SessionInfo.nullable(),
+  /** every run of `session`, in any order */
+  runs: z.array(RunInfo),
+  diffs: z.array(DiffInfo),
+  executors: z.array(ExecutorOption).min(1),
+  /** the host's clock when it posted this, to judge leases against (the page's clock may differ) */
+  now: timestamp,
+});
+export type Snapshot = z.infer<typeof Snapshot>;
+
+// ---- descriptors --------------------------------------------------------------------------------------------------
+
+/** Priority of a run that should go first (Ctrl/Cmd+Enter); lower runs first and the default is 100. */
+export const highPriority = 0;
+export const defaultPriority = 100;
+
+/** Notifications from the webview. */
+export const webviewNotifications = {
+  ready: z.object({ protocol: z.literal(protocolVersion), session_id: id.nullable() }),
+  followLog: z.object({ run_id: id, after_seq: z.number().int().min(0) }),
+  unfollowLog: z.object({ run_id: id }),
+  /** something the page dropped or failed at, for the host's log */
+  problem: z.object({ message: z.string() }),
+} as const;
+
+/** Notifications from the host. */
+export const hostNotifications = {
+  snapshot: Snapshot,
+  sessions: z.object({ sessions: z.array(SessionInfo) }),
+  session: z.object({ session: SessionInfo }),
+  runs: z.object({ session_id: id, runs: z.array(RunInfo), now: timestamp.optional() }),
+  diff: z.object({ diff: DiffInfo }),
+  log: LogBatch,
+  logEnd: z.object({ run_id: id }),
+} as const;
+
+const empty = z.object({});
+
+/** Requests from the webview, each answered by one response. */
+export const requests = {
+  /** show this session; the host answers, then posts its snapshot */
+  selectSession: { params: z.object({ session_id: id }), result: empty },
+  /** create a session on the workspace's repository and show it (a snapshot follows) */
+  createSession: {
+    params: z.object({ title: z.string().trim().min(1, 'a session needs a title').max(200), intent: z.string().max(10_000) }),
+    result: z.object({ session_id: id }),
+  },
+  run: {
+    params: z.object({
+      session_id: id,
+      lane: z.string().min(1),
+      intent: z.string().trim().min(1, 'a run needs an intent'),
+      executor: Executor,
+      profile: z.string().min(1).nullable(),
+      priority: z.number().int(),
+    }),
+    result: z.object({ run_id: id }),
+  },
+  cancelRun: {
+    params: z.object({ run_id: id }),
+    result: z.object({ outcome: z.enum(['canceled', 'cancel_requested', 'already_finished']) }),
+  },
+  retryRun: { params: z.object({ run_id: id }), result: z.object({ run_id: id }) },
+  /** VS Code's diff editor on the run's patch */
+  openDiff: { params: z.object({ run_id: id }), result: empty },
+  /** apply the run's patch to the workspace; `applied` is false when the user declined */
+  applyDiff: { params: z.object({ run_id: id }), result: z.object({ applied: z.boolean() }) },
+  /** the run's whole log as a read-only document */
+  openLog: { params: z.object({ run_id: id }), result: empty },
+  /** the clipboard of the editor (the page's own needs a secure context and focus) */
+  copyText: { params: z.object({ text: z.string() }), result: empty },
+} as const;
+
+export type RequestMethod = keyof typeof requests;
+export type RequestParams<M extends RequestMethod> = z.input<(typeof requests)[M]['params']>;
+export type RequestResult<M extends RequestMethod> = z.infer<(typeof requests)[M]['result']>;
+export type WebviewNotificationMethod = keyof typeof webviewNotifications;
+export type WebviewNotificationParams<M extends WebviewNotificationMethod> = z.infer<(typeof webviewNotifications)[M]>;
+export type HostNotificationMethod = keyof typeof hostNotifications;
+export type HostNotificationParams<M extends HostNotificationMethod> = z.infer<(typeof hostNotifications)[M]>;
+
+export type RequestMessage = {
+  [M in RequestMethod]: { kind: 'request'; id: number; method: M; params: z.infer<(typeof requests)[M]['params']> };
+}[RequestMethod];
+export type WebviewNotification = {
+  [M in WebviewNotificationMethod]: { kind: 'notify'; method: M; params: WebviewNotificationParams<M> };
+}[WebviewNotificationMethod];
+export type WebviewMessage = RequestMessage | WebviewNotification;
+
+export const ResponseError = z.object({ code: z.string().min(1), message: z.string() });
+export type ResponseError = z.infer<typeof ResponseError>;
+export type ResponseMessage =
+  | { kind: 'response'; id: number; ok: true; result: unknown }
+  | { kind: 'response'; id: number; ok: false; error: ResponseError };
+export type HostNotification = {
+  [M in HostNotificationMethod]: { kind: 'notify'; method: M; params: HostNotificationParams<M> };
+}[HostNotificationMethod];
+export type HostMessage = ResponseMessage | HostNotification;
+
+// ---- parsing ------------------------------------------------------------------------------------------------------
+
+export type Parsed<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+const requestEnvelope = z.object({ kind: z.literal('request'), id: z.number().int().min(0), method: z.string(), params: z.unknown() });
+const notifyEnvelope = z.object({ kind: z.literal('notify'), method: z.string(), params: z.unknown() });
+const responseEnvelope = z.discriminatedUnion('ok', [
+  z.object({ kind: z.literal('response'), id: z.number().int().min(0), ok: z.literal(true), result: z.unknown() }),
+  z.object({ kind: z.literal('response'), id: z.number().int().min(0), ok: z.literal(false), error: ResponseError }),
+]);
+
+/** The first few problems, each naming its field: enough to find the bug, short enough for a log line. */
+export function describeIssues(error: z.ZodError, prefix = ''): string {
+  const shown = error.issues.slice(0, 3).map((issue) => {
+    const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    return field ? `${field}: ${issue.message}` : issue.message;
+  });
+  const more = error.issues.length > shown.length ? ` (and ${error.issues.length - shown.length} more)` : '';
+  return shown.join('; ') + more;
+}
+
+function kindOf(raw: unknown): unknown {
+  return typeof raw === 'object' && raw !== null ? (raw as { kind?: unknown }).kind : undefined;
+}
+
+function parseParams(table: Record<string, z.ZodType>, kind: string, method: string, params: unknown): Parsed<unknown> {
+  const schema = Object.hasOwn(table, method) ? table[method] : undefined;
+  if (!schema) return { ok: false, reason: `unknown ${kind} "${method}"` };
+  const parsed = schema.safeParse(params);
+  return parsed.success ? { ok: true, message: parsed.data } : { ok: false, reason: `${kind} "${method}": ${describeIssues(parsed.error, 'params')}` };
+}
+
+const requestParams: Record<string, z.ZodType> = Object.fromEntries(Object.entries(requests).map(([m, d]) => [m, d.params]));
+
+/** For the host: a message from the webview, checked, or the reason it is refused. */
+export function parseWebviewMessage(raw: unknown): Parsed<WebviewMessage> {
+  const kind = kindOf(raw);
+  if (kind === 'request') {
+    const envelope = requestEnvelope.safeParse(raw);
+    if (!envelope.success) return { ok: false, reason: `request: ${describeIssues(envelope.error)}` };
+    const params = parseParams(requestParams, 'request', envelope.data.method, envelope.data.params);
+    if (!params.ok) return params;
+    // The table lookup above is what ties method to params; TypeScript cannot follow it through a record.
+    return { ok: true, message: { ...envelope.data, params: params.message } as RequestMessage };
+  }
+  if (kind === 'notify') {
+    const envelope = notifyEnvelope.safeParse(raw);
+    if (!envelope.success) return { ok: false, reason: `notification: ${describeIssues(envelope.error)}` };
+    const params = parseParams(webviewNotifications, 'notification', envelope.data.method, envelope.data.params);
+    if (!params.ok) return params;
+    return { ok: true, message: { ...envelope.data, params: params.message } as WebviewNotification };
+  }
+  return { ok: false, reason: `not a Runboard message (kind ${JSON.stringify(kind) ?? 'missing'})` };
+}
+
+/** For the webview: a message from the host, checked, or the reason it is refused. Results are checked per request. */
+export function parseHostMessage(raw: unknown): Parsed<HostMessage> {
+  const kind = kindOf(raw);
+  if (kind === 'response') {
+    const envelope = responseEnvelope.safeParse(raw);
+    if (!envelope.success) return { ok: false, reason: `response: ${describeIssues(envelope.error)}` };
+    return { ok: true, message: envelope.data };
+  }
+  if (kind === 'notify') {
+    const envelope = notifyEnvelope.safeParse(raw);
+    if (!envelope.success) return { ok: false, reason: `notification: ${describeIssues(envelope.error)}` };
+    const params = parseParams(hostNotifications, 'notification', envelope.data.method, envelope.data.params);
+    if (!params.ok) return params;
+    return { ok: true, message: { ...envelope.data, params: params.message } as HostNotification };
+  }
+  return { ok: false, reason: `not a Runboard message (kind ${JSON.stringify(kind) ?? 'missing'})` };
+}
+
+/** Checks a response's result against what its request promises. */
+export function parseResult<M extends RequestMethod>(method: M, result: unknown): Parsed<RequestResult<M>> {
+  const parsed = requests[method].result.safeParse(result);
+  return parsed.success
+    ? { ok: true, message: parsed.data as RequestResult<M> }
+    : { ok: false, reason: `result of "${method}": ${describeIssues(parsed.error, 'result')}` };
+}
+
+// ---- building messages --------------------------------------------------------------------------------------------
+
+export function hostNotification<M extends HostNotificationMethod>(method: M, params: HostNotificationParams<M>): Extract<HostNotification, { method: M }> {
+  return { kind: 'notify', method, params } as Extract<HostNotification, { method: M }>;
+}
+
+export function webviewNotification<M extends WebviewNotificationMethod>(method: M, params: WebviewNotificationParams<M>): Extract<WebviewNotification, { method: M }> {
+  return { kind: 'notify', method, params } as Extract<WebviewNotification, { method: M }>;
+}
+
+export type RequestHandlers = {
+  [M in RequestMethod]: (params: z.infer<(typeof requests)[M]['params']>) => Promise<RequestResult<M>> | RequestResult<M>;
+};
+
+/** For the host: runs the request's handler and always returns the response to post, success or failure. */
+export async function answerRequest(handlers: RequestHandlers, message: RequestMessage): Promise<ResponseMessage> {
+  try {
+    const handler = handlers[message.method] as (params: unknown) => Promise<unknown> | unknown;
+    const result = await handler(message.params);
+    return { kind: 'response', id: message.id, ok: true, result };
+  } catch (e) {
+    return { kind: 'response', id: message.id, ok: false, error: errorOf(e) };
+  }
+}
+
+function errorOf(e: unknown): ResponseError {
+  const code = typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : 'failed';
+  const hint = typeof e === 'object' && e !== null && typeof (e as { hint?: unknown }).hint === 'string' ? (e as { hint: string }).hint : undefined;
+  const message = e instanceof Error ? e.message : String(e);
+  return { code: code || 'failed', message: hint ? `${message} (${hint})` : message };
+}
+
+/**
+ * The page's view of a diff artifact, from the artifact row (its meta is the worker's diff summary). Undefined for an
+ * artifact that is not a diff or whose meta is not a diff summary.
+ */
+export function diffInfo(artifact: { id: string; run_id: string; kind: string; name: string; size: number; meta: unknown }): DiffInfo | undefined {
+  if (artifact.kind !== 'diff') return undefined;
+  const meta = z
+    .object({
+      base: z.string().default(''),
+      files: z.number().int(),
+      insertions: z.number().int(),
+      deletions: z.number().int(),
+      binaryFiles: z.number().int().default(0),
+      entries: z.array(DiffFile).default([]),
+      omitted: z.boolean().default(false),
+    })
+    .safeParse(artifact.meta);
+  if (!meta.success) return undefined;
+  const { binaryFiles, ...rest } = meta.data;
+  return { run_id: artifact.run_id, artifact_id: artifact.id, name: artifact.name, size: artifact.size, binary_files: binaryFiles, ...rest };
+}
+
+/** For the host: the `log` notifications of a batch of followRun events (split wherever seqs are not consecutive). */
+export function logBatches(runId: string, events: readonly LogEvent[]): Array<Extract<HostNotification, { method: 'log' }>> {
+  const out: Array<Extract<HostNotification, { method: 'log' }>> = [];
+  let start = 0;
+  for (let i = 1; i <= events.length; i++) {
+    if (i < events.length && events[i]!.seq === events[i - 1]!.seq + 1) continue;
+    const part = events.slice(start, i);
+    if (part.length > 0) {
+      out.push(
+        hostNotification('log', {
+          run_id: runId,
+          first_seq: part[0]!.seq,
+          text: part.map((e) => e.text),
+          stream: part.map((e) => streamLetters[e.stream]).join(''),
+          level: part.map((e) => levelLetters[e.level] ?? 'i').join(''),
+        }),
+      );
+    }
+    start = i;
+  }
+  return out;
+}
+
+// ---- the page -----------------------------------------------------------------------------------------------------
+
+/** What the built page consists of, relative to the extension's `dist` folder. */
+export const runboardAssets = { script: 'webview.js', style: 'webview.css', codicons: 'codicon.css' } as const;
+
+export interface RunboardPage {
+  /** `webview.cspSource` */
+  cspSource: string;
+  /** fresh for every load: 16+ random bytes, base64 */
+  nonce: string;
+  /** `webview.asWebviewUri` of each asset */
+  scriptUri: string;
+  styleUri: string;
+  codiconsUri: string;
+  title?: string;
+}
+
+const escapeAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+/**
+ * The Runboard's HTML: only the built assets may load, scripts only with this load's nonce. The codicon stylesheet
+ * carries the id `vscode-codicon-stylesheet` because @vscode-elements' icons look it up to load the font in their
+ * shadow roots.
+ */
+export function runboardHtml(page: RunboardPage): string {
+  const nonce = escapeAttr(page.nonce);
+  const csp = [
+    "default-src 'none'",
+    `img-src ${page.cspSource} data:`,
+    `font-src ${page.cspSource}`,
+    `style-src ${page.cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <title>${escapeAttr(page.title ?? 'Runboard')}</title>
+  <link rel="stylesheet" id="vscode-codicon-stylesheet" href="${escapeAttr(page.codiconsUri)}" nonce="${nonce}">
+  <link rel="stylesheet" href="${escapeAttr(page.styleUri)}" nonce="${nonce}">
+</head>
+<body>
+  <div id="root"></div>
+  <script nonce="${nonce}" src="${escapeAttr(page.scriptUri)}"></script>
+</body>
+</html>`;
+}

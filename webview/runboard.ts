@@ -1,0 +1,145 @@
+// The page's controller: it connects the host client, the board, the logs and the remembered view, and offers the
+// user's actions to the components. No React here, so the flow (ready → snapshot → deltas, which logs to follow) is
+// testable on its own.
+import { HostClient, type MessageSource } from './client';
+import { FrameScheduler, type RequestFrame } from './frame';
+import { laneNames, laneView, shownRun } from './lane';
+import { LogStore, defaultLogOptions, type LogOptions } from './log';
+import { defaultPriority, highPriority, protocolVersion, type ExecutorOption, type HostNotification } from './protocol';
+import { BoardStore } from './session';
+import { ViewStore } from './view-state';
+import type { WebviewApi } from './vscode';
+
+export interface RunboardOptions {
+  requestFrame?: RequestFrame;
+  log?: Partial<LogOptions>;
+  console?: Pick<Console, 'warn'>;
+  clock?: () => number;
+}
+
+export class Runboard {
+  readonly client: HostClient;
+  readonly board: BoardStore;
+  readonly view: ViewStore;
+  readonly frames: FrameScheduler;
+  readonly logs: LogStore;
+  private readonly disposers: Array<() => void> = [];
+  private applyingSnapshot = false;
+
+  constructor(api: WebviewApi, source: MessageSource, options: RunboardOptions = {}) {
+    this.frames = new FrameScheduler(options.requestFrame);
+    this.client = new HostClient(api, source, { console: options.console, schedule: (drain) => this.frames.next(drain) });
+    this.board = new BoardStore(options.clock);
+    this.view = new ViewStore(api, options.console);
+    this.logs = new LogStore(this.client, this.frames, { ...defaultLogOptions, ...options.log });
+  }
+
+  /** Listens, then says `ready`: the host answers with a snapshot. */
+  start(): void {
+    this.disposers.push(
+      this.client.onNotification((n) => this.receive(n)),
+      this.view.subscribe(() => {
+        if (!this.applyingSnapshot) this.followShownRuns();
+      }),
+    );
+    this.client.notify('ready', { protocol: protocolVersion, session_id: this.view.getState().sessionId });
+  }
+
+  dispose(): void {
+    this.view.flush();
+    for (const d of this.disposers.splice(0)) d();
+    this.client.dispose();
+  }
+
+  private receive(n: HostNotification): void {
+    if (n.method === 'log' || n.method === 'logEnd') {
+      this.logs.receive(n);
+      return;
+    }
+    const changed = this.board.apply(n);
+    if (n.method === 'snapshot') {
+      this.applyingSnapshot = true;
+      try {
+        this.view.setSession(n.params.session?.id ?? null);
+      } finally {
+        this.applyingSnapshot = false;
+      }
+      this.logs.want(this.shownRuns().values(), { resync: true });
+    } else if (changed) this.followShownRuns();
+  }
+
+  /** The run each lane shows, by lane. */
+  shownRuns(): Map<string, string> {
+    const { session, runs } = this.board.getState();
+    const shown = new Map<string, string>();
+    if (!session) return shown;
+    for (const name of laneNames(session, runs.values())) {
+      const run = shownRun(laneView(name, runs.values()), this.view.lane(session.id, name).selectedRunId);
+      if (run && run.status !== 'queued') shown.set(name, run.id);
+    }
+    return shown;
+  }
+
+  private followShownRuns(): void {
+    this.logs.want(this.shownRuns().values());
+  }
+
+  // ---- the user's actions -------------------------------------------------------------------------------------
+
+  async selectSession(sessionId: string): Promise<void> {
+    await this.client.request('selectSession', { session_id: sessionId });
+  }
+
+  async createSession(title: string, intent: string): Promise<string> {
+    const { session_id } = await this.client.request('createSession', { title, intent });
+    return session_id;
+  }
+
+  async run(lane: string, intent: string, executor: ExecutorOption, options: { first?: boolean } = {}): Promise<string> {
+    const session = this.board.getState().session;
+    if (!session) throw new Error('no session is shown');
+    const { run_id } = await this.client.request('run', {
+      session_id: session.id,
+      lane,
+      intent,
+      executor: executor.executor,
+      profile: executor.profile,
+      priority: options.first ? highPriority : defaultPriority,
+    });
+    return run_id;
+  }
+
+  cancel(runId: string) {
+    return this.client.request('cancelRun', { run_id: runId });
+  }
+
+  async retry(runId: string): Promise<string> {
+    return (await this.client.request('retryRun', { run_id: runId })).run_id;
+  }
+
+  async openDiff(runId: string): Promise<void> {
+    await this.client.request('openDiff', { run_id: runId });
+  }
+
+  async applyDiff(runId: string): Promise<boolean> {
+    return (await this.client.request('applyDiff', { run_id: runId })).applied;
+  }
+
+  async openLog(runId: string): Promise<void> {
+    await this.client.request('openLog', { run_id: runId });
+  }
+
+  /** The lines the page holds, without escapes. */
+  async copyLog(runId: string): Promise<number> {
+    const log = this.logs.get(runId);
+    const lines = log?.plain ?? [];
+    await this.client.request('copyText', { text: lines.join('\n') });
+    return lines.length;
+  }
+
+  /** Shows a run of the lane's history, or the lane's current run again (null). */
+  pickRun(lane: string, runId: string | null): void {
+    const session = this.board.getState().session;
+    if (session) this.view.updateLane(session.id, lane, { selectedRunId: runId });
+  }
+}

@@ -1,0 +1,122 @@
+// What the page knows about the shown session: the snapshot the host sent last, with its deltas applied. A delta for
+// another session, or an older version of a run than the one held, is ignored: the board never goes back in time.
+import type { DiffInfo, ExecutorOption, HostNotification, RunInfo, RunStatus, SessionInfo } from './protocol';
+import { runStatuses } from './protocol';
+
+export interface BoardState {
+  /** false until the first snapshot */
+  connected: boolean;
+  sessions: readonly SessionInfo[];
+  session: SessionInfo | null;
+  runs: ReadonlyMap<string, RunInfo>;
+  diffs: ReadonlyMap<string, DiffInfo>;
+  executors: readonly ExecutorOption[];
+  /** host clock minus page clock, in ms */
+  clockOffsetMs: number;
+}
+
+const initial: BoardState = {
+  connected: false,
+  sessions: [],
+  session: null,
+  runs: new Map(),
+  diffs: new Map(),
+  executors: [],
+  clockOffsetMs: 0,
+};
+
+const time = (s: string | null): number => (s === null ? Number.NEGATIVE_INFINITY : Date.parse(s));
+
+export class BoardStore {
+  private state: BoardState = initial;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  getState = (): BoardState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** Applies a host notification; true when it changed the board. */
+  apply(n: HostNotification): boolean {
+    const s = this.state;
+    switch (n.method) {
+      case 'snapshot': {
+        const p = n.params;
+        return this.set({
+          connected: true,
+          sessions: p.sessions,
+          session: p.session,
+          runs: new Map(p.session ? p.runs.filter((r) => r.session_id === p.session!.id).map((r) => [r.id, r]) : []),
+          diffs: new Map(p.diffs.map((d) => [d.run_id, d])),
+          executors: p.executors,
+          clockOffsetMs: Date.parse(p.now) - this.clock(),
+        });
+      }
+      case 'sessions': {
+        const shown = s.session && n.params.sessions.find((x) => x.id === s.session!.id);
+        return this.set({ ...s, sessions: n.params.sessions, session: shown ?? s.session });
+      }
+      case 'session': {
+        const next = n.params.session;
+        if (!s.connected || next.id !== s.session?.id) return false;
+        return this.set({ ...s, session: next, sessions: s.sessions.map((x) => (x.id === next.id ? next : x)) });
+      }
+      case 'runs': {
+        if (!s.connected || n.params.session_id !== s.session?.id) return false;
+        let runs: Map<string, RunInfo> | undefined;
+        for (const run of n.params.runs) {
+          if (run.session_id !== s.session.id) continue;
+          const held = (runs ?? s.runs).get(run.id);
+          if (held && time(held.updated_at) > time(run.updated_at)) continue;
+          runs ??= new Map(s.runs);
+          runs.set(run.id, run);
+        }
+        const clockOffsetMs = n.params.now ? Date.parse(n.params.now) - this.clock() : s.clockOffsetMs;
+        if (!runs && clockOffsetMs === s.clockOffsetMs) return false;
+        return this.set({ ...s, runs: runs ?? s.runs, clockOffsetMs });
+      }
+      case 'diff': {
+        const d = n.params.diff;
+        if (!s.connected || !s.runs.has(d.run_id)) return false;
+        return this.set({ ...s, diffs: new Map(s.diffs).set(d.run_id, d) });
+      }
+      default:
+        return false;
+    }
+  }
+
+  private set(next: BoardState): true {
+    this.state = next;
+    for (const listener of [...this.listeners]) listener();
+    return true;
+  }
+}
+
+export type StatusCounts = Record<RunStatus, number>;
+
+export function countByStatus(runs: Iterable<RunInfo>): StatusCounts {
+  const counts = Object.fromEntries(runStatuses.map((s) => [s, 0])) as StatusCounts;
+  for (const run of runs) counts[run.status]++;
+  return counts;
+}
+
+const summaryOrder: readonly RunStatus[] = ['running', 'queued', 'succeeded', 'failed', 'canceled'];
+
+/** "2 running · 3 queued · 5 succeeded · 1 failed · 0 canceled" */
+export function summaryText(counts: StatusCounts): string {
+  return summaryOrder.map((s) => `${counts[s]} ${s}`).join(' · ');
+}
+
+/** Where the session's work happens, for people. */
+export function repositoryLabel(session: SessionInfo): string | null {
+  return session.repo_url ?? session.repo_path ?? session.repo_id;
+}
+
+/** The sessions the picker offers: active ones, archived ones too when asked, and always the shown one. */
+export function pickableSessions(sessions: readonly SessionInfo[], showArchived: boolean, shownId: string | null): SessionInfo[] {
+  return sessions.filter((s) => showArchived || s.status === 'active' || s.id === shownId);
+}

@@ -1,0 +1,97 @@
+// Rows as the host would post them: the database's field names, valid by the protocol's schemas.
+import { type DiffInfo, type ExecutorOption, type LogBatch, type LogEvent, logBatches, type RunInfo, type SessionInfo, type Snapshot } from '../protocol';
+
+const at = (ms: number): string => new Date(Date.UTC(2025, 0, 1) + ms).toISOString();
+export const t0 = Date.UTC(2025, 0, 1);
+
+export function session(overrides: Partial<SessionInfo> = {}): SessionInfo {
+  return {
+    id: crypto.randomUUID(),
+    title: 'Fix flaky tests',
+    intent: 'make CI green',
+    status: 'active',
+    lanes: ['A', 'B', 'C', 'D'],
+    repo_id: 'a1b2c3',
+    repo_url: 'git@example.com:team/app.git',
+    repo_path: null,
+    base_ref: 'main',
+    created_at: at(0),
+    archived_at: null,
+    ...overrides,
+  };
+}
+
+let seq = 0;
+
+export function run(s: SessionInfo, overrides: Partial<RunInfo> = {}): RunInfo {
+  seq++;
+  const status = overrides.status ?? 'queued';
+  const started = status === 'queued' ? null : at(1000);
+  const finished = status === 'queued' || status === 'running' ? null : at(61_000);
+  return {
+    id: crypto.randomUUID(),
+    seq,
+    session_id: s.id,
+    lane: 'A',
+    intent: `echo run ${seq}`,
+    executor: 'shell',
+    spec: {},
+    priority: 100,
+    status,
+    attempt: 1,
+    max_attempts: 3,
+    claimed_by: status === 'running' ? 'worker-1' : null,
+    heartbeat_at: status === 'running' ? at(50_000) : null,
+    lease_expires_at: status === 'running' ? at(80_000) : null,
+    cancel_requested_at: null,
+    created_at: at(0),
+    started_at: started,
+    finished_at: finished,
+    exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
+    error: null,
+    retry_of: null,
+    updated_at: at(seq),
+    ...overrides,
+  };
+}
+
+export const executors: ExecutorOption[] = [
+  { id: 'shell', label: 'shell', executor: 'shell', profile: null },
+  { id: 'agent:claude', label: 'claude', executor: 'agent', profile: 'claude' },
+];
+
+export function snapshot(s: SessionInfo | null, runs: RunInfo[] = [], more: Partial<Snapshot> = {}): Snapshot {
+  return { sessions: s ? [s] : [], session: s, runs, diffs: [], executors, now: at(60_000), ...more };
+}
+
+/** Events as Store.followRun yields them. */
+export function lines(from: number, count: number, text = (seq: number) => `line ${seq}`, stream: LogEvent['stream'] = 'stdout'): LogEvent[] {
+  return Array.from({ length: count }, (_, i) => ({ seq: from + i, stream, level: 'info' as const, text: text(from + i) }));
+}
+
+/** The `log` notification's params for consecutive events, as the host builds them. */
+export function logOf(runId: string, events: LogEvent[]): LogBatch {
+  const [only, ...more] = logBatches(runId, events);
+  if (!only || more.length > 0) throw new Error('logOf takes consecutive events');
+  return only.params;
+}
+
+export function diff(r: RunInfo, overrides: Partial<DiffInfo> = {}): DiffInfo {
+  return {
+    run_id: r.id,
+    artifact_id: crypto.randomUUID(),
+    name: `lane-${r.lane}.patch`,
+    size: 120,
+    base: 'main',
+    files: 2,
+    insertions: 7,
+    deletions: 3,
+    binary_files: 0,
+    entries: [
+      { path: 'src/app.ts', status: 'modified', insertions: 5, deletions: 3, binary: false },
+      { path: 'src/new.ts', status: 'added', insertions: 2, deletions: 0, binary: false },
+    ],
+    omitted: false,
+    ...overrides,
+  };
+}
