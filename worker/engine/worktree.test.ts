@@ -37,6 +37,16 @@ describe('lane worktrees and diffs', () => {
     await expect(describeRepo(dir.path)).rejects.toMatchObject({ code: 'repo_unavailable' });
   });
 
+  it("uses the lane's worktree another worker of the machine made under another root", async () => {
+    const { repo, session, root } = setup('two-roots');
+    const first = await prepareLaneWorkspace({ root, session, lane: 'A', repoPath: repo });
+    const notes: string[] = [];
+    const other = await prepareLaneWorkspace({ root: `${root}-other`, session, lane: 'A', repoPath: repo, note: (t) => notes.push(t) });
+    expect(other).toMatchObject({ folder: first.folder, created: false });
+    expect(notes).toEqual([`using the lane's worktree ${first.folder}`]);
+    expect(existsSync(`${root}-other`)).toBe(false);
+  });
+
   it('creates one worktree per lane on its branch, copies .env, runs setup once, and reuses it', async () => {
     const { repo, session, root } = setup('lanes');
     const userStatus = sh(repo, 'git status --porcelain');

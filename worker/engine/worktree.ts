@@ -74,12 +74,25 @@ export async function prepareLaneWorkspace(options: PrepareOptions): Promise<Lan
   return serialised(repoPath, () => prepareWorktree(folder, repoPath, options));
 }
 
-async function prepareWorktree(folder: string, repoPath: string, options: PrepareOptions): Promise<LaneWorkspace> {
+async function prepareWorktree(laneRoot: string, repoPath: string, options: PrepareOptions): Promise<LaneWorkspace> {
   const branch = laneBranch(options.session.id, options.lane);
   const note = options.note ?? (() => undefined);
+  let folder = laneRoot;
   let created = false;
   let record: LaneRecord | undefined;
   let gitDir = await worktreeGitDir(folder, repoPath);
+  if (!gitDir) {
+    // Another worker of this machine (the editor's, or one with another worktree root) may have made the lane's
+    // worktree already. git lets a branch be checked out once, and the lane runs one run at a time, so use that one.
+    const existing = await worktreeOfBranch(repoPath, branch);
+    if (existing && existsSync(existing)) {
+      gitDir = await worktreeGitDir(existing, repoPath);
+      if (gitDir) {
+        folder = existing;
+        note(`using the lane's worktree ${existing}`);
+      }
+    }
+  }
   if (gitDir) {
     record = await readRecord(gitDir);
   } else {
@@ -116,6 +129,17 @@ async function prepareWorktree(folder: string, repoPath: string, options: Prepar
     needsSetup: Boolean(options.hasSetupCommand) && !lane.setupDone,
     markSetupDone: () => writeRecord(recordDir, { ...lane, setupDone: true }),
   };
+}
+
+/** Where `branch` is checked out in a worktree of `repoPath`, if anywhere. */
+async function worktreeOfBranch(repoPath: string, branch: string): Promise<string | undefined> {
+  const list = await gitMaybe(repoPath, ['worktree', 'list', '--porcelain']);
+  for (const block of (list ?? '').split('\n\n')) {
+    const lines = block.split('\n');
+    const at = lines.find((l) => l.startsWith('worktree '))?.slice('worktree '.length);
+    if (at && lines.includes(`branch refs/heads/${branch}`)) return at;
+  }
+  return undefined;
 }
 
 /** The worktree's private git folder when `folder` is a worktree of `repoPath`, else undefined. */
