@@ -9,6 +9,7 @@ import { startCodeServer } from '../test/e2e/harness/code-server';
 import { ensureCodeServer } from '../test/e2e/harness/install-code-server';
 import { extensionDir, requireBuilt, toolsDir } from '../test/e2e/harness/paths';
 import { createSandbox, createSampleWorkspace } from '../test/e2e/harness/sandbox';
+import { defaultDataFolder } from '../worker/store/embedded';
 
 const sampleWorkspace = path.join(toolsDir, 'sample-workspace');
 const profileDir = path.join(toolsDir, 'start');
@@ -77,6 +78,8 @@ async function startCodeServerInForeground(): Promise<void> {
       'update.mode': 'none',
       'extensions.autoUpdate': false,
       'git.openRepositoryInParentFolders': 'never',
+      // the profile is sandboxed, but the database is the user's own: `bin/ocr` in a terminal sees the same sessions
+      'ocr.embedded.dataDir': defaultDataFolder(),
     },
   });
   installExtension(sandbox.extensionsDir);
@@ -90,6 +93,7 @@ async function startCodeServerInForeground(): Promise<void> {
   console.log('');
   console.log(`VS Code with Ops Control Room is ready: ${server.url({ folder: sampleWorkspace })}`);
   console.log('Open it in a browser, then the Ops Control Room icon in the activity bar. Ctrl+C stops it.');
+  console.log(`The extension uses the embedded database in ${defaultDataFolder()}, like \`bin/ocr\` in a terminal.`);
   console.log(`(code-server log: ${path.relative(process.cwd(), logFile)})`);
   const interrupted = new Promise<'interrupted'>((resolve) => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

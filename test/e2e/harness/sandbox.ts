@@ -2,9 +2,10 @@
 // code-server and Chromium at it keeps `~` and `/tmp` clean; disposing it kills what ran in it and deletes it all,
 // even when the test process is interrupted.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { EmbeddedDatabase } from '../../../worker/store/embedded';
 
 export interface Sandbox {
   readonly root: string;
@@ -93,6 +94,12 @@ class SandboxImpl implements Sandbox {
   async dispose(): Promise<void> {
     for (const pid of this.groups) await killProcessGroup(pid);
     this.groups.clear();
+    // The extension's embedded PostgreSQL runs in a session of its own (it outlives the editor by design), so a
+    // fresh sandbox stops the one it may have started in its data folder.
+    if (this.root === this.tmpRoot) {
+      const folder = path.join(this.env.XDG_DATA_HOME ?? path.join(this.root, 'x/data'), 'ops-control-room', 'db');
+      if (existsSync(folder)) await new EmbeddedDatabase(folder).stop().catch(() => undefined);
+    }
     // A fresh sandbox lives inside its temporary folder; a kept one loses only that.
     rmSync(this.tmpRoot, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
     live.delete(this);
@@ -100,7 +107,18 @@ class SandboxImpl implements Sandbox {
 
   disposeNow(): void {
     for (const pid of this.groups) signalGroup(pid, 'SIGKILL');
+    stopEmbeddedNow(path.join(this.env.XDG_DATA_HOME ?? path.join(this.root, 'x/data'), 'ops-control-room', 'db'));
     rmSync(this.tmpRoot, { recursive: true, force: true });
+  }
+}
+
+/** On the way out there is no time to wait for pg_ctl: ask the postmaster for a fast shutdown and go. */
+function stopEmbeddedNow(folder: string): void {
+  try {
+    const pid = Number(readFileSync(path.join(folder, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (pid > 0) process.kill(pid, 'SIGINT');
+  } catch {
+    // no server there
   }
 }
 

@@ -15,22 +15,24 @@ describe('Ops Control Room in the workbench', () => {
     const sessions = workbench.sideBar.view('Sessions');
     await expectText(sessions.welcome(), 'No sessions yet.');
     assert.equal(await sessions.rows().count(), 0);
+    await sessions.button('New Session').waitFor({ timeout: 10_000 });
     await sessions.button('Open Runboard').waitFor({ timeout: 10_000 });
   });
 
-  it('shows its status-bar item once active', async () => {
+  it('shows the in-editor worker in the status bar once it runs', async () => {
     const { workbench } = vscode();
     await workbench.statusBar.item(statusItem).waitFor({ timeout: 60_000 });
-    assert.equal(await workbench.statusBar.text(statusItem), 'OCR');
-    assert.match((await workbench.statusBar.tooltip(statusItem)) ?? '', /open the Runboard/);
+    await expectText(workbench.statusBar.item(statusItem), /OCR 0\/4/, 90_000);
+    assert.match((await workbench.statusBar.tooltip(statusItem)) ?? '', /Ops Control Room worker/);
   });
 
-  it('opens the Runboard from the status-bar item', async () => {
+  it('pauses and resumes the worker from the status-bar item', async () => {
     const { workbench } = vscode();
     await workbench.statusBar.click(statusItem);
-    await workbench.editorTab('Runboard').waitFor({ timeout: 30_000 });
-    const runboard = await workbench.webview(extensionId, 'Runboard');
-    await expectText(runboard.locator('#status'), 'Connected to Ops Control Room');
+    await expectText(workbench.statusBar.item(statusItem), /OCR paused/, 30_000);
+    assert.match((await workbench.statusBar.tooltip(statusItem)) ?? '', /paused/);
+    await workbench.statusBar.click(statusItem);
+    await expectText(workbench.statusBar.item(statusItem), /OCR 0\/4/, 30_000);
   });
 
   it('reads notifications (VS Code\'s git extension on the sample repository)', async () => {
