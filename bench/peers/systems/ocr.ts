@@ -1,0 +1,320 @@
+// Our queue, driven through the Store the real worker uses. The worker loop here is the engine's shape with the
+// executor replaced by the harness's handler: claim as many runs as there are free slots, one heartbeat per worker for
+// all of its leases, cancels learned by NOTIFY (and by the heartbeat's answer), expired leases recovered by any worker.
+import os from 'node:os';
+import pg from 'pg';
+import { PostgresStore } from '../../../worker/store/postgres';
+import type { Disposable } from '../../../worker/store/store';
+import type { Run, Session } from '../../../worker/store/types';
+import { Payload } from './payload';
+import type { CallStat, Handler, Job, Plan, Producer, QueueSystem, RunningWorker, WorkerSettings } from './types';
+import pkg from '../../../package.json';
+
+/** A session has at most 26 lanes, so lane n of a plan is lane `l{n % 26}` of session ⌊n / 26⌋. */
+const LANES_PER_SESSION = 26;
+const DEFAULT_LEASE_SECONDS = 30;
+const POLL_MS = 1000;
+const RECOVER_MS = 1000;
+
+type FinishStatus = 'succeeded' | 'failed' | 'canceled';
+interface BatchItem {
+  runId: string;
+  attempt: number;
+  status: FinishStatus;
+  exitCode?: number | null;
+  error?: string | null;
+}
+/** The Store's bulk finish, where the Store has one (it is new): one round trip and one commit for many runs. */
+type FinishRuns = (workerId: string, results: BatchItem[]) => Promise<unknown[]>;
+
+function batchFinish(store: PostgresStore): FinishRuns | undefined {
+  const candidate = (store as unknown as { finishRuns?: unknown }).finishRuns;
+  return typeof candidate === 'function' ? (candidate as FinishRuns).bind(store) : undefined;
+}
+
+export const ocr: QueueSystem = {
+  name: 'ocr',
+  version: pkg.version,
+  capabilities: {
+    cancelRunning: null,
+    crashLeaseSeconds: (requested) => requested,
+    leaseNote: (requested) =>
+      `claim lease ${requested} s, renewed by one heartbeat per worker every ${Math.max(1, Math.floor(requested / 3))} s; every worker calls recover_expired once a second`,
+    profiles: {
+      default: 'Store defaults (pool 8): claim as many runs as free slots, one finish_run round trip per run',
+      tuned:
+        'runs that end together are finished in one finishRuns call (per-run finish_run when the Store has no batch), sent alongside one claim for every slot they freed; pool 3',
+    },
+    lanes: 'ocr lanes (at most one running run per session and lane)',
+  },
+
+  async producer(url) {
+    const store = new PostgresStore({ url, poolSize: 4 });
+    const sql = new pg.Client({ connectionString: url });
+    sql.on('error', (e) => console.error(`[bench] ${e.message}`));
+    await sql.connect();
+    const sessions: Session[] = [];
+    const ids = new Map<number, string>();
+    const toRun = (job: Job) => ({
+      session_id: sessions[Math.floor(job.lane / LANES_PER_SESSION)]!.id,
+      lane: `l${job.lane % LANES_PER_SESSION}`,
+      intent: 'bench',
+      spec: { key: job.key, work: job.work },
+    });
+    const remember = (runs: Run[]) => {
+      for (const r of runs) ids.set(Number(r.spec.key), r.id);
+    };
+    const producer: Producer = {
+      async prepare(plan: Plan) {
+        await store.migrate();
+        const count = Math.ceil(plan.lanes / LANES_PER_SESSION);
+        for (let i = 0; i < count; i += 50) {
+          const batch = Array.from({ length: Math.min(50, count - i) }, (_, k) => {
+            const first = (i + k) * LANES_PER_SESSION;
+            const n = Math.min(LANES_PER_SESSION, plan.lanes - first);
+            return store.createSession({ title: `bench ${i + k}`, lanes: Array.from({ length: n }, (_, j) => `l${j}`) });
+          });
+          sessions.push(...(await Promise.all(batch)));
+        }
+      },
+      async enqueue(jobs) {
+        // one statement per 5,000 runs keeps each JSON argument small
+        for (let i = 0; i < jobs.length; i += 5000) remember(await store.createRuns(jobs.slice(i, i + 5000).map(toRun)));
+      },
+      async enqueueOne(job) {
+        remember([await store.createRun(toRun(job))]);
+      },
+      async cancel(key) {
+        const id = ids.get(key);
+        if (!id) throw new Error(`no run for key ${key}`);
+        await store.cancelRun(id);
+      },
+      async unfinished() {
+        const r = await sql.query<{ n: number }>(`select count(*)::int as n from ops.runs where status in ('queued', 'running')`);
+        return r.rows[0]!.n;
+      },
+      async close() {
+        await sql.end();
+        await store.close();
+      },
+    };
+    return producer;
+  },
+
+  async startWorker(url, settings, handler) {
+    const store = new PostgresStore({ url, poolSize: settings.profile === 'tuned' ? 3 : 8, log: (m) => console.error(`[ocr ${settings.workerId}] ${m}`) });
+    const worker = new OcrWorker(store, settings, handler);
+    await worker.start();
+    return worker;
+  },
+};
+
+interface Held {
+  run: Run;
+  ac: AbortController;
+  /** the lease is gone (heartbeat said so): stop, and do not write for this run again */
+  lost: boolean;
+}
+
+class OcrWorker implements RunningWorker {
+  private readonly held = new Map<string, Held>();
+  private readonly toFinish: Array<{ held: Held; status: FinishStatus }> = [];
+  private readonly subs: Disposable[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly lease: number;
+  private readonly finishRuns: FinishRuns | undefined;
+  /** runs whose handler is still going (held also counts runs whose end is not yet recorded) */
+  private executing = 0;
+  private pumping = false;
+  private again = false;
+  private stopping = false;
+  private readonly calls = new Map<string, CallStat>();
+
+  constructor(
+    private readonly store: PostgresStore,
+    private readonly s: WorkerSettings,
+    private readonly handler: Handler,
+  ) {
+    this.lease = s.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+    this.finishRuns = s.profile === 'tuned' ? batchFinish(store) : undefined;
+  }
+
+  /** Times one database call, so the harness can say where a worker's time went. */
+  private async timed<T>(name: string, items: (result: T) => number, call: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    const result = await call();
+    const s = this.calls.get(name) ?? { name, calls: 0, totalMs: 0, items: 0 };
+    s.calls++;
+    s.totalMs += performance.now() - t0;
+    s.items += items(result);
+    this.calls.set(name, s);
+    return result;
+  }
+
+  stats(): CallStat[] {
+    return [...this.calls.values()];
+  }
+
+  async start(): Promise<void> {
+    await this.store.registerWorker({
+      id: this.s.workerId,
+      host: os.hostname(),
+      pid: process.pid,
+      concurrency: this.s.concurrency,
+      labels: {},
+      version: 'bench',
+    });
+    this.subs.push(this.store.onQueueChange(() => this.pump()));
+    this.subs.push(this.store.onCancelRequested((runId) => this.held.get(runId)?.ac.abort()));
+    await this.store.listening();
+    this.every(POLL_MS, () => this.pump());
+    this.every(Math.max(1, Math.floor(this.lease / 3)) * 1000, () => this.beat());
+    this.every(RECOVER_MS, () => this.recover());
+    this.pump();
+  }
+
+  private every(ms: number, f: () => unknown): void {
+    // jitter, so four workers started together do not hit the database in step
+    const t = setInterval(f, ms + Math.floor(Math.random() * ms * 0.1));
+    this.timers.push(t);
+  }
+
+  /** Claims for every free slot; calls that arrive while a claim is in flight make it look once more afterwards. */
+  private pump(): void {
+    if (this.stopping) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pumpLoop().finally(() => (this.pumping = false));
+  }
+
+  private async pumpLoop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        if (this.s.profile === 'tuned') {
+          // A slot is free once its run has stopped executing; recording the end is bookkeeping, so the finishes and
+          // the claim for the freed slots go out together. A lane freed by these finishes is not claimable until they
+          // commit; its next run is picked up on the NOTIFY the finish sends.
+          // A combined finish-and-claim statement would make this one round trip; this is where it goes.
+          const free = this.s.concurrency - this.executing;
+          await Promise.all([this.toFinish.length > 0 ? this.flushFinishes() : undefined, free > 0 && !this.stopping ? this.claim(free) : undefined]);
+        } else {
+          const free = this.s.concurrency - this.held.size;
+          if (free <= 0 || this.stopping) return;
+          await this.claim(free);
+        }
+      } catch (e) {
+        console.error(`[ocr ${this.s.workerId}] ${(e as Error).message}`);
+        return;
+      }
+    } while (this.again && !this.stopping);
+  }
+
+  private async claim(max: number): Promise<void> {
+    const runs = await this.timed('claim', (r) => r.length, () => this.store.claimRuns(this.s.workerId, max, { leaseSeconds: this.lease }));
+    for (const run of runs) this.begin(run);
+  }
+
+  private begin(run: Run): void {
+    const held: Held = { run, ac: new AbortController(), lost: false };
+    this.held.set(run.id, held);
+    this.executing++;
+    const payload = Payload.parse(run.spec);
+    this.handler(payload, held.ac.signal).then(
+      () => this.ended(held, held.ac.signal.aborted ? 'canceled' : 'succeeded'),
+      () => this.ended(held, 'failed'),
+    );
+  }
+
+  private ended(held: Held, status: FinishStatus): void {
+    this.executing--;
+    if (held.lost) {
+      this.held.delete(held.run.id);
+      this.pump();
+      return;
+    }
+    if (this.s.profile === 'tuned') {
+      this.toFinish.push({ held, status });
+      this.pump();
+      return;
+    }
+    const lease = { runId: held.run.id, workerId: this.s.workerId, attempt: held.run.attempt };
+    this.timed('finish', () => 1, () => this.store.finishRun(lease, { status, exitCode: status === 'succeeded' ? 0 : null }))
+      .catch((e: Error) => console.error(`[ocr ${this.s.workerId}] finish failed: ${e.message}`))
+      .finally(() => {
+        this.held.delete(held.run.id);
+        this.pump();
+      });
+  }
+
+  private async flushFinishes(): Promise<void> {
+    const batch = this.toFinish.splice(0);
+    const items: BatchItem[] = batch.map(({ held, status }) => ({
+      runId: held.run.id,
+      attempt: held.run.attempt,
+      status,
+      exitCode: status === 'succeeded' ? 0 : null,
+    }));
+    try {
+      const finishRuns = this.finishRuns;
+      if (finishRuns) {
+        await this.timed('finishRuns', () => items.length, () => finishRuns(this.s.workerId, items));
+      } else {
+        await Promise.all(
+          items.map((i) =>
+            this.timed('finish', () => 1, () =>
+              this.store.finishRun({ runId: i.runId, workerId: this.s.workerId, attempt: i.attempt }, { status: i.status, exitCode: i.exitCode }),
+            ).catch((e: Error) => console.error(`[ocr ${this.s.workerId}] finish failed: ${e.message}`)),
+          ),
+        );
+      }
+    } finally {
+      for (const { held } of batch) this.held.delete(held.run.id);
+    }
+  }
+
+  private async beat(): Promise<void> {
+    const running = [...this.held.values()].filter((h) => !h.lost);
+    if (running.length === 0) return;
+    try {
+      const outcomes = await this.timed('heartbeat', (o) => o.size, () =>
+        this.store.heartbeat(this.s.workerId, running.map((h) => h.run.id), this.lease),
+      );
+      for (const h of running) {
+        const o = outcomes.get(h.run.id);
+        if (o === 'cancel') h.ac.abort();
+        if (o === 'lost') {
+          h.lost = true;
+          h.ac.abort();
+        }
+      }
+    } catch (e) {
+      console.error(`[ocr ${this.s.workerId}] heartbeat failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async recover(): Promise<void> {
+    try {
+      const moved = await this.timed('recover', (m) => m.length, () => this.store.recoverExpired());
+      if (moved.some((m) => m.outcome === 'requeued')) this.pump();
+    } catch (e) {
+      console.error(`[ocr ${this.s.workerId}] recover failed: ${(e as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const s of this.subs) s.dispose();
+    for (const h of this.held.values()) h.ac.abort();
+    const deadline = Date.now() + 5000;
+    while ((this.held.size > 0 || this.pumping) && Date.now() < deadline) {
+      if (this.toFinish.length > 0 && !this.pumping) await this.flushFinishes().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await this.store.close();
+  }
+}
