@@ -74,6 +74,7 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool;
   private readonly listener: Listener;
   private readonly log: (message: string) => void;
+  private readonly watching: Watching;
 
   constructor(options: PostgresStoreOptions) {
     this.kind = options.kind ?? 'postgres';
@@ -89,6 +90,7 @@ export class PostgresStore implements Store {
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', (e) => this.log(`database connection lost: ${e.message}`));
     this.listener = new Listener(config, this.log);
+    this.watching = new Watching((sql, params) => this.query(sql, params).then(() => undefined), this.log);
   }
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
@@ -124,6 +126,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.watching.close();
     await this.listener.close();
     await this.pool.end();
   }
@@ -344,9 +347,25 @@ export class PostgresStore implements Store {
     if (results.length === 0) return [];
     const rows = await this.query('select * from ops.finish_runs($1, $2::jsonb)', [
       workerId,
-      JSON.stringify(
-        results.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null })),
-      ),
+      JSON.stringify(resultsJson(results)),
+    ]);
+    return ListResult(Run).parse(rows);
+  }
+
+  async finishAndClaim(
+    workerId: string,
+    results: Array<{ runId: string; attempt: number } & FinishResult>,
+    max: number,
+    filter: ClaimFilter = {},
+  ): Promise<Run[]> {
+    const rows = await this.query('select * from ops.finish_and_claim($1, $2::jsonb, $3, $4, $5, $6, $7)', [
+      workerId,
+      JSON.stringify(resultsJson(results)),
+      max,
+      filter.lanes ?? null,
+      filter.sessions ?? null,
+      filter.repoIds ?? null,
+      filter.leaseSeconds ?? 30,
     ]);
     return ListResult(Run).parse(rows);
   }
@@ -387,10 +406,13 @@ export class PostgresStore implements Store {
     const offReconnect = this.listener.onReconnect(() => refresh());
     const poll = setInterval(() => refresh(), options.pollMs ?? 5000);
     poll.unref();
-    refresh();
+    // notifications flow only while a watcher is registered, so the first look comes after registering
+    void this.watching.acquire().then(refresh, (e: unknown) => (onError(e), refresh()));
     return {
       dispose: () => {
+        if (disposed) return;
         disposed = true;
+        void this.watching.release();
         clearInterval(poll);
         offRuns();
         offSessions();
@@ -412,6 +434,7 @@ export class PostgresStore implements Store {
     const onAbort = () => wake.fire();
     signal?.addEventListener('abort', onAbort);
     let last = fromSeq;
+    await this.watching.acquire().catch((e: unknown) => this.log(`could not register as a watcher: ${(e as Error).message}`));
     try {
       await this.listener.ready();
       while (!signal?.aborted) {
@@ -429,6 +452,7 @@ export class PostgresStore implements Store {
         await wake.wait(options.pollMs ?? 2000);
       }
     } finally {
+      void this.watching.release();
       signal?.removeEventListener('abort', onAbort);
       offEvents();
       offRuns();
@@ -461,6 +485,9 @@ export class PostgresStore implements Store {
     return this.listener.ready();
   }
 }
+
+const resultsJson = (results: Array<{ runId: string; attempt: number } & FinishResult>) =>
+  results.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null }));
 
 const CancelPayload = z.object({ run_id: z.string().uuid(), worker_id: z.string().nullable() });
 
@@ -507,6 +534,54 @@ function coalesce(task: () => Promise<void>): () => void {
     });
   };
   return go;
+}
+
+/**
+ * The database sends run and log notifications only while someone watches (they make commits queue up behind each
+ * other), so a store with a live watchSession or followRun keeps a row in ops.watchers, renewed well before it expires.
+ */
+class Watching {
+  private readonly id = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  private count = 0;
+  private registered: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly exec: (sql: string, params: unknown[]) => Promise<void>,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  acquire(): Promise<void> {
+    this.count++;
+    if (!this.registered) {
+      this.registered = this.exec('select ops.watch($1, 120)', [this.id]);
+      this.registered.catch(() => (this.registered = undefined));
+      this.timer = setInterval(() => {
+        this.exec('select ops.watch($1, 120)', [this.id]).catch((e: unknown) => this.log(`renewing the watch failed: ${(e as Error).message}`));
+      }, 40_000);
+      this.timer.unref();
+    }
+    return this.registered;
+  }
+
+  async release(): Promise<void> {
+    this.count = Math.max(0, this.count - 1);
+    if (this.count > 0 || !this.registered) return;
+    await this.stop();
+  }
+
+  private async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const was = this.registered;
+    this.registered = undefined;
+    if (was) await this.exec('select ops.unwatch($1)', [this.id]).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.count = 0;
+    await this.stop();
+  }
 }
 
 /** A level-triggered wake-up: a fire() while nobody waits is kept for the next wait(). */

@@ -101,6 +101,8 @@ export interface Store {
   finishRun(lease: Lease, result: FinishResult): Promise<Run>;
   /** Ends many held runs in one round trip; the answer holds the runs that were still this worker's. */
   finishRuns(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>): Promise<Run[]>;
+  /** Records how the worker's runs ended and claims up to `max` new ones, in one transaction; answers the new ones. */
+  finishAndClaim(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>, max: number, filter?: ClaimFilter): Promise<Run[]>;
   releaseRun(lease: Lease): Promise<Run>;
   recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>>;
 

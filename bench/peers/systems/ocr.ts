@@ -15,6 +15,8 @@ const LANES_PER_SESSION = 26;
 const DEFAULT_LEASE_SECONDS = 30;
 const POLL_MS = 1000;
 const RECOVER_MS = 1000;
+/** Runs a tuned worker holds at once, running or waiting for a slot: the same look-ahead as graphile-worker's tuned localQueue. */
+const LOOKAHEAD = 32;
 
 type FinishStatus = 'succeeded' | 'failed' | 'canceled';
 interface BatchItem {
@@ -24,14 +26,6 @@ interface BatchItem {
   exitCode?: number | null;
   error?: string | null;
 }
-/** The Store's bulk finish, where the Store has one (it is new): one round trip and one commit for many runs. */
-type FinishRuns = (workerId: string, results: BatchItem[]) => Promise<unknown[]>;
-
-function batchFinish(store: PostgresStore): FinishRuns | undefined {
-  const candidate = (store as unknown as { finishRuns?: unknown }).finishRuns;
-  return typeof candidate === 'function' ? (candidate as FinishRuns).bind(store) : undefined;
-}
-
 export const ocr: QueueSystem = {
   name: 'ocr',
   version: pkg.version,
@@ -42,8 +36,7 @@ export const ocr: QueueSystem = {
       `claim lease ${requested} s, renewed by one heartbeat per worker every ${Math.max(1, Math.floor(requested / 3))} s; every worker calls recover_expired once a second`,
     profiles: {
       default: 'Store defaults (pool 8): claim as many runs as free slots, one finish_run round trip per run',
-      tuned:
-        'runs that end together are finished in one finishRuns call (per-run finish_run when the Store has no batch), sent alongside one claim for every slot they freed; pool 3',
+      tuned: `one finish_and_claim statement records the runs that ended and claims up to a look-ahead of ${LOOKAHEAD} runs per worker (as graphile-worker's localQueue); pool 3`,
     },
     lanes: 'ocr lanes (at most one running run per session and lane)',
   },
@@ -119,10 +112,11 @@ interface Held {
 class OcrWorker implements RunningWorker {
   private readonly held = new Map<string, Held>();
   private readonly toFinish: Array<{ held: Held; status: FinishStatus }> = [];
+  /** tuned: runs claimed ahead, waiting for a slot */
+  private readonly waiting: string[] = [];
   private readonly subs: Disposable[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly lease: number;
-  private readonly finishRuns: FinishRuns | undefined;
   /** runs whose handler is still going (held also counts runs whose end is not yet recorded) */
   private executing = 0;
   private pumping = false;
@@ -136,7 +130,6 @@ class OcrWorker implements RunningWorker {
     private readonly handler: Handler,
   ) {
     this.lease = s.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-    this.finishRuns = s.profile === 'tuned' ? batchFinish(store) : undefined;
   }
 
   /** Times one database call, so the harness can say where a worker's time went. */
@@ -195,12 +188,30 @@ class OcrWorker implements RunningWorker {
       this.again = false;
       try {
         if (this.s.profile === 'tuned') {
-          // A slot is free once its run has stopped executing; recording the end is bookkeeping, so the finishes and
-          // the claim for the freed slots go out together. A lane freed by these finishes is not claimable until they
-          // commit; its next run is picked up on the NOTIFY the finish sends.
-          // A combined finish-and-claim statement would make this one round trip; this is where it goes.
-          const free = this.s.concurrency - this.executing;
-          await Promise.all([this.toFinish.length > 0 ? this.flushFinishes() : undefined, free > 0 && !this.stopping ? this.claim(free) : undefined]);
+          // One statement records the runs that ended and claims for every free place of the look-ahead, the same
+          // batching graphile-worker's localQueue does: runs wait here, leased, for a slot.
+          const batch = this.toFinish.splice(0);
+          const free = this.stopping ? 0 : LOOKAHEAD - (this.held.size - batch.length);
+          if (batch.length === 0 && free <= 0) return;
+          const items = batch.map(({ held, status }) => ({
+            runId: held.run.id,
+            attempt: held.run.attempt,
+            status,
+            exitCode: status === 'succeeded' ? 0 : null,
+          }));
+          let runs: Run[] = [];
+          try {
+            runs = await this.timed('finishAndClaim', (r) => r.length + items.length, () =>
+              this.store.finishAndClaim(this.s.workerId, items, Math.max(0, free), { leaseSeconds: this.lease }),
+            );
+          } finally {
+            for (const { held } of batch) this.held.delete(held.run.id);
+          }
+          for (const run of runs) {
+            this.held.set(run.id, { run, ac: new AbortController(), lost: false });
+            this.waiting.push(run.id);
+          }
+          this.startWaiting();
         } else {
           const free = this.s.concurrency - this.held.size;
           if (free <= 0 || this.stopping) return;
@@ -218,9 +229,22 @@ class OcrWorker implements RunningWorker {
     for (const run of runs) this.begin(run);
   }
 
+  /** Runs claimed ahead start as slots free up. */
+  private startWaiting(): void {
+    while (this.executing < this.s.concurrency && this.waiting.length > 0) {
+      const held = this.held.get(this.waiting.shift()!);
+      if (held && !held.lost) this.execute(held);
+    }
+  }
+
   private begin(run: Run): void {
     const held: Held = { run, ac: new AbortController(), lost: false };
     this.held.set(run.id, held);
+    this.execute(held);
+  }
+
+  private execute(held: Held): void {
+    const run = held.run;
     this.executing++;
     const payload = Payload.parse(run.spec);
     this.handler(payload, held.ac.signal).then(
@@ -238,6 +262,7 @@ class OcrWorker implements RunningWorker {
     }
     if (this.s.profile === 'tuned') {
       this.toFinish.push({ held, status });
+      this.startWaiting();
       this.pump();
       return;
     }
@@ -250,6 +275,7 @@ class OcrWorker implements RunningWorker {
       });
   }
 
+  /** On the way out: record how the last runs ended, in one statement. */
   private async flushFinishes(): Promise<void> {
     const batch = this.toFinish.splice(0);
     const items: BatchItem[] = batch.map(({ held, status }) => ({
@@ -259,18 +285,7 @@ class OcrWorker implements RunningWorker {
       exitCode: status === 'succeeded' ? 0 : null,
     }));
     try {
-      const finishRuns = this.finishRuns;
-      if (finishRuns) {
-        await this.timed('finishRuns', () => items.length, () => finishRuns(this.s.workerId, items));
-      } else {
-        await Promise.all(
-          items.map((i) =>
-            this.timed('finish', () => 1, () =>
-              this.store.finishRun({ runId: i.runId, workerId: this.s.workerId, attempt: i.attempt }, { status: i.status, exitCode: i.exitCode }),
-            ).catch((e: Error) => console.error(`[ocr ${this.s.workerId}] finish failed: ${e.message}`)),
-          ),
-        );
-      }
+      await this.timed('finishRuns', () => items.length, () => this.store.finishRuns(this.s.workerId, items));
     } finally {
       for (const { held } of batch) this.held.delete(held.run.id);
     }
