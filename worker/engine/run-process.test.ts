@@ -33,6 +33,8 @@ describe('RunProcess', () => {
     expect(pidsIn(io.out(), 'pgid')).toEqual([proc.pid]);
     expect(io.err()).toBe('oops\n');
     expect(proc.pid).not.toBe(process.pid);
+    // nothing was left behind, so nothing is reported as killed
+    expect(result.killedLeftovers).toBe(false);
   });
 
   it('stop ends the whole tree: the command and its children', async () => {

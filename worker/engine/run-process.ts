@@ -19,6 +19,8 @@ const wrapper = [
   '"$@"',
   'code=$?',
   'kill -KILL "$watcher" 2>/dev/null',
+  // reaped before the sh exits, so a group still alive after that holds only what the command left behind
+  'wait "$watcher" 2>/dev/null',
   'exit "$code"',
 ].join('\n');
 
