@@ -2,6 +2,7 @@
 // need (the Sessions view, a command, the worker), so activating stays cheap.
 import * as vscode from 'vscode';
 import { Backend } from './backend';
+import { sessionIdOf } from './commands/args';
 import { registerBackendCommands } from './commands/backend-commands';
 import { CommandContext } from './commands/context';
 import { registerRunCommands } from './commands/run-commands';
@@ -58,10 +59,11 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     ...registerRunCommands(ctx),
     ...registerBackendCommands(ctx),
     ...registerViewCommands(ctx),
-    vscode.commands.registerCommand(openRunboardCommand, () => RunboardPanel.createOrShow(context.extensionUri, version, log)),
+    // From the palette on the active session; from the tree (or a script) on the session it names.
+    vscode.commands.registerCommand(openRunboardCommand, (arg?: unknown) => void RunboardPanel.createOrShow(ctx, sessionIdOf(arg) ?? ctx.activeSessionId)),
     vscode.window.registerWebviewPanelSerializer(runboardViewType, {
       async deserializeWebviewPanel(panel) {
-        RunboardPanel.revive(panel, context.extensionUri, version, log);
+        RunboardPanel.revive(panel, ctx);
       },
     }),
     watchRunEnds(model, () => RunboardPanel.visible),

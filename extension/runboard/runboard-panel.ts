@@ -1,17 +1,20 @@
+// The single Runboard panel: created on first use, revealed afterwards, restored by VS Code after a window reload. The
+// panel serves the page (webview/) and hands its messages to a RunboardHost, which speaks the protocol.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { z } from 'zod';
-import type { Log } from '../log';
+import { agentProfiles, availableAgents } from '../../worker/engine/executors';
+import { type ExecutorOption, runboardAssets, runboardHtml } from '../../webview/protocol';
+import type { CommandContext } from '../commands/context';
+import { readSettings } from '../settings';
+import { type RunboardDeps, RunboardHost } from './runboard-host';
 
 export const openRunboardCommand = 'ocr.openRunboard';
 export const runboardViewType = 'ocr.runboard';
 const title = 'Runboard';
 
-const fromWebview = z.discriminatedUnion('type', [z.object({ type: z.literal('ready') })]);
-
-/** The single Runboard panel: created on first use, revealed afterwards, restored by VS Code after a reload. */
 export class RunboardPanel {
   private static current: RunboardPanel | undefined;
+  private readonly host: RunboardHost;
   private readonly disposables: vscode.Disposable[] = [];
 
   /** Whether the person can see the Runboard now. */
@@ -19,93 +22,88 @@ export class RunboardPanel {
     return RunboardPanel.current?.panel.visible ?? false;
   }
 
-  static createOrShow(extensionUri: vscode.Uri, version: string, log: Log): RunboardPanel {
-    if (RunboardPanel.current) {
-      RunboardPanel.current.panel.reveal();
-      return RunboardPanel.current;
+  /** Opens the Runboard on `sessionId` (when given), or reveals the open one and switches it to that session. */
+  static createOrShow(ctx: CommandContext, sessionId: string | undefined): RunboardPanel {
+    const existing = RunboardPanel.current;
+    if (existing) {
+      existing.panel.reveal();
+      if (sessionId) existing.host.show(sessionId);
+      return existing;
     }
-    const panel = vscode.window.createWebviewPanel(runboardViewType, title, vscode.ViewColumn.Active, webviewOptions(extensionUri));
-    RunboardPanel.current = new RunboardPanel(panel, extensionUri, version, log);
+    const panel = vscode.window.createWebviewPanel(runboardViewType, title, vscode.ViewColumn.Active, webviewOptions(ctx.extension.extensionUri));
+    RunboardPanel.current = new RunboardPanel(panel, ctx, sessionId);
     return RunboardPanel.current;
   }
 
-  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, version: string, log: Log): void {
-    panel.webview.options = webviewOptions(extensionUri);
-    RunboardPanel.current = new RunboardPanel(panel, extensionUri, version, log);
+  /** A panel VS Code restored after a reload; the page names the session it showed in its `ready`. */
+  static revive(panel: vscode.WebviewPanel, ctx: CommandContext): void {
+    panel.webview.options = webviewOptions(ctx.extension.extensionUri);
+    RunboardPanel.current = new RunboardPanel(panel, ctx, undefined);
   }
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
-    private readonly version: string,
-    private readonly log: Log,
+    ctx: CommandContext,
+    openedFor: string | undefined,
   ) {
-    panel.webview.html = placeholderHtml(panel.webview);
+    const extensionUri = ctx.extension.extensionUri;
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'extension', 'media', 'ocr.svg');
-    panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
-    panel.webview.onDidReceiveMessage((message: unknown) => this.receive(message), undefined, this.disposables);
-  }
-
-  // Posting before the webview said `ready` would be lost, so the first message always answers `ready`.
-  private receive(message: unknown): void {
-    const parsed = fromWebview.safeParse(message);
-    if (!parsed.success) {
-      this.log.warn(`ignored a malformed message from the Runboard: ${parsed.error.message}`);
-      return;
-    }
-    this.log.info('Runboard ready');
-    void this.panel.webview.postMessage({ type: 'hello', version: this.version });
+    this.host = new RunboardHost(runboardDeps(ctx), { post: (m) => panel.webview.postMessage(m), get visible() { return panel.visible; } }, openedFor);
+    panel.webview.html = pageHtml(panel.webview, extensionUri);
+    this.disposables.push(
+      this.host,
+      panel.webview.onDidReceiveMessage((message: unknown) => this.host.receive(message)),
+      panel.onDidChangeViewState(() => this.host.visibilityChanged()),
+      panel.onDidDispose(() => this.dispose()),
+    );
   }
 
   private dispose(): void {
-    RunboardPanel.current = undefined;
+    if (RunboardPanel.current === this) RunboardPanel.current = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
   }
 }
 
-function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+export function runboardDeps(ctx: CommandContext): RunboardDeps {
   return {
-    enableScripts: true,
-    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'extension', 'media')],
+    store: () => ctx.store(),
+    model: ctx.model,
+    onDidChangeStore: ctx.backend.onDidChange,
+    setActiveSession: (id) => ctx.setActiveSession(id),
+    onDidChangeActiveSession: ctx.onDidChangeActiveSession,
+    executors: executorOptions,
+    log: ctx.log,
+    showError: (message) => void vscode.window.showErrorMessage(message),
   };
 }
 
-function placeholderHtml(webview: vscode.Webview): string {
-  const nonce = randomBytes(16).toString('base64');
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
-    `font-src ${webview.cspSource}`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <title>${title}</title>
-  <style nonce="${nonce}">
-    body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 1rem 2rem; }
-    h1 { font-weight: 600; font-size: 1.6em; }
-    #status { color: var(--vscode-descriptionForeground); }
-  </style>
-</head>
-<body>
-  <main>
-    <h1 id="title">Ops Control Room Runboard</h1>
-    <p id="status">Connecting…</p>
-  </main>
-  <script nonce="${nonce}">
-    const vscode = acquireVsCodeApi();
-    window.addEventListener('message', (event) => {
-      if (event.data && event.data.type === 'hello') {
-        document.getElementById('status').textContent = 'Connected to Ops Control Room ' + event.data.version + '. Sessions and their lanes will appear here.';
-      }
-    });
-    vscode.postMessage({ type: 'ready' });
-  </script>
-</body>
-</html>`;
+/** The shell, and every agent profile whose CLI this machine has; the `ocr.defaultExecutor` first. */
+export function executorOptions(): ExecutorOption[] {
+  const { settings } = readSettings();
+  const config = { agents: settings['agents.profiles'] };
+  const available = new Set(availableAgents(config));
+  const options: ExecutorOption[] = [
+    { id: 'shell', label: 'shell', executor: 'shell', profile: null },
+    ...Object.keys(agentProfiles(config))
+      .filter((p) => available.has(p))
+      .map((p): ExecutorOption => ({ id: `agent:${p}`, label: p, executor: 'agent', profile: p })),
+  ];
+  const preferred = settings.defaultExecutor;
+  return options.sort((a, b) => Number((b.profile ?? 'shell') === preferred) - Number((a.profile ?? 'shell') === preferred));
+}
+
+function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
+}
+
+function pageHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', file)).toString();
+  return runboardHtml({
+    cspSource: webview.cspSource,
+    nonce: randomBytes(16).toString('base64'),
+    scriptUri: asset(runboardAssets.script),
+    styleUri: asset(runboardAssets.style),
+    codiconsUri: asset(runboardAssets.codicons),
+    title,
+  });
 }

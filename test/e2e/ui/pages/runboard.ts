@@ -1,0 +1,91 @@
+import type { Locator } from 'playwright-core';
+import type { Webview } from './webview';
+
+/**
+ * The Runboard webview: the session bar on top, one column per lane. Its controls are @vscode-elements components,
+ * whose inner inputs Playwright reaches through their open shadow roots.
+ */
+export class Runboard {
+  constructor(readonly webview: Webview) {}
+
+  get body(): Locator {
+    return this.webview.locator('body');
+  }
+
+  /** What the board says instead of lanes: connecting, or no session yet. */
+  message(): Locator {
+    return this.webview.locator('.board-message');
+  }
+
+  sessionTitle(): Locator {
+    return this.webview.locator('.session-title');
+  }
+
+  sessionSummary(): Locator {
+    return this.webview.locator('.session-summary');
+  }
+
+  lanes(): Locator {
+    return this.webview.locator('section.lane');
+  }
+
+  lane(name: string): RunboardLane {
+    return new RunboardLane(this.webview.locator(`section.lane[data-lane="${name}"]`));
+  }
+
+  async newSession(title: string, intent: string): Promise<void> {
+    await this.webview.locator('.session-bar vscode-button').filter({ hasText: 'New Session' }).click();
+    const form = this.webview.locator('form.new-session');
+    await form.locator('vscode-textfield.new-session-title input').fill(title);
+    await form.locator('vscode-textarea.new-session-intent textarea').fill(intent);
+    await form.locator('vscode-button').filter({ hasText: 'Create' }).click();
+    await form.waitFor({ state: 'detached', timeout: 30_000 });
+  }
+}
+
+export class RunboardLane {
+  constructor(readonly root: Locator) {}
+
+  /** Types the intent into the lane's input and presses Enter, which runs it. */
+  async run(intent: string): Promise<void> {
+    const input = this.root.locator('vscode-textfield.lane-intent input');
+    await input.fill(intent);
+    await input.press('Enter');
+    // The input empties once the editor accepted the run; an error stays beside it.
+    const deadline = Date.now() + 30_000;
+    while ((await input.inputValue()) !== '') {
+      const error = await this.root.locator('.lane-input .error').innerText({ timeout: 500 }).catch(() => '');
+      if (error || Date.now() > deadline) throw new Error(`lane did not accept "${intent}": ${error || 'no answer within 30 s'}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** The run the lane shows. */
+  card(): Locator {
+    return this.root.locator('.run-card');
+  }
+
+  async status(): Promise<string | null> {
+    return this.card().getAttribute('data-status', { timeout: 1_000 }).catch(() => null);
+  }
+
+  cancelButton(): Locator {
+    return this.card().locator('vscode-button[aria-label^="Cancel run"]');
+  }
+
+  liveness(): Locator {
+    return this.card().locator('.liveness');
+  }
+
+  logLines(): Locator {
+    return this.root.locator('.log-line');
+  }
+
+  diffSummary(): Locator {
+    return this.root.locator('.diff-summary');
+  }
+
+  openDiffButton(): Locator {
+    return this.diffSummary().locator('vscode-button', { hasText: 'Open Diff' });
+  }
+}
