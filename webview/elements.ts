@@ -38,3 +38,16 @@ declare module 'react' {
     }
   }
 }
+
+/**
+ * A ref that listens to an element's own event. vscode-single-select fires a `change` that does not bubble, and React
+ * hears events at its root, so `onChange` on the element would never run.
+ */
+export function listenTo<E extends HTMLElement>(type: string, handler: (element: E) => void): (element: E | null) => (() => void) | undefined {
+  return (element) => {
+    if (!element) return undefined;
+    const listener = () => handler(element);
+    element.addEventListener(type, listener);
+    return () => element.removeEventListener(type, listener);
+  };
+}

@@ -70,7 +70,8 @@ describe('the board', () => {
     const picker = document.querySelector('.session-picker') as ValueElement;
     await act(async () => {
       picker.value = other.id;
-      picker.dispatchEvent(new Event('change', { bubbles: true }));
+      // as vscode-single-select fires it: without bubbling
+      picker.dispatchEvent(new Event('change'));
     });
     expect(host.request('selectSession').params).toEqual({ session_id: other.id });
   });
@@ -89,7 +90,7 @@ describe('a lane', () => {
     const executor = lane('B').querySelector('.lane-executor') as ValueElement;
     await act(async () => {
       executor.value = 'agent:claude';
-      executor.dispatchEvent(new Event('change', { bubbles: true }));
+      executor.dispatchEvent(new Event('change'));
     });
     await type(input, 'fix the flaky test');
     fireEvent.keyDown(input, { key: 'Enter', ctrlKey: true });

@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useAction, useBoard, useRunboard } from '../hooks';
 import type { SessionInfo } from '../protocol';
+import { listenTo, type ValueElement } from '../elements';
 import { modifierKey } from './icon';
 
 export function LaneInput({ session, lane }: { session: SessionInfo; lane: string }) {
@@ -46,11 +47,11 @@ export function LaneInput({ session, lane }: { session: SessionInfo; lane: strin
         className="lane-executor"
         label={`Executor for lane ${lane}`}
         value={executor?.id ?? ''}
-        onChange={(e) => {
-          const id = e.currentTarget.value;
+        ref={listenTo<ValueElement>('change', (element) => {
+          const id = element.value;
           setExecutorId(id);
           runboard.view.updateLane(session.id, lane, { executorId: id }, { quiet: true });
-        }}
+        })}
       >
         {board.executors.map((x) => (
           <vscode-option key={x.id} value={x.id}>

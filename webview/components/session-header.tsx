@@ -4,6 +4,7 @@ import { useAction, useBoard, useRunboard, useViewState } from '../hooks';
 import { countByStatus, pickableSessions, repositoryLabel, summaryText } from '../session';
 import { Icon } from './icon';
 import { NewSessionForm } from './new-session';
+import { listenTo, type ValueElement } from '../elements';
 
 export function SessionHeader() {
   const runboard = useRunboard();
@@ -24,10 +25,10 @@ export function SessionHeader() {
           label="Session"
           value={shown?.id ?? ''}
           disabled={sessions.length === 0}
-          onChange={(e) => {
-            const id = e.currentTarget.value;
+          ref={listenTo<ValueElement>('change', (element) => {
+            const id = element.value;
             if (id && id !== shown?.id) void select.run(() => runboard.selectSession(id));
-          }}
+          })}
         >
           {sessions.map((s) => (
             <vscode-option key={s.id} value={s.id} description={s.intent}>
