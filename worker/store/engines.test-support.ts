@@ -25,7 +25,10 @@ export const engines: Engine[] = [
     async start() {
       const folder = mkdtempSync(path.join(os.tmpdir(), 'ocr-embedded-'));
       const embedded = new EmbeddedDatabase(folder);
-      const { url: serverUrl } = await embedded.ensureRunning();
+      const { url: serverUrl } = await embedded.ensureRunning().catch((e: unknown) => {
+        rmSync(folder, { recursive: true, force: true });
+        throw e;
+      });
       const admin = new pg.Client({ connectionString: serverUrl });
       await admin.connect();
       await admin.query('create database contract');
