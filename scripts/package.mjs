@@ -78,6 +78,8 @@ function main() {
       '--ignoreFile', ignoreFile,
       '--skip-license',
       '--allow-missing-repository',
+      // the README's pictures travel inside the package (docs/), so its relative links stay as they are
+      '--no-rewrite-relative-links',
       '--out', out,
     ], { cwd: root, stdio: 'inherit' });
     console.log(`${path.relative(process.cwd(), out)} (${target}, ${(statSync(out).size / 1024 / 1024).toFixed(1)} MB)`);
