@@ -1,5 +1,6 @@
 // How a run is shown in VS Code's own UI: icon, one-line description, tooltip.
 import * as vscode from 'vscode';
+import { duration } from '../../worker/cli/format';
 import type { Run } from '../../worker/store/types';
 
 export const shortId = (id: string): string => id.slice(0, 8);
@@ -17,15 +18,6 @@ export function runIcon(run: Run): vscode.ThemeIcon {
     case 'canceled':
       return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('disabledForeground'));
   }
-}
-
-export function duration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
 export function runDuration(run: Run, now = Date.now()): string | undefined {

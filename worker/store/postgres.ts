@@ -97,31 +97,26 @@ export class PostgresStore implements Store {
     try {
       return (await this.pool.query<R>(sql, params)).rows;
     } catch (e) {
-      if (isUnreachable(e)) {
-        throw new OcrError(
-          'db_unreachable',
-          `cannot reach the database at ${this.description}: ${(e as Error).message}`,
-          'check that it is running and the URL is right (--db or OCR_DATABASE_URL)',
-          { cause: e },
-        );
-      }
-      throw fromDatabaseError(e);
+      throw this.named(e);
     }
+  }
+
+  /** The error to show: an unreachable database says where it looked, the queue's own errors get their names. */
+  private named(e: unknown): unknown {
+    if (!isUnreachable(e)) return fromDatabaseError(e);
+    return new OcrError(
+      'db_unreachable',
+      `cannot reach the database at ${this.description}: ${(e as Error).message}`,
+      'check that it is running and the URL is right (--db or OCR_DATABASE_URL)',
+      { cause: e },
+    );
   }
 
   async migrate(): Promise<void> {
     try {
       await migrate(this.pool);
     } catch (e) {
-      if (isUnreachable(e)) {
-        throw new OcrError(
-          'db_unreachable',
-          `cannot reach the database at ${this.description}: ${(e as Error).message}`,
-          'check that it is running and the URL is right (--db or OCR_DATABASE_URL)',
-          { cause: e },
-        );
-      }
-      throw e;
+      throw this.named(e);
     }
   }
 

@@ -7,23 +7,9 @@ import type { OcrApi } from '../../../extension/extension';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
 import type { Run } from '../../../worker/store/types';
+import { until } from './lane-fixture';
 
 const extensionId = 'ops-control-room.ops-control-room';
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface ShownItem {
   label: string;
