@@ -3,7 +3,7 @@
 // 8080) with the extension installed, set up on first use, until Ctrl+C. OCR_CODE_SERVER=1 prefers code-server even
 // when desktop VS Code is there.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCodeServer } from '../test/e2e/harness/code-server';
 import { ensureCodeServer } from '../test/e2e/harness/install-code-server';
@@ -47,6 +47,15 @@ function installExtension(extensionsDir: string): void {
   }
 }
 
+/** A profile kept from an earlier start gets the setting too (new profiles are written with it). */
+function useOwnDatabase(userDataDir: string): void {
+  const file = path.join(userDataDir, 'User', 'settings.json');
+  const settings = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (settings['ocr.embedded.dataDir']) return;
+  settings['ocr.embedded.dataDir'] = defaultDataFolder();
+  writeFileSync(file, `${JSON.stringify(settings, null, 2)}\n`);
+}
+
 /** Follows the extension's own log (its "Ops Control Room" output channel) into the terminal. */
 function followExtensionLog(userDataDir: string): () => void {
   const logsDir = path.join(userDataDir, 'logs');
@@ -83,6 +92,7 @@ async function startCodeServerInForeground(): Promise<void> {
     },
   });
   installExtension(sandbox.extensionsDir);
+  useOwnDatabase(sandbox.userDataDir);
   const logFile = path.join(profileDir, 'code-server.log');
   const server = await startCodeServer(sandbox, { port: port(), logFile }).catch((error: unknown) => {
     const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
