@@ -52,7 +52,6 @@ create unique index runs_one_running_per_lane on ops.runs (session_id, lane) whe
 create index runs_lane_queue on ops.runs (session_id, lane, priority, seq) where status = 'queued';
 -- Expired leases are found without touching finished runs.
 create index runs_running_lease on ops.runs (lease_expires_at) where status = 'running';
-create index runs_claimed_by on ops.runs (claimed_by) where status = 'running';
 create index runs_session on ops.runs (session_id, seq desc);
 create index runs_retry_of on ops.runs (retry_of) where retry_of is not null;
 
@@ -129,4 +128,12 @@ create table ops.templates (
   inputs      jsonb not null default '[]'::jsonb,
   steps       jsonb not null default '[]'::jsonb,
   created_at  timestamptz not null default now()
+);
+
+-- Who watches runs and logs now (an editor's Sessions tree, a Runboard, `ocr logs --follow`): run and log notifications
+-- are sent only while someone does, because a transaction that sends NOTIFY commits under a global lock, one at a time.
+-- A watcher renews its row well before it expires; a crashed one stops costing notifications once it has expired.
+create table ops.watchers (
+  id         text primary key,
+  expires_at timestamptz not null
 );
