@@ -283,14 +283,7 @@ export class PostgresStore implements Store {
   }
 
   async claimRuns(workerId: string, max: number, filter: ClaimFilter = {}): Promise<Run[]> {
-    const rows = await this.query('select * from ops.claim_runs($1, $2, $3, $4, $5, $6)', [
-      workerId,
-      max,
-      filter.lanes ?? null,
-      filter.sessions ?? null,
-      filter.repoIds ?? null,
-      filter.leaseSeconds ?? 30,
-    ]);
+    const rows = await this.query('select * from ops.claim_runs($1, $2, $3, $4, $5, $6)', [workerId, max, ...claimFilterParams(filter)]);
     return ListResult(Run).parse(rows);
   }
 
@@ -357,10 +350,7 @@ export class PostgresStore implements Store {
       workerId,
       JSON.stringify(resultsJson(results)),
       max,
-      filter.lanes ?? null,
-      filter.sessions ?? null,
-      filter.repoIds ?? null,
-      filter.leaseSeconds ?? 30,
+      ...claimFilterParams(filter),
     ]);
     return ListResult(Run).parse(rows);
   }
@@ -480,6 +470,10 @@ export class PostgresStore implements Store {
     return this.listener.ready();
   }
 }
+
+/** claim_runs' and finish_and_claim's trailing parameters: lanes, sessions, repo ids, lease seconds. */
+const claimFilterParams = (filter: ClaimFilter) =>
+  [filter.lanes ?? null, filter.sessions ?? null, filter.repoIds ?? null, filter.leaseSeconds ?? 30] as const;
 
 const resultsJson = (results: Array<{ runId: string; attempt: number } & FinishResult>) =>
   results.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null }));
