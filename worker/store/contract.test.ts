@@ -45,7 +45,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     await c.connect();
     const { rows } = await c.query('select name from ops.schema_migrations order by name');
     await c.end();
-    expect(rows.map((r) => r.name)).toEqual(['0001_ops_schema', '0002_ops_functions']);
+    expect(rows.map((r) => r.name)).toEqual(['0001_ops_schema', '0002_ops_functions', '0003_claim_by_key']);
   });
 
   it('claims each of 5,000 runs exactly once with 8 concurrent claimers, never two running in one lane', async () => {
