@@ -20,6 +20,8 @@ const RECOVER_MS = 1000;
  * each (measured: 1,339 against 1,609 runs/s), so one.
  */
 const TUNED_CALLS = 1;
+/** The most a tuned worker claims ahead of its free slots, in multiples of its concurrency. */
+const AHEAD_LIMIT = 3;
 
 type FinishStatus = 'succeeded' | 'failed' | 'canceled';
 interface BatchItem {
@@ -39,7 +41,7 @@ export const ocr: QueueSystem = {
       `claim lease ${requested} s, renewed by one heartbeat per worker every ${Math.max(1, Math.floor(requested / 3))} s; every worker calls recover_expired once a second`,
     profiles: {
       default: 'Store defaults (pool 8): claim as many runs as free slots, one finish_run round trip per run',
-      tuned: 'one finish_and_claim statement records the runs that ended and claims one run for every free slot (no claiming ahead: a leased run is a running run); pool 3',
+      tuned: `one finish_and_claim statement records the runs that ended and claims for every free slot, plus as many runs ahead as the slots will start within one round trip (slots × round trip ÷ run time, measured as it goes; at most ${AHEAD_LIMIT} × concurrency; none for runs longer than a round trip); pool 3`,
     },
     lanes: 'ocr lanes (at most one running run per session and lane)',
   },
@@ -131,6 +133,9 @@ class OcrWorker implements RunningWorker {
   private again = false;
   private stopping = false;
   private readonly calls = new Map<string, CallStat>();
+  /** tuned: moving averages of a run's duration and of a finish_and_claim round trip, in ms */
+  private runMs: number | undefined;
+  private callMs: number | undefined;
 
   constructor(
     private readonly store: PostgresStore,
@@ -211,14 +216,25 @@ class OcrWorker implements RunningWorker {
 
   /**
    * Tuned: one statement records the runs that ended and claims for the slots they freed, with up to
-   * TUNED_CALLS such statements in flight, so a worker is never idle behind its own round trip. No claiming ahead:
-   * runs leased while waiting for a slot would look running to everyone and starve the other workers.
+   * TUNED_CALLS such statements in flight, so a worker is never idle behind its own round trip.
+   *
+   * It claims ahead only as many runs as its slots will start within one round trip, going by the runs it has seen:
+   * slots × round trip ÷ run time, at most AHEAD_LIMIT × concurrency. Short runs then come in batches that keep the
+   * slots full while the next statement is on its way; runs longer than a round trip are never claimed ahead, so a
+   * leased run waits at most about one round trip before it starts and never starves the other workers.
    */
+  private ahead(): number {
+    if (this.runMs === undefined || this.callMs === undefined) return 0;
+    const want = Math.floor((this.s.concurrency * this.callMs) / Math.max(this.runMs, 0.01));
+    return Math.min(want, AHEAD_LIMIT * this.s.concurrency);
+  }
+
   private pumpTuned(): void {
     while (this.inFlight < TUNED_CALLS && !this.stopping) {
       const batch = this.toFinish.splice(0);
       this.finishing += batch.length;
-      const free = Math.max(0, this.s.concurrency - (this.held.size - this.finishing) - this.reserved);
+      const capacity = this.s.concurrency + this.ahead();
+      const free = Math.max(0, capacity - (this.held.size - this.finishing) - this.reserved);
       if (batch.length === 0 && free === 0) return;
       this.inFlight++;
       this.reserved += free;
@@ -228,10 +244,12 @@ class OcrWorker implements RunningWorker {
         status,
         exitCode: status === 'succeeded' ? 0 : null,
       }));
+      const t0 = performance.now();
       void this.timed('finishAndClaim', (r) => r.length + items.length, () =>
         this.store.finishAndClaim(this.s.workerId, items, free, { leaseSeconds: this.lease }),
       )
         .then((runs) => {
+          this.callMs = average(this.callMs, performance.now() - t0);
           for (const run of runs) {
             this.held.set(run.id, { run, ac: new AbortController(), lost: false });
             this.waiting.push(run.id);
@@ -244,7 +262,7 @@ class OcrWorker implements RunningWorker {
           this.reserved -= free;
           this.inFlight--;
           this.startWaiting();
-          if (this.toFinish.length > 0 || this.held.size < this.s.concurrency) this.pump();
+          if (this.toFinish.length > 0 || this.held.size < this.s.concurrency + this.ahead()) this.pump();
         });
     }
   }
@@ -285,14 +303,16 @@ class OcrWorker implements RunningWorker {
     const run = held.run;
     this.executing++;
     const payload = Payload.parse(run.spec);
+    const t0 = performance.now();
     this.handler(payload, held.ac.signal).then(
-      () => this.ended(held, held.ac.signal.aborted ? 'canceled' : 'succeeded'),
-      () => this.ended(held, 'failed'),
+      () => this.ended(held, held.ac.signal.aborted ? 'canceled' : 'succeeded', t0),
+      () => this.ended(held, 'failed', t0),
     );
   }
 
-  private ended(held: Held, status: FinishStatus): void {
+  private ended(held: Held, status: FinishStatus, t0: number): void {
     this.executing--;
+    this.runMs = average(this.runMs, performance.now() - t0);
     if (held.lost) {
       this.held.delete(held.run.id);
       this.pump();
@@ -370,4 +390,9 @@ class OcrWorker implements RunningWorker {
     }
     await this.store.close();
   }
+}
+
+/** An exponentially weighted moving average: recent samples count most, one odd sample does not swing it. */
+function average(current: number | undefined, sample: number): number {
+  return current === undefined ? sample : current * 0.9 + sample * 0.1;
 }
