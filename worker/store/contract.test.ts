@@ -45,7 +45,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     await c.connect();
     const { rows } = await c.query('select name from ops.schema_migrations order by name');
     await c.end();
-    expect(rows.map((r) => r.name)).toEqual(['0001_ops_schema', '0002_ops_functions', '0003_claim_by_key']);
+    expect(rows.map((r) => r.name)).toEqual(['0001_ops_schema', '0002_ops_functions', '0003_queue_fast_path']);
   });
 
   it('claims each of 5,000 runs exactly once with 8 concurrent claimers, never two running in one lane', async () => {
@@ -95,6 +95,65 @@ describe.each(engines)('the queue on $name', (engine) => {
     expect([...claims.values()].every((n) => n === 1)).toBe(true);
     const left = await store.listRuns({ status: ['queued', 'running'], limit: 10 });
     expect(left.filter((r) => sessions.some((s) => s.id === r.session_id))).toEqual([]);
+  }, 180_000);
+
+  it('runs each of 3,000 runs exactly once when 8 workers finish and claim in one statement, one lane at a time', async () => {
+    // 20 lanes, 150 runs each: every claim races the statement that frees its lane
+    const sessions = await Promise.all(Array.from({ length: 5 }, (_, i) => newSession(`steady ${i}`)));
+    const inputs = sessions.flatMap((s) =>
+      s.lanes.flatMap((lane) => Array.from({ length: 150 }, (_, k) => ({ session_id: s.id, lane, intent: `job ${k}` }))),
+    );
+    const ids = new Set((await store.createRuns(inputs)).map((r) => r.id));
+    const mine = sessions.map((s) => s.id);
+
+    // the database's own view, sampled while the workers go: never two running runs in one lane
+    const overlaps: string[] = [];
+    let going = true;
+    const monitor = (async () => {
+      const sql = new pg.Client({ connectionString: url });
+      await sql.connect();
+      while (going) {
+        const r = await sql.query<{ lane: string; n: number }>(
+          `select session_id || '/' || lane as lane, count(*)::int as n from ops.runs
+            where status = 'running' and session_id = any ($1::uuid[]) group by 1 having count(*) > 1`,
+          [mine],
+        );
+        overlaps.push(...r.rows.map((x) => `${x.lane}: ${x.n} running`));
+      }
+      await sql.end();
+    })();
+
+    const claims = new Map<string, number>();
+    const workers = Array.from({ length: 8 }, () => new PostgresStore({ url, poolSize: 1 }));
+    await Promise.all(
+      workers.map(async (w, i) => {
+        const worker = `steady-${i}`;
+        let held: Run[] = [];
+        let idle = 0;
+        while (idle < 3) {
+          const ended = held.map((r) => ({ runId: r.id, attempt: r.attempt, status: 'succeeded' as const, exitCode: 0 }));
+          held = await w.finishAndClaim(worker, ended, 4, { sessions: mine });
+          if (held.length === 0) {
+            idle++;
+            await sleep(5);
+            continue;
+          }
+          idle = 0;
+          for (const r of held) {
+            expect(ids.has(r.id)).toBe(true);
+            claims.set(r.id, (claims.get(r.id) ?? 0) + 1);
+          }
+        }
+      }),
+    );
+    going = false;
+    await monitor;
+    await Promise.all(workers.map((w) => w.close()));
+    expect(overlaps).toEqual([]);
+    expect(claims.size).toBe(3000);
+    expect([...claims.values()].every((n) => n === 1)).toBe(true);
+    const left = await store.listRuns({ status: ['queued', 'running'], limit: 10 });
+    expect(left.filter((r) => mine.includes(r.session_id))).toEqual([]);
   }, 180_000);
 
   it('serves lower priority first, then oldest, inside a lane and across lanes', async () => {

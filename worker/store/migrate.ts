@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'pg';
 import schema from '../../supabase/migrations/0001_ops_schema.sql';
 import functions from '../../supabase/migrations/0002_ops_functions.sql';
-import claimByKey from '../../supabase/migrations/0003_claim_by_key.sql';
+import queueFastPath from '../../supabase/migrations/0003_queue_fast_path.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0001_ops_schema', sql: schema },
   { name: '0002_ops_functions', sql: functions },
-  { name: '0003_claim_by_key', sql: claimByKey },
+  { name: '0003_queue_fast_path', sql: queueFastPath },
 ];
 
 const checksum = (sql: string): string => createHash('sha256').update(sql).digest('hex');

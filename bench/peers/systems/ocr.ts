@@ -21,7 +21,7 @@ const RECOVER_MS = 1000;
  */
 const TUNED_CALLS = 1;
 /** The most a tuned worker claims ahead of its free slots, in multiples of its concurrency. */
-const AHEAD_LIMIT = 3;
+const AHEAD_LIMIT = 7;
 
 type FinishStatus = 'succeeded' | 'failed' | 'canceled';
 interface BatchItem {

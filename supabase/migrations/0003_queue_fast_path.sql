@@ -1,0 +1,297 @@
+-- The worker's hot path (claim, finish, finish_and_claim, recovery), cut down to what bench/peers showed it costs.
+--
+-- 1. Every statement on the path reads by key. On a fresh database (runs queued a moment before the workers start,
+--    nothing analysed yet) locking the lanes of the runs being finished was planned as a hash join over a sequential
+--    scan of every run: 3 to 5 ms a statement, two thirds of each finish_and_claim call. The functions below look rows
+--    up by primary key or walk a partial index, and refuse the plans that read whole tables (none of them ever needs
+--    one). Refusing them makes every plan look expensive enough to be compiled to machine code (JIT, 50 ms a
+--    statement), so they refuse that too.
+--
+-- 2. Finishing a run writes the run and nothing else. A lane no longer records which run holds it: the running run of
+--    a lane is the one row runs_one_running_per_lane indexes for it (the database's own guarantee of invariant 2), and
+--    claiming looks there. Finishing used to lock and rewrite the lane row as well, a third of the rows a run's life
+--    wrote. A lane whose run is still going now costs a claim one index probe instead of nothing; such lanes number at
+--    most the runs running at once, whatever the length of their queues.
+--
+-- 3. runs_running_lease is gone: it cost an index entry on every claim, and the running runs it indexed are the rows
+--    runs_one_running_per_lane indexes, few and found there as cheaply.
+--
+-- Lock order is unchanged (a lane row before any run row of it, lanes in (session_id, lane) order, runs in id order);
+-- finishing now takes run row locks only.
+
+drop index ops.runs_running_lease;
+drop index ops.lanes_ready;
+alter table ops.lanes drop column running_run_id;
+comment on table ops.lanes is
+  'One row per (session, lane): its next queued run (head_*). Its running run, if any, is in runs_one_running_per_lane.';
+create index lanes_ready on ops.lanes (head_priority, head_seq) where head_run_id is not null;
+
+-- Claims up to p_max_runs runs, at most one per lane, and never one from a lane whose run is still going.
+-- Lanes are served in the order of their next run (priority, then age); inside a lane the same rule picks the run.
+create or replace function ops.claim_runs(
+  p_worker_id text,
+  p_max_runs integer,
+  p_lanes text[] default null,
+  p_sessions uuid[] default null,
+  p_repo_ids text[] default null,
+  p_lease_seconds integer default 30
+) returns setof ops.runs
+language plpgsql
+set enable_seqscan = off
+set enable_sort = off
+set enable_bitmapscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
+as $$
+declare
+  v_heads uuid[];
+  v_claimed ops.runs[];
+begin
+  if p_worker_id is null or length(p_worker_id) = 0 then
+    perform ops._raise('OC003', 'worker id: required to claim runs');
+  end if;
+  if p_max_runs is null or p_max_runs < 1 then
+    return;
+  end if;
+  if p_lease_seconds is null or p_lease_seconds < 1 then
+    perform ops._raise('OC003', 'lease seconds: must be at least 1');
+  end if;
+  -- The lane rows stay locked until commit: nobody else claims from these lanes meanwhile. The running-run test here
+  -- only narrows the choice; its snapshot is older than the locks, so the claim below tests again.
+  select array_agg(p.head_run_id) into v_heads from (
+    select l.head_run_id
+      from ops.lanes l
+     where l.head_run_id is not null
+       and (p_lanes is null or l.lane = any (p_lanes))
+       and (p_sessions is null or l.session_id = any (p_sessions))
+       and (p_repo_ids is null or l.repo_id is null or l.repo_id = any (p_repo_ids))
+       and not exists (select 1 from ops.runs x
+                        where x.session_id = l.session_id and x.lane = l.lane and x.status = 'running')
+     order by l.head_priority, l.head_seq
+     limit p_max_runs
+       for update of l skip locked
+  ) p;
+  if v_heads is null then
+    return;
+  end if;
+  -- This statement's snapshot is newer than the lane locks: a run another worker claimed from one of these lanes
+  -- before this worker locked it is seen running here, and its lane is left alone.
+  with claimed as (
+    update ops.runs r
+       set status = 'running', claimed_by = p_worker_id, claimed_at = now(), attempt = r.attempt + 1,
+           heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => p_lease_seconds),
+           started_at = now(), updated_at = now()
+     where r.id = any (v_heads) and r.status = 'queued'
+       and not exists (select 1 from ops.runs x
+                        where x.session_id = r.session_id and x.lane = r.lane and x.status = 'running')
+    returning r.*
+  )
+  select array_agg(c order by c.priority, c.seq) into v_claimed from claimed c;
+  if v_claimed is null then
+    return;
+  end if;
+  update ops.lanes l
+     set (head_run_id, head_priority, head_seq) =
+         (select n.id, n.priority, n.seq from ops.runs n
+           where n.session_id = c.session_id and n.lane = c.lane and n.status = 'queued'
+           order by n.priority, n.seq limit 1)
+    from unnest(v_claimed) c
+   where l.session_id = c.session_id and l.lane = c.lane;
+  perform ops._notify_runs(array(select distinct x.session_id from unnest(v_claimed) x));
+  return query select * from unnest(v_claimed);
+end $$;
+
+-- Ends a run the caller holds: succeeded, failed or canceled. Its lane is free from the moment this commits.
+create or replace function ops.finish_run(
+  p_run_id uuid,
+  p_worker_id text,
+  p_attempt integer,
+  p_status text,
+  p_exit_code integer default null,
+  p_error text default null
+) returns ops.runs
+language plpgsql as $$
+declare
+  r ops.runs;
+begin
+  if p_status is null or p_status not in ('succeeded', 'failed', 'canceled') then
+    perform ops._raise('OC003', format('status: %L is not a final status', p_status), 'use succeeded, failed or canceled');
+  end if;
+  update ops.runs
+     set status = p_status, exit_code = p_exit_code, error = p_error, finished_at = now(), lease_expires_at = null,
+         updated_at = now()
+   where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
+  returning * into r;
+  if not found then
+    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
+  end if;
+  perform ops._notify_runs(array[r.session_id],
+    exists (select 1 from ops.lanes where session_id = r.session_id and lane = r.lane and head_run_id is not null));
+  return r;
+end $$;
+
+-- Ends many held runs in one call and one commit: [{run_id, attempt, status, exit_code?, error?}]. Each run is fenced on
+-- its own; runs the worker no longer holds are left out of the answer instead of failing the whole batch. p_wake says
+-- whether freed lanes wake other workers (finish_and_claim decides that after its own claim).
+create or replace function ops._finish_runs(p_worker_id text, p_results jsonb, p_wake boolean) returns setof ops.runs
+language plpgsql
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
+as $$
+declare
+  v_ids uuid[];
+  v_bad boolean;
+  v_done ops.runs[];
+begin
+  if p_results is null or jsonb_typeof(p_results) <> 'array' then
+    perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
+  end if;
+  select array_agg(i.run_id order by i.run_id), bool_or(i.status is null or i.status not in ('succeeded', 'failed', 'canceled'))
+    into v_ids, v_bad
+    from jsonb_to_recordset(p_results) as i(run_id uuid, status text);
+  if v_bad then
+    perform ops._raise('OC003', 'status: every result needs a final status', 'use succeeded, failed or canceled');
+  end if;
+  if v_ids is null then
+    return;
+  end if;
+  with i as (
+    select * from jsonb_to_recordset(p_results) as i(run_id uuid, attempt integer, status text, exit_code integer, error text)
+  ), done as (
+    update ops.runs r
+       set status = i.status, exit_code = i.exit_code, error = i.error, finished_at = now(), lease_expires_at = null,
+           updated_at = now()
+      from i
+     where r.id = any (v_ids) and r.id = i.run_id and r.claimed_by = p_worker_id and r.attempt = i.attempt
+       and r.status = 'running'
+    returning r.*
+  )
+  select array_agg(d) into v_done from done d;
+  if v_done is null then
+    return;
+  end if;
+  perform ops._notify_runs(array(select distinct d.session_id from unnest(v_done) d),
+    p_wake and exists (select 1 from ops.lanes l join unnest(v_done) d on l.session_id = d.session_id and l.lane = d.lane
+                        where l.head_run_id is not null));
+  return query select * from unnest(v_done);
+end $$;
+
+-- A worker's steady state in one statement: record how its runs ended, then claim up to p_max_runs new ones.
+-- Answers the newly claimed runs only; a lane it frees and takes again at once wakes nobody.
+create or replace function ops.finish_and_claim(
+  p_worker_id text,
+  p_results jsonb,
+  p_max_runs integer,
+  p_lanes text[] default null,
+  p_sessions uuid[] default null,
+  p_repo_ids text[] default null,
+  p_lease_seconds integer default 30
+) returns setof ops.runs
+language plpgsql
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
+as $$
+declare
+  v_freed ops.runs[];
+begin
+  if p_results is not null and jsonb_typeof(p_results) = 'array' and jsonb_array_length(p_results) > 0 then
+    select array_agg(f) into v_freed from ops._finish_runs(p_worker_id, p_results, false) f;
+  end if;
+  return query select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
+  -- a lane freed here whose next run this worker did not take is for the others
+  if v_freed is not null and exists (
+    select 1 from ops.lanes l join unnest(v_freed) d on l.session_id = d.session_id and l.lane = d.lane
+     where l.head_run_id is not null
+       and not exists (select 1 from ops.runs x
+                        where x.session_id = l.session_id and x.lane = l.lane and x.status = 'running')) then
+    perform pg_notify('ops_queue', '');
+  end if;
+end $$;
+
+-- Gives a held run back to the queue (a worker that stops before it could start or finish the run).
+create or replace function ops.release_run(p_run_id uuid, p_worker_id text, p_attempt integer) returns ops.runs
+language plpgsql as $$
+declare
+  r ops.runs;
+begin
+  select * into r from ops.runs where id = p_run_id;
+  if not found then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id));
+  end if;
+  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
+  update ops.runs
+     set status = 'queued', claimed_by = null, claimed_at = null, heartbeat_at = null, lease_expires_at = null,
+         started_at = null, updated_at = now()
+   where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
+     and cancel_requested_at is null
+  returning * into r;
+  if not found then
+    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
+  end if;
+  perform ops._refresh_lane_head(r.session_id, r.lane);
+  perform ops._notify_runs(array[r.session_id], true);
+  return r;
+end $$;
+
+-- Runs whose lease expired: back to the queue (attempt kept; the next claim counts a new attempt), or failed with
+-- 'lease expired' once max_attempts is used up, or canceled if the user had asked for that. Cheap when nothing expired:
+-- it looks only at the running runs.
+create or replace function ops.recover_expired() returns table (run_id uuid, outcome text)
+language plpgsql
+set enable_seqscan = off
+set enable_hashjoin = off
+set enable_mergejoin = off
+set jit = off
+as $$
+declare
+  v_moved jsonb;
+begin
+  if not exists (select 1 from ops.runs where status = 'running' and lease_expires_at < now()) then
+    return;
+  end if;
+  with expired as (
+    select l.session_id, l.lane, r.id
+      from ops.runs r join ops.lanes l on l.session_id = r.session_id and l.lane = r.lane
+     where r.status = 'running' and r.lease_expires_at < now()
+     order by l.session_id, l.lane
+       for update of l skip locked
+  ), locked as (
+    select r.id from ops.runs r where r.id in (select e.id from expired e) order by r.id for update of r
+  ), moved as (
+    update ops.runs r
+       set status = case when r.cancel_requested_at is not null then 'canceled'
+                         when r.attempt >= r.max_attempts then 'failed'
+                         else 'queued' end,
+           error = case when r.cancel_requested_at is not null then 'canceled; its worker stopped answering'
+                        when r.attempt >= r.max_attempts then 'lease expired'
+                        else r.error end,
+           finished_at = case when r.cancel_requested_at is null and r.attempt < r.max_attempts then null else now() end,
+           claimed_by = case when r.cancel_requested_at is null and r.attempt < r.max_attempts then null else r.claimed_by end,
+           claimed_at = case when r.cancel_requested_at is null and r.attempt < r.max_attempts then null else r.claimed_at end,
+           started_at = case when r.cancel_requested_at is null and r.attempt < r.max_attempts then null else r.started_at end,
+           heartbeat_at = case when r.cancel_requested_at is null and r.attempt < r.max_attempts then null else r.heartbeat_at end,
+           lease_expires_at = null, updated_at = now()
+      from locked k
+     where r.id = k.id and r.status = 'running' and r.lease_expires_at < now()
+    returning r.id, r.session_id, r.lane, r.status, r.priority, r.seq
+  ), heads as (
+    -- a run back in the queue may come before the lane's next run
+    update ops.lanes l
+       set head_run_id = m.id, head_priority = m.priority, head_seq = m.seq
+      from moved m
+     where l.session_id = m.session_id and l.lane = m.lane and m.status = 'queued'
+       and (l.head_run_id is null or (m.priority, m.seq) < (l.head_priority, l.head_seq))
+  )
+  select jsonb_agg(jsonb_build_object('id', m.id, 'session_id', m.session_id, 'status', m.status)) into v_moved from moved m;
+  if v_moved is not null then
+    perform ops._notify_runs(array(select distinct (x ->> 'session_id')::uuid from jsonb_array_elements(v_moved) x),
+                             v_moved @> '[{"status": "queued"}]');
+    return query select (x ->> 'id')::uuid, case x ->> 'status' when 'queued' then 'requeued' else x ->> 'status' end
+                   from jsonb_array_elements(v_moved) x;
+  end if;
+end $$;
