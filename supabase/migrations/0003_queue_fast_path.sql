@@ -13,7 +13,13 @@
 --    wrote. A lane whose run is still going now costs a claim one index probe instead of nothing; such lanes number at
 --    most the runs running at once, whatever the length of their queues.
 --
--- 3. runs_running_lease is gone: it cost an index entry on every claim, and the running runs it indexed are the rows
+-- 3. Each statement is planned once per connection. The planner otherwise planned these statements again on every
+--    call (their parameters are arrays, whose size it cannot guess, so the one-off plan always looked cheaper): half
+--    of a one-run claim's time. The plans it keeps are the key lookups above whatever the parameters hold.
+--    ops._watched(), asked on every call, is PL/pgSQL for the same reason: a SQL function called from PL/pgSQL is
+--    planned again in every transaction.
+--
+-- 4. runs_running_lease is gone: it cost an index entry on every claim, and the running runs it indexed are the rows
 --    runs_one_running_per_lane indexes, few and found there as cheaply.
 --
 -- Lock order is unchanged (a lane row before any run row of it, lanes in (session_id, lane) order, runs in id order);
@@ -25,6 +31,12 @@ alter table ops.lanes drop column running_run_id;
 comment on table ops.lanes is
   'One row per (session, lane): its next queued run (head_*). Its running run, if any, is in runs_one_running_per_lane.';
 create index lanes_ready on ops.lanes (head_priority, head_seq) where head_run_id is not null;
+
+create or replace function ops._watched() returns boolean
+language plpgsql stable as $$
+begin
+  return exists (select 1 from ops.watchers where expires_at > now());
+end $$;
 
 -- Claims up to p_max_runs runs, at most one per lane, and never one from a lane whose run is still going.
 -- Lanes are served in the order of their next run (priority, then age); inside a lane the same rule picks the run.
@@ -43,6 +55,7 @@ set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_heads uuid[];
@@ -140,6 +153,7 @@ set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_ids uuid[];
@@ -195,6 +209,7 @@ set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_freed ops.runs[];
@@ -247,6 +262,7 @@ set enable_seqscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
+set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_moved jsonb;

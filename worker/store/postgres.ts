@@ -346,6 +346,8 @@ export class PostgresStore implements Store {
     max: number,
     filter: ClaimFilter = {},
   ): Promise<Run[]> {
+    // nothing to record: the claim alone, without finish_and_claim's own statements around it
+    if (results.length === 0) return this.claimRuns(workerId, max, filter);
     const rows = await this.query('select * from ops.finish_and_claim($1, $2::jsonb, $3, $4, $5, $6, $7)', [
       workerId,
       JSON.stringify(resultsJson(results)),
