@@ -19,13 +19,9 @@
 --    ops._watched(), asked on every call, is PL/pgSQL for the same reason: a SQL function called from PL/pgSQL is
 --    planned again in every transaction.
 --
--- 4. runs_running_lease is gone: it cost an index entry on every claim, and the running runs it indexed are the rows
---    runs_one_running_per_lane indexes, few and found there as cheaply.
---
 -- Lock order is unchanged (a lane row before any run row of it, lanes in (session_id, lane) order, runs in id order);
 -- finishing now takes run row locks only.
 
-drop index ops.runs_running_lease;
 drop index ops.lanes_ready;
 alter table ops.lanes drop column running_run_id;
 comment on table ops.lanes is
@@ -255,7 +251,7 @@ end $$;
 
 -- Runs whose lease expired: back to the queue (attempt kept; the next claim counts a new attempt), or failed with
 -- 'lease expired' once max_attempts is used up, or canceled if the user had asked for that. Cheap when nothing expired:
--- it looks only at the running runs.
+-- runs_running_lease holds only running runs, ordered by lease.
 create or replace function ops.recover_expired() returns table (run_id uuid, outcome text)
 language plpgsql
 set enable_seqscan = off
