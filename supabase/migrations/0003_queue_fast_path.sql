@@ -19,6 +19,9 @@
 --    ops._watched(), asked on every call, is PL/pgSQL for the same reason: a SQL function called from PL/pgSQL is
 --    planned again in every transaction.
 --
+-- 4. Rows gathered into a variable are gathered as ops.runs (RETURNING r), not as the anonymous rows RETURNING r.*
+--    makes: PL/pgSQL turns those into ops.runs through their text form, every column printed and parsed again.
+--
 -- Lock order is unchanged (a lane row before any run row of it, lanes in (session_id, lane) order, runs in id order);
 -- finishing now takes run row locks only.
 
@@ -94,9 +97,9 @@ begin
      where r.id = any (v_heads) and r.status = 'queued'
        and not exists (select 1 from ops.runs x
                         where x.session_id = r.session_id and x.lane = r.lane and x.status = 'running')
-    returning r.*
+    returning r
   )
-  select array_agg(c order by c.priority, c.seq) into v_claimed from claimed c;
+  select array_agg(c.r order by (c.r).priority, (c.r).seq) into v_claimed from claimed c;
   if v_claimed is null then
     return;
   end if;
@@ -177,9 +180,9 @@ begin
       from i
      where r.id = any (v_ids) and r.id = i.run_id and r.claimed_by = p_worker_id and r.attempt = i.attempt
        and r.status = 'running'
-    returning r.*
+    returning r
   )
-  select array_agg(d) into v_done from done d;
+  select array_agg(d.r) into v_done from done d;
   if v_done is null then
     return;
   end if;
