@@ -230,6 +230,8 @@ class OcrWorker implements RunningWorker {
   }
 
   private pumpTuned(): void {
+    // asked while the statements are out (a queue notification, say): look again when one is back
+    if (this.inFlight >= TUNED_CALLS) this.again = true;
     while (this.inFlight < TUNED_CALLS && !this.stopping) {
       const batch = this.toFinish.splice(0);
       this.finishing += batch.length;
@@ -245,10 +247,12 @@ class OcrWorker implements RunningWorker {
         exitCode: status === 'succeeded' ? 0 : null,
       }));
       const t0 = performance.now();
+      let claimed = 0;
       void this.timed('finishAndClaim', (r) => r.length + items.length, () =>
         this.store.finishAndClaim(this.s.workerId, items, free, { leaseSeconds: this.lease }),
       )
         .then((runs) => {
+          claimed = runs.length;
           this.callMs = average(this.callMs, performance.now() - t0);
           for (const run of runs) {
             this.held.set(run.id, { run, ac: new AbortController(), lost: false });
@@ -262,7 +266,12 @@ class OcrWorker implements RunningWorker {
           this.reserved -= free;
           this.inFlight--;
           this.startWaiting();
-          if (this.toFinish.length > 0 || this.held.size < this.s.concurrency + this.ahead()) this.pump();
+          // Claim again at once only if the queue may hold more (it filled every slot asked for) or the worker was
+          // told so meanwhile; otherwise the next notification, or the poll, brings it back. Asking an empty queue
+          // again and again would cost the database what the other workers need.
+          const more = (claimed === free && free > 0) || this.again;
+          this.again = false;
+          if (this.toFinish.length > 0 || (more && this.held.size < this.s.concurrency + this.ahead())) this.pump();
         });
     }
   }
