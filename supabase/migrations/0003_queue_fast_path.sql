@@ -149,6 +149,7 @@ end $$;
 create or replace function ops._finish_runs(p_worker_id text, p_results jsonb, p_wake boolean) returns setof ops.runs
 language plpgsql
 set enable_seqscan = off
+set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
@@ -205,6 +206,7 @@ create or replace function ops.finish_and_claim(
 ) returns setof ops.runs
 language plpgsql
 set enable_seqscan = off
+set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
@@ -258,6 +260,7 @@ end $$;
 create or replace function ops.recover_expired() returns table (run_id uuid, outcome text)
 language plpgsql
 set enable_seqscan = off
+set enable_bitmapscan = off
 set enable_hashjoin = off
 set enable_mergejoin = off
 set jit = off
