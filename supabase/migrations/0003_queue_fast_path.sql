@@ -58,7 +58,6 @@ set plan_cache_mode = force_generic_plan
 as $$
 declare
   v_heads uuid[];
-  v_claimed ops.runs[];
 begin
   if p_worker_id is null or length(p_worker_id) = 0 then
     perform ops._raise('OC003', 'worker id: required to claim runs');
@@ -88,7 +87,10 @@ begin
     return;
   end if;
   -- This statement's snapshot is newer than the lane locks: a run another worker claimed from one of these lanes
-  -- before this worker locked it is seen running here, and its lane is left alone.
+  -- before this worker locked it is seen running here, and its lane is left alone. The same statement moves each
+  -- lane's head on to its next queued run (its snapshot still shows the run just claimed as queued: it is skipped)
+  -- and answers the claimed runs, without gathering them anywhere first.
+  return query
   with claimed as (
     update ops.runs r
        set status = 'running', claimed_by = p_worker_id, claimed_at = now(), attempt = r.attempt + 1,
@@ -97,21 +99,21 @@ begin
      where r.id = any (v_heads) and r.status = 'queued'
        and not exists (select 1 from ops.runs x
                         where x.session_id = r.session_id and x.lane = r.lane and x.status = 'running')
-    returning r
+    returning r.*
+  ), heads as (
+    update ops.lanes l
+       set (head_run_id, head_priority, head_seq) =
+           (select n.id, n.priority, n.seq from ops.runs n
+             where n.session_id = c.session_id and n.lane = c.lane and n.status = 'queued' and n.id <> c.id
+             order by n.priority, n.seq limit 1)
+      from claimed c
+     where l.session_id = c.session_id and l.lane = c.lane
   )
-  select array_agg(c.r order by (c.r).priority, (c.r).seq) into v_claimed from claimed c;
-  if v_claimed is null then
-    return;
+  select c.* from claimed c order by c.priority, c.seq;
+  if found and ops._watched() then
+    perform ops._notify_runs(array(select distinct r.session_id from ops.runs r
+                                    where r.id = any (v_heads) and r.claimed_by = p_worker_id and r.status = 'running'));
   end if;
-  update ops.lanes l
-     set (head_run_id, head_priority, head_seq) =
-         (select n.id, n.priority, n.seq from ops.runs n
-           where n.session_id = c.session_id and n.lane = c.lane and n.status = 'queued'
-           order by n.priority, n.seq limit 1)
-    from unnest(v_claimed) c
-   where l.session_id = c.session_id and l.lane = c.lane;
-  perform ops._notify_runs(array(select distinct x.session_id from unnest(v_claimed) x));
-  return query select * from unnest(v_claimed);
 end $$;
 
 -- Ends a run the caller holds: succeeded, failed or canceled. Its lane is free from the moment this commits.
@@ -158,7 +160,6 @@ as $$
 declare
   v_ids uuid[];
   v_bad boolean;
-  v_done ops.runs[];
 begin
   if p_results is null or jsonb_typeof(p_results) <> 'array' then
     perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
@@ -172,25 +173,24 @@ begin
   if v_ids is null then
     return;
   end if;
+  return query
   with i as (
     select * from jsonb_to_recordset(p_results) as i(run_id uuid, attempt integer, status text, exit_code integer, error text)
-  ), done as (
-    update ops.runs r
-       set status = i.status, exit_code = i.exit_code, error = i.error, finished_at = now(), lease_expires_at = null,
-           updated_at = now()
-      from i
-     where r.id = any (v_ids) and r.id = i.run_id and r.claimed_by = p_worker_id and r.attempt = i.attempt
-       and r.status = 'running'
-    returning r
   )
-  select array_agg(d.r) into v_done from done d;
-  if v_done is null then
-    return;
+  update ops.runs r
+     set status = i.status, exit_code = i.exit_code, error = i.error, finished_at = now(), lease_expires_at = null,
+         updated_at = now()
+    from i
+   where r.id = any (v_ids) and r.id = i.run_id and r.claimed_by = p_worker_id and r.attempt = i.attempt
+     and r.status = 'running'
+  returning r.*;
+  -- the runs named are now finished, by this call or before it: telling about all of them costs nothing wrong
+  if found and (p_wake or ops._watched()) then
+    perform ops._notify_runs(
+      case when ops._watched() then array(select distinct r.session_id from ops.runs r where r.id = any (v_ids)) else '{}' end,
+      p_wake and exists (select 1 from ops.runs r join ops.lanes l on l.session_id = r.session_id and l.lane = r.lane
+                          where r.id = any (v_ids) and l.head_run_id is not null));
   end if;
-  perform ops._notify_runs(array(select distinct d.session_id from unnest(v_done) d),
-    p_wake and exists (select 1 from ops.lanes l join unnest(v_done) d on l.session_id = d.session_id and l.lane = d.lane
-                        where l.head_run_id is not null));
-  return query select * from unnest(v_done);
 end $$;
 
 -- A worker's steady state in one statement: record how its runs ended, then claim up to p_max_runs new ones.
@@ -213,16 +213,17 @@ set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_freed ops.runs[];
+  v_ids uuid[];
 begin
   if p_results is not null and jsonb_typeof(p_results) = 'array' and jsonb_array_length(p_results) > 0 then
-    select array_agg(f) into v_freed from ops._finish_runs(p_worker_id, p_results, false) f;
+    perform 1 from ops._finish_runs(p_worker_id, p_results, false);
+    v_ids := array(select (x ->> 'run_id')::uuid from jsonb_array_elements(p_results) x);
   end if;
   return query select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
   -- a lane freed here whose next run this worker did not take is for the others
-  if v_freed is not null and exists (
-    select 1 from ops.lanes l join unnest(v_freed) d on l.session_id = d.session_id and l.lane = d.lane
-     where l.head_run_id is not null
+  if v_ids is not null and exists (
+    select 1 from ops.runs r join ops.lanes l on l.session_id = r.session_id and l.lane = r.lane
+     where r.id = any (v_ids) and l.head_run_id is not null
        and not exists (select 1 from ops.runs x
                         where x.session_id = l.session_id and x.lane = l.lane and x.status = 'running')) then
     perform pg_notify('ops_queue', '');
