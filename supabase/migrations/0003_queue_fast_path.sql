@@ -22,6 +22,13 @@
 -- 4. Rows gathered into a variable are gathered as ops.runs (RETURNING r), not as the anonymous rows RETURNING r.*
 --    makes: PL/pgSQL turns those into ops.runs through their text form, every column printed and parsed again.
 --
+-- 5. A run that becomes claimable wakes one worker first. Every idle worker used to claim on every ops_queue
+--    notification; with four idle workers on two cores the three that found nothing slowed down the one that did
+--    (queue to start, p50: 2.2 to 2.8 ms when one worker answered, 3.2 ms when all four did). The notification now
+--    names a live worker picked at random (ops._first_worker()). The named worker claims at once; a named worker with
+--    no free slot passes the notification on to everyone; the others claim a moment later anyway, for a named worker
+--    that died. An empty payload means everyone, at once, as before.
+--
 -- Lock order is unchanged (a lane row before any run row of it, lanes in (session_id, lane) order, runs in id order);
 -- finishing now takes run row locks only.
 
@@ -30,6 +37,30 @@ alter table ops.lanes drop column running_run_id;
 comment on table ops.lanes is
   'One row per (session, lane): its next queued run (head_*). Its running run, if any, is in runs_one_running_per_lane.';
 create index lanes_ready on ops.lanes (head_priority, head_seq) where head_run_id is not null;
+
+-- Live workers: running, with a recent heartbeat. The index finds them among every worker ever registered.
+create index workers_live on ops.workers (last_heartbeat) where state = 'running';
+
+-- The worker a queue notification names to claim first: a live one, at random; null when none is live.
+create function ops._first_worker() returns text
+language plpgsql volatile as $$
+begin
+  return (select w.id from ops.workers w
+           where w.state = 'running' and w.last_heartbeat > now() - interval '1 minute'
+           order by random() limit 1);
+end $$;
+
+-- As in 0002, except that ops_queue's payload names the worker that claims first ('' when none is live: everyone).
+create or replace function ops._notify_runs(p_sessions uuid[], p_claimable boolean default false) returns void
+language plpgsql as $$
+begin
+  if cardinality(p_sessions) > 0 and ops._watched() then
+    perform pg_notify('ops_runs', case when cardinality(p_sessions) > 50 then '*' else array_to_string(p_sessions, ',') end);
+  end if;
+  if p_claimable then
+    perform pg_notify('ops_queue', coalesce(ops._first_worker(), ''));
+  end if;
+end $$;
 
 create or replace function ops._watched() returns boolean
 language plpgsql stable as $$

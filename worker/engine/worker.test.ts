@@ -107,6 +107,26 @@ describe('worker', () => {
     expect(row).toMatchObject({ concurrency: 4, state: 'running' });
   });
 
+  it('runs what is queued while the worker a notification names is gone or busy', async () => {
+    // No polling: only queue notifications bring these workers to claim.
+    const session = await scratchSession(['A', 'B']);
+    // a worker that registered and then died: live for the queue until its heartbeat is a minute old
+    await store.registerWorker({ id: `gone-${session.id}`, host: 'nowhere', pid: 1, concurrency: 4, labels: {}, version: 'test' });
+    const busy = await startWorker(session, { id: `busy-${session.id}`, concurrency: 1, lanes: ['A'], pollMs: 600_000 });
+    const blocker = await store.createRun({ session_id: session.id, lane: 'A', intent: 'sleep 600' });
+    await eventually(async () => (await store.getRun(blocker.id)).status === 'running', 'the busy worker runs its blocker');
+    const idle = await startWorker(session, { id: `idle-${session.id}`, concurrency: 1, lanes: ['B'], pollMs: 600_000 });
+    // each of these notifications names one of the three at random: the dead one, the busy one, or the idle one
+    // (the dead one, for one of them at least, but once in 100 runs of this test)
+    for (let i = 0; i < 12; i++) {
+      const run = await store.createRun({ session_id: session.id, lane: 'B', intent: `echo ${i}` });
+      const done = await finished(run.id);
+      expect(done).toMatchObject({ status: 'succeeded', claimed_by: idle.id });
+    }
+    await store.cancelRun(blocker.id);
+    expect((await finished(blocker.id)).claimed_by).toBe(busy.id);
+  });
+
   it('delivers a run\'s output in order and complete, then an exit line', async () => {
     const session = await scratchSession(['A']);
     const run = await store.createRun({

@@ -10,6 +10,12 @@ import { LocalRepos } from './repo';
 import { ActiveRun, type RunEnd } from './run';
 import { defaultCopyFiles, defaultWorktreeRoot } from './worktree';
 
+/**
+ * A queue notification names the worker that claims at once; the others claim this much later, in case the named one
+ * died since its last heartbeat. Long enough to be rare work, short enough not to be waited for long.
+ */
+const BACKSTOP_MS = 250;
+
 export const WorkerOptions = z.object({
   id: z.string().trim().min(1).max(200).optional(),
   concurrency: z.number().int().min(1).max(256).default(4),
@@ -79,6 +85,9 @@ export class Worker {
   private claiming = false;
   private claimAgain = false;
   private claimTimer: NodeJS.Timeout | undefined;
+  private claimDue = 0;
+  /** the next claim answers a queue notification that named this worker */
+  private named = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastHeartbeatOk = Date.now();
   private stopping: Promise<void> | undefined;
@@ -115,7 +124,7 @@ export class Worker {
     });
     this.setState('running');
     this.subscriptions.push(
-      this.store.onQueueChange(() => this.claimSoon()),
+      this.store.onQueueChange((first) => this.onQueueChange(first)),
       this.store.onCancelRequested((runId) => this.active.get(runId)?.run.cancel('cancel')),
       this.store.onSessionsChange(() => void this.discoverRepos().then((found) => found && this.claimSoon())),
     );
@@ -191,9 +200,32 @@ export class Worker {
     this.timers.push(setInterval(task, ms));
   }
 
-  /** Coalesces a burst of wake-ups (one NOTIFY per finished run) into one claim. */
+  /**
+   * A queue notification names the worker that claims first (null: everyone). Named, this worker claims now, and
+   * passes the news on to everyone when it cannot take what came: no free slot, or a claim that found nothing (not a
+   * run it serves) or filled every slot (there may be more). Not named, it claims BACKSTOP_MS later.
+   */
+  private onQueueChange(first: string | null): void {
+    if (first === null) return this.claimSoon();
+    if (first !== this.id) return this.claimSoon(BACKSTOP_MS);
+    if (this.state !== 'running' || this.active.size >= this.settings.concurrency) return this.passOn();
+    this.named = true;
+    this.claimSoon(0);
+  }
+
+  private passOn(): void {
+    void this.store.wakeWorkers().catch((e: Error) => this.log(`passing on a queue notification failed: ${e.message}`));
+  }
+
+  /** Coalesces a burst of wake-ups (one NOTIFY per finished run) into one claim; a claim due sooner wins. */
   private claimSoon(delayMs = 10): void {
-    if (this.state !== 'running' || this.claimTimer) return;
+    if (this.state !== 'running') return;
+    const due = Date.now() + delayMs;
+    if (this.claimTimer) {
+      if (this.claimDue <= due) return;
+      clearTimeout(this.claimTimer);
+    }
+    this.claimDue = due;
     this.claimTimer = setTimeout(() => {
       this.claimTimer = undefined;
       void this.claim();
@@ -212,12 +244,15 @@ export class Worker {
         const free = this.settings.concurrency - this.active.size;
         // With no slot free, the next run to finish calls claim again.
         if (this.state !== 'running' || free <= 0) break;
+        const named = this.named;
+        this.named = false;
         const runs = await this.store.claimRuns(this.id, free, {
           lanes: this.settings.lanes,
           sessions: this.settings.sessions,
           repoIds: this.repos.ids(),
           leaseSeconds: this.settings.leaseSeconds,
         });
+        if (named && (runs.length === 0 || runs.length === free)) this.passOn();
         for (const run of runs) {
           // A claim answered after stop() began: those runs never started here, so they go back to the queue.
           if (this.stopping) await this.giveBack(run);

@@ -252,6 +252,43 @@ describe.each(engines)('the queue on $name', (engine) => {
     for (const id of named) expect((await store.getRun(id)).status).toBe('running');
   });
 
+  it('wakes everyone while no worker is live, else names a live worker to claim first', async () => {
+    await store.listening();
+    const named: Array<string | null> = [];
+    const sub = store.onQueueChange((first) => named.push(first));
+    const s = await newSession('wake');
+    const queueOne = async () => {
+      const before = named.length;
+      await store.createRun({ session_id: s.id, lane: 'A', intent: 'wake' });
+      await until('the queue notification', () => named.length > before || undefined);
+      return named.at(-1);
+    };
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    try {
+      // whatever earlier tests registered stops counting as live
+      await sql.query(`update ops.workers set last_heartbeat = now() - interval '2 minutes'`);
+      expect(await queueOne()).toBeNull();
+
+      const worker = (id: string) => ({ id, host: 'h', pid: 1, concurrency: 1, labels: {}, version: 'test' });
+      await store.registerWorker(worker('wake-live'));
+      await store.registerWorker(worker('wake-stopped'));
+      await store.setWorkerState('wake-stopped', 'stopped');
+      await store.registerWorker(worker('wake-silent'));
+      await sql.query(`update ops.workers set last_heartbeat = now() - interval '2 minutes' where id = 'wake-silent'`);
+      for (let i = 0; i < 5; i++) expect(await queueOne()).toBe('wake-live');
+
+      // anyone told by a named worker that cannot take the news: everyone, at once
+      const before = named.length;
+      await store.wakeWorkers();
+      await until('the passed-on notification', () => named.length > before || undefined);
+      expect(named.at(-1)).toBeNull();
+    } finally {
+      sub.dispose();
+      await sql.end();
+    }
+  });
+
   it('cancels a queued run at once, asks a running run to stop, and leaves a finished run alone', async () => {
     const s = await newSession('cancel');
     const running = await store.createRun({ session_id: s.id, lane: 'A', intent: 'sleep 600' });

@@ -362,6 +362,10 @@ export class PostgresStore implements Store {
     return Run.parse(rows[0]);
   }
 
+  async wakeWorkers(): Promise<void> {
+    await this.query(`select pg_notify('ops_queue', '')`);
+  }
+
   async recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>> {
     const rows = await this.query<{ run_id: string; outcome: RecoverOutcome }>('select * from ops.recover_expired()');
     return rows.map((r) => ({ runId: r.run_id, outcome: r.outcome }));
@@ -447,9 +451,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  onQueueChange(listener: () => void): Disposable {
-    const off = this.listener.on('ops_queue', () => listener());
-    const offReconnect = this.listener.onReconnect(listener);
+  onQueueChange(listener: (firstWorker: string | null) => void): Disposable {
+    const off = this.listener.on('ops_queue', (payload) => listener(payload === '' ? null : payload));
+    const offReconnect = this.listener.onReconnect(() => listener(null));
     return { dispose: () => (off(), offReconnect()) };
   }
 

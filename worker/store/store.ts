@@ -111,8 +111,14 @@ export interface Store {
   watchSession(id: string, onChange: (snapshot: SessionSnapshot) => void, options?: WatchOptions): Disposable;
   /** Every event of the run from `fromSeq` on, in order, each once; ends when the run has finished and all are read. */
   followRun(runId: string, fromSeq?: number, options?: FollowOptions): AsyncIterable<RunEvent[]>;
-  /** A run may have become claimable. */
-  onQueueChange(listener: () => void): Disposable;
+  /**
+   * A run may have become claimable. `firstWorker` names the worker that claims at once: it passes the news on to
+   * everyone (wakeWorkers) when it has no free slot; the others claim a moment later anyway, in case it is gone.
+   * Null: everyone, at once.
+   */
+  onQueueChange(listener: (firstWorker: string | null) => void): Disposable;
+  /** Tells every worker, at once, that runs may be claimable. */
+  wakeWorkers(): Promise<void>;
   /** A running run was asked to stop. */
   onCancelRequested(listener: (runId: string, workerId: string | null) => void): Disposable;
   /** Sessions were created, archived or changed. */
