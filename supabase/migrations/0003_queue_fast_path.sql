@@ -244,17 +244,19 @@ set jit = off
 set plan_cache_mode = force_generic_plan
 as $$
 declare
-  v_ids uuid[];
+  v_sessions uuid[];
+  v_lanes text[];
 begin
   if p_results is not null and jsonb_typeof(p_results) = 'array' and jsonb_array_length(p_results) > 0 then
-    perform 1 from ops._finish_runs(p_worker_id, p_results, false);
-    v_ids := array(select (x ->> 'run_id')::uuid from jsonb_array_elements(p_results) x);
+    select array_agg(f.session_id), array_agg(f.lane) into v_sessions, v_lanes
+      from ops._finish_runs(p_worker_id, p_results, false) f;
   end if;
   return query select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
   -- a lane freed here whose next run this worker did not take is for the others
-  if v_ids is not null and exists (
-    select 1 from ops.runs r join ops.lanes l on l.session_id = r.session_id and l.lane = r.lane
-     where r.id = any (v_ids) and l.head_run_id is not null
+  if v_sessions is not null and exists (
+    select 1 from unnest(v_sessions, v_lanes) as d(session_id, lane)
+      join ops.lanes l on l.session_id = d.session_id and l.lane = d.lane
+     where l.head_run_id is not null
        and not exists (select 1 from ops.runs x
                         where x.session_id = l.session_id and x.lane = l.lane and x.status = 'running')) then
     perform pg_notify('ops_queue', '');
