@@ -19,8 +19,9 @@
 --    ops._watched(), asked on every call, is PL/pgSQL for the same reason: a SQL function called from PL/pgSQL is
 --    planned again in every transaction.
 --
--- 4. Rows gathered into a variable are gathered as ops.runs (RETURNING r), not as the anonymous rows RETURNING r.*
---    makes: PL/pgSQL turns those into ops.runs through their text form, every column printed and parsed again.
+-- 4. Claiming and finishing answer straight from their UPDATE. They used to gather RETURNING r.* into ops.runs[]
+--    variables and answer from those: PL/pgSQL turned each anonymous row into ops.runs through its text form (every
+--    column printed and parsed again), and each run was copied three or four times more on the way out.
 --
 -- 5. A run that becomes claimable wakes one worker first. Every idle worker used to claim on every ops_queue
 --    notification; with four idle workers on two cores the three that found nothing slowed down the one that did
