@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { fromDatabaseError, isUnreachable, OcrError } from './errors';
 import { Listener } from './listener';
 import { migrate } from './migrate';
+import { isoTimestamp } from './timestamps';
 import type {
   Disposable,
   FinishResult,
@@ -41,7 +42,7 @@ const INT8 = 20;
 // Timestamps travel as ISO strings (they cross JSON boundaries: CLI, webview); bigint counters fit in a double.
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === TIMESTAMPTZ || oid === TIMESTAMP) return (v: string) => new Date(v).toISOString();
+    if (oid === TIMESTAMPTZ || oid === TIMESTAMP) return isoTimestamp;
     if (oid === INT8) return (v: string) => Number(v);
     return pg.types.getTypeParser(oid, format);
   },
@@ -82,6 +83,8 @@ export class PostgresStore implements Store {
     this.log = options.log ?? (() => undefined);
     const config: pg.ClientConfig = {
       connectionString: options.url,
+      // timestamps print in UTC, the form isoTimestamp rewrites without parsing (an `options` in the URL wins)
+      options: '-c TimeZone=UTC',
       types,
       connectionTimeoutMillis: 10_000,
       application_name: 'ops-control-room',
