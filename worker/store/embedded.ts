@@ -167,6 +167,8 @@ export class EmbeddedDatabase {
       `-c unix_socket_directories=''`,
       `-c max_connections=200`,
       `-c shared_buffers=32MB`,
+      // timestamps print in UTC, the form the store turns into ISO strings without parsing them
+      `-c timezone=UTC`,
     ].join(' ');
     try {
       await this.runAsOwner(bin.pg_ctl, ['start', '-D', this.clusterDir, '-l', logFile, '-w', '-t', '60', '-o', options]);

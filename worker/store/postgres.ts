@@ -83,8 +83,6 @@ export class PostgresStore implements Store {
     this.log = options.log ?? (() => undefined);
     const config: pg.ClientConfig = {
       connectionString: options.url,
-      // timestamps print in UTC, the form isoTimestamp rewrites without parsing (an `options` in the URL wins)
-      options: '-c TimeZone=UTC',
       types,
       connectionTimeoutMillis: 10_000,
       application_name: 'ops-control-room',

@@ -1,6 +1,10 @@
 // How timestamps leave the database: as ISO strings in UTC (they cross JSON boundaries: CLI, webview, Runboard).
 
-/** PostgreSQL's text for a timestamptz in a UTC session: `2026-11-30 06:21:00.123456+00`. */
+/**
+ * PostgreSQL's text for a timestamptz in a UTC session: `2026-11-30 06:21:00.123456+00`. The embedded server runs in
+ * UTC; another server prints in its own TimeZone setting (most hosted ones: UTC). The store does not set the session's
+ * zone itself: connection poolers refuse the startup option that would.
+ */
 const UTC_TEXT = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00$/;
 
 /**
