@@ -192,6 +192,7 @@ as $$
 declare
   v_ids uuid[];
   v_bad boolean;
+  v_watched boolean;
 begin
   if p_results is null or jsonb_typeof(p_results) <> 'array' then
     perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
@@ -217,9 +218,13 @@ begin
      and r.status = 'running'
   returning r.*;
   -- the runs named are now finished, by this call or before it: telling about all of them costs nothing wrong
-  if found and (p_wake or ops._watched()) then
+  if not found then
+    return;
+  end if;
+  v_watched := ops._watched();
+  if p_wake or v_watched then
     perform ops._notify_runs(
-      case when ops._watched() then array(select distinct r.session_id from ops.runs r where r.id = any (v_ids)) else '{}' end,
+      case when v_watched then array(select distinct r.session_id from ops.runs r where r.id = any (v_ids)) else '{}' end,
       p_wake and exists (select 1 from ops.runs r join ops.lanes l on l.session_id = r.session_id and l.lane = r.lane
                           where r.id = any (v_ids) and l.head_run_id is not null));
   end if;

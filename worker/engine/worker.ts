@@ -8,13 +8,8 @@ import { laneName, type Run, type Session } from '../store/types';
 import { AgentProfiles, availableAgents, type ExecutorConfig } from './executors';
 import { LocalRepos } from './repo';
 import { ActiveRun, type RunEnd } from './run';
+import { leavesWorkForOthers, WAKE_BACKSTOP_MS } from './wake';
 import { defaultCopyFiles, defaultWorktreeRoot } from './worktree';
-
-/**
- * A queue notification names the worker that claims at once; the others claim this much later, in case the named one
- * died since its last heartbeat. Long enough to be rare work, short enough not to be waited for long.
- */
-const BACKSTOP_MS = 250;
 
 export const WorkerOptions = z.object({
   id: z.string().trim().min(1).max(200).optional(),
@@ -203,11 +198,11 @@ export class Worker {
   /**
    * A queue notification names the worker that claims first (null: everyone). Named, this worker claims now, and
    * passes the news on to everyone when it cannot take what came: no free slot, or a claim that found nothing (not a
-   * run it serves) or filled every slot (there may be more). Not named, it claims BACKSTOP_MS later.
+   * run it serves) or filled every slot (there may be more). Not named, it claims WAKE_BACKSTOP_MS later.
    */
   private onQueueChange(first: string | null): void {
     if (first === null) return this.claimSoon();
-    if (first !== this.id) return this.claimSoon(BACKSTOP_MS);
+    if (first !== this.id) return this.claimSoon(WAKE_BACKSTOP_MS);
     if (this.state !== 'running' || this.active.size >= this.settings.concurrency) return this.passOn();
     this.named = true;
     this.claimSoon(0);
@@ -252,7 +247,7 @@ export class Worker {
           repoIds: this.repos.ids(),
           leaseSeconds: this.settings.leaseSeconds,
         });
-        if (named && (runs.length === 0 || runs.length === free)) this.passOn();
+        if (named && leavesWorkForOthers(runs.length, free)) this.passOn();
         for (const run of runs) {
           // A claim answered after stop() began: those runs never started here, so they go back to the queue.
           if (this.stopping) await this.giveBack(run);

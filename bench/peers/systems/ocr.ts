@@ -6,6 +6,7 @@ import pg from 'pg';
 import { PostgresStore } from '../../../worker/store/postgres';
 import type { Disposable } from '../../../worker/store/store';
 import type { Run, Session } from '../../../worker/store/types';
+import { leavesWorkForOthers, WAKE_BACKSTOP_MS } from '../../../worker/engine/wake';
 import { Payload } from './payload';
 import type { CallStat, Handler, Job, Plan, Producer, QueueSystem, RunningWorker, WorkerSettings } from './types';
 import pkg from '../../../package.json';
@@ -20,8 +21,6 @@ const RECOVER_MS = 1000;
  * each (measured: 1,339 against 1,609 runs/s), so one.
  */
 const TUNED_CALLS = 1;
-/** How long a worker that a queue notification did not name waits before it claims (as the engine's worker). */
-const BACKSTOP_MS = 250;
 /** The most a tuned worker claims ahead of its free slots, in multiples of its concurrency. */
 const AHEAD_LIMIT = 7;
 
@@ -209,7 +208,7 @@ class OcrWorker implements RunningWorker {
     do {
       this.again = false;
       try {
-        const free = this.s.concurrency - this.held.size;
+        const free = this.freeSlots();
         if (free <= 0 || this.stopping) return;
         await this.claim(free);
       } catch (e) {
@@ -234,14 +233,22 @@ class OcrWorker implements RunningWorker {
     return Math.min(want, AHEAD_LIMIT * this.s.concurrency);
   }
 
+  /**
+   * Slots a claim may fill now: the concurrency (tuned: plus what it claims ahead), less the runs held and not being
+   * finished, less the slots a statement in flight will fill.
+   */
+  private freeSlots(): number {
+    const capacity = this.s.concurrency + (this.s.profile === 'tuned' ? this.ahead() : 0);
+    return Math.max(0, capacity - (this.held.size - this.finishing) - this.reserved);
+  }
+
   private pumpTuned(): void {
     // asked while the statements are out (a queue notification, say): look again when one is back
     if (this.inFlight >= TUNED_CALLS) this.again = true;
     while (this.inFlight < TUNED_CALLS && !this.stopping) {
       const batch = this.toFinish.splice(0);
       this.finishing += batch.length;
-      const capacity = this.s.concurrency + this.ahead();
-      const free = Math.max(0, capacity - (this.held.size - this.finishing) - this.reserved);
+      const free = this.freeSlots();
       if (batch.length === 0 && free === 0) return;
       this.inFlight++;
       this.reserved += free;
@@ -260,7 +267,7 @@ class OcrWorker implements RunningWorker {
       )
         .then((runs) => {
           claimed = runs.length;
-          if (named && (claimed === 0 || claimed === free)) this.passOn();
+          if (named && leavesWorkForOthers(claimed, free)) this.passOn();
           this.callMs = average(this.callMs, performance.now() - t0);
           for (const run of runs) {
             this.held.set(run.id, { run, ac: new AbortController(), lost: false });
@@ -288,8 +295,7 @@ class OcrWorker implements RunningWorker {
   private onQueueChange(first: string | null): void {
     if (first === null) return this.pump();
     if (first !== this.s.workerId) return this.pumpLater();
-    const capacity = this.s.concurrency + (this.s.profile === 'tuned' ? this.ahead() : 0);
-    if (this.stopping || this.held.size - this.finishing + this.reserved >= capacity) return this.passOn();
+    if (this.stopping || this.freeSlots() === 0) return this.passOn();
     this.named = true;
     this.pump();
   }
@@ -304,7 +310,7 @@ class OcrWorker implements RunningWorker {
     this.backstop = setTimeout(() => {
       this.backstop = undefined;
       this.pump();
-    }, BACKSTOP_MS);
+    }, WAKE_BACKSTOP_MS);
   }
 
   /**
@@ -324,7 +330,7 @@ class OcrWorker implements RunningWorker {
     const named = this.named;
     this.named = false;
     const runs = await this.timed('claim', (r) => r.length, () => this.store.claimRuns(this.s.workerId, max, { leaseSeconds: this.lease }));
-    if (named && (runs.length === 0 || runs.length === max)) this.passOn();
+    if (named && leavesWorkForOthers(runs.length, max)) this.passOn();
     for (const run of runs) this.begin(run);
   }
 
