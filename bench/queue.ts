@@ -4,7 +4,7 @@ import { fork } from 'node:child_process';
 import os from 'node:os';
 import { PostgresStore } from '../worker/store/postgres';
 import { createTestDatabase, testServerUrl } from '../worker/store/testing';
-import type { Run, Session } from '../worker/store/types';
+import type { Run, Session } from '../domain';
 import pg from 'pg';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20_000);

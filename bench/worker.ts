@@ -9,7 +9,7 @@ import { Worker, type WorkerOptions } from '../worker/engine/worker';
 import { openStore } from '../worker/store/open';
 import type { Store } from '../worker/store/store';
 import { createTestDatabase } from '../worker/store/testing';
-import { isFinal, type Run } from '../worker/store/types';
+import { isFinal, type Run } from '../domain';
 
 const CANCELS = Number(process.env.BENCH_CANCELS ?? 50);
 const KILLS = Number(process.env.BENCH_KILLS ?? 3);

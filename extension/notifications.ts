@@ -1,13 +1,13 @@
 // When a run ends while the Runboard is out of sight, a notification says so, with what one does next.
 import * as vscode from 'vscode';
+import { oneLine, runDuration, shortId } from '../domain';
 import type { RunTransition, SessionsModel } from './sessions/sessions-model';
-import { runDuration, shortId } from './sessions/run-labels';
 import { readSettings } from './settings';
 
 export function watchRunEnds(model: SessionsModel, runboardVisible: () => boolean): vscode.Disposable {
   return model.onDidFinishRun(({ run }: RunTransition) => {
     if (!readSettings().settings['notifications.enabled'] || runboardVisible()) return;
-    const intent = run.intent.replace(/\s+/g, ' ').slice(0, 60);
+    const intent = oneLine(run.intent, 60);
     const took = runDuration(run);
     const actions = ['Show Log', ...(run.status === 'succeeded' ? ['Open Diff'] : ['Retry'])];
     const text = `Lane ${run.lane}: "${intent}" ${run.status}${took ? ` after ${took}` : ''}${run.error ? ` — ${run.error}` : ''} (${shortId(run.id)})`;

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AgentProfiles } from '../worker/engine/executors';
-import { laneName } from '../worker/store/types';
+import { laneName } from '../domain';
 
 export const Settings = z.object({
   backend: z.enum(['embedded', 'postgres']).default('embedded'),

@@ -2,6 +2,7 @@
 // HTML: a log line cannot inject markup), and colors map to VS Code's terminal theme variables through classes, so
 // they follow light, dark and high-contrast themes like the integrated terminal does.
 import Anser from 'anser';
+import { keepColorsOnly, stripControlSequences } from '../domain';
 
 export interface Segment {
   text: string;
@@ -12,27 +13,13 @@ export interface Segment {
   background?: string;
 }
 
-// OSC (hyperlinks, window titles), character set designations, other lone escapes, an escape cut off at the end of
-// the line, and CSI sequences that move the cursor or erase (a log line has nothing to move or erase): none draws.
-const osc = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g;
-const otherEscapes = /\x1b[()*+][0-9A-Za-z]|\x1b[@-Z\\-_]|\x1b\[[0-?]*[ -/]*$/g;
-const notColor = /\x1b\[[0-?]*[ -/]*[@-ln-~]/g;
+// A newline inside one event (a multi-line system message) reads as a space; every other control sequence but the
+// colors is removed by the domain's functions.
 const color = /\x1b\[[0-?]*[ -/]*m/g;
-// Control characters draw nothing; a newline inside one event (a multi-line system message) reads as a space.
-const controls = /[\x00-\x08\x0b-\x1f\x7f]/g;
-const hasControls = /[\x00-\x08\x0a-\x1f\x7f]/;
-const clean = (text: string): string => (hasControls.test(text) ? text.replace(/\n/g, ' ').replace(controls, '') : text);
-const onlyColors = (text: string): string => text.replace(osc, '').replace(otherEscapes, '').replace(notColor, '');
+const flat = (text: string): string => (text.includes('\n') ? text.replace(/\n/g, ' ') : text);
+const clean = (text: string): string => flat(stripControlSequences(text));
 
 const named = ['black', 'red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white'];
-
-/** The text a terminal would leave on the line: what follows the last carriage return that is followed by anything. */
-export function lastCarriageReturn(text: string): string {
-  if (!text.includes('\r')) return text;
-  const parts = text.split('\r');
-  for (let i = parts.length - 1; i >= 0; i--) if (parts[i]) return parts[i]!;
-  return '';
-}
 
 function colorClass(value: string | null | undefined, kind: 'fg' | 'bg'): { className?: string; color?: string } {
   if (!value) return {};
@@ -66,7 +53,7 @@ function hasEscapes(text: string): boolean {
 export function segments(text: string): Segment[] {
   if (!hasEscapes(text)) return [{ text: clean(text), className: '' }];
   const out: Segment[] = [];
-  for (const entry of Anser.ansiToJson(onlyColors(text), { use_classes: true, remove_empty: true })) {
+  for (const entry of Anser.ansiToJson(keepColorsOnly(text), { use_classes: true, remove_empty: true })) {
     const content = clean(entry.content);
     if (!content) continue;
     const classes: string[] = [];
@@ -96,5 +83,5 @@ export function segments(text: string): Segment[] {
  */
 export function plainText(text: string): string {
   if (!hasEscapes(text)) return clean(text);
-  return clean(onlyColors(text).replace(color, ''));
+  return clean(keepColorsOnly(text).replace(color, ''));
 }

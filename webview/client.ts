@@ -4,18 +4,7 @@
 // Incoming messages wait in an inbox that is worked off in animation frames, a few milliseconds' worth per frame.
 // A flood of log batches (a build printing at full speed) then cannot starve rendering: a browser runs queued message
 // tasks before it draws, and reading a message's data is where its cost lies, so the message task itself only queues.
-import {
-  type HostNotification,
-  parseHostMessage,
-  parseResult,
-  type RequestMethod,
-  type RequestParams,
-  type RequestResult,
-  type ResponseMessage,
-  webviewNotification,
-  type WebviewNotificationMethod,
-  type WebviewNotificationParams,
-} from './protocol';
+import { type HostNotification, parseHostMessage, parseResult, type RequestMethod, type RequestParams, type RequestResult, type ResponseMessage, webviewNotification, type WebviewNotificationMethod, type WebviewNotificationParams } from './protocol';
 import { RunboardError } from './errors';
 import type { WebviewApi } from './vscode';
 

@@ -4,7 +4,7 @@ import { act, fireEvent, screen, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import type { ValueElement } from './elements';
 import './elements';
-import { defaultPriority, highPriority, type RunInfo } from './protocol';
+import { defaultPriority, highPriority, type Run } from '../domain';
 import { diff, lines, run, session, snapshot, t0, logOf } from './test/fixtures';
 import { mountRunboard } from './test/mount';
 
@@ -19,7 +19,7 @@ async function type(field: Element, value: string): Promise<void> {
   });
 }
 
-async function connected(runs: (s: ReturnType<typeof session>) => RunInfo[] = () => []) {
+async function connected(runs: (s: ReturnType<typeof session>) => Run[] = () => []) {
   const mounted = mountRunboard();
   const s = session();
   const rows = runs(s);
@@ -132,7 +132,7 @@ describe('a lane', () => {
     const card = lane('A').querySelector('.run-card')!;
     expect(card.getAttribute('data-status')).toBe('running');
     expect(card.querySelector('.run-worker')?.textContent).toContain('laptop-7');
-    expect(card.querySelector('.run-duration')?.textContent).toMatch(/1 m 0\d s/);
+    expect(card.querySelector('.run-duration')?.textContent).toMatch(/1 min 0\d s/);
     expect(within(card as HTMLElement).getByRole('img', { name: 'Heartbeats arriving' })).toBeTruthy();
     fireEvent.click(within(card as HTMLElement).getByRole('button', { name: `Cancel run #${rows[0]!.seq}` }));
     expect(host.request('cancelRun').params.run_id).toBe(rows[0]!.id);
@@ -174,7 +174,7 @@ describe('a lane', () => {
 
   it('shows an earlier run’s log and diff when picked from the history, and retries it', async () => {
     const { host, rows } = await connected((s) => [run(s, { status: 'failed', intent: 'old try' }), run(s, { status: 'running', intent: 'new try' })]);
-    const [old, live] = rows as [RunInfo, RunInfo];
+    const [old, live] = rows as [Run, Run];
     const history = within(lane('A')).getByRole('list', { name: 'Earlier runs in lane A' });
     fireEvent.click(within(history).getByText('old try'));
     await host.runFrames();

@@ -1,9 +1,9 @@
 // A lane as the user sees it: what waits in it (in the order the queue will take it), what runs or ran last, and what
 // ran before. The order rule is the queue's: lower priority value first, then oldest first.
-import type { RunInfo, SessionInfo } from './protocol';
+import type { Run, Session } from '../domain';
 
 export interface QueuedRun {
-  run: RunInfo;
+  run: Run;
   /** 1 = next to run in this lane */
   position: number;
 }
@@ -12,18 +12,18 @@ export interface LaneView {
   name: string;
   queued: QueuedRun[];
   /** the running run, else the newest run that has started or finished */
-  current: RunInfo | null;
+  current: Run | null;
   /** the lane's other runs that are not waiting, newest first */
-  history: RunInfo[];
+  history: Run[];
 }
 
-const byQueueOrder = (a: RunInfo, b: RunInfo): number => a.priority - b.priority || a.seq - b.seq;
-const newestFirst = (a: RunInfo, b: RunInfo): number => b.seq - a.seq;
+const byQueueOrder = (a: Run, b: Run): number => a.priority - b.priority || a.seq - b.seq;
+const newestFirst = (a: Run, b: Run): number => b.seq - a.seq;
 
-export function laneView(name: string, runs: Iterable<RunInfo>): LaneView {
-  const queued: RunInfo[] = [];
-  const others: RunInfo[] = [];
-  let running: RunInfo | null = null;
+export function laneView(name: string, runs: Iterable<Run>): LaneView {
+  const queued: Run[] = [];
+  const others: Run[] = [];
+  let running: Run | null = null;
   for (const run of runs) {
     if (run.lane !== name) continue;
     if (run.status === 'queued') queued.push(run);
@@ -40,7 +40,7 @@ export function laneView(name: string, runs: Iterable<RunInfo>): LaneView {
 }
 
 /** The session's lanes, then any lane a run names that the session does not (runs queued from the command line). */
-export function laneNames(session: SessionInfo, runs: Iterable<RunInfo>): string[] {
+export function laneNames(session: Session, runs: Iterable<Run>): string[] {
   const names = [...session.lanes];
   const extra = new Set<string>();
   for (const run of runs) if (!names.includes(run.lane)) extra.add(run.lane);
@@ -54,7 +54,7 @@ export function columnsFor(width: number, lanes: number): number {
 }
 
 /** The run a lane shows: the one the user picked from its history if it is still there, else the current one. */
-export function shownRun(view: LaneView, selectedRunId: string | null): RunInfo | null {
+export function shownRun(view: LaneView, selectedRunId: string | null): Run | null {
   if (selectedRunId) {
     const picked = view.history.find((r) => r.id === selectedRunId) ?? (view.current?.id === selectedRunId ? view.current : undefined);
     if (picked) return picked;

@@ -7,7 +7,7 @@ import { RunboardApp } from './components/app';
 import { rowHeight } from './components/log-view';
 import type { ValueElement } from './elements';
 import './elements';
-import type { RunInfo } from './protocol';
+import type { Run } from '../domain';
 import { lines, run, session, snapshot, logOf } from './test/fixtures';
 import { viewport } from './test/dom';
 import { mountRunboard } from './test/mount';
@@ -190,7 +190,7 @@ describe('after a window reload', () => {
 
     const second = mountRunboard({ state: saved });
     expect(second.host.sent[0]).toEqual({ kind: 'notify', method: 'ready', params: { protocol: 1, session_id: s.id } });
-    await second.host.notify('snapshot', snapshot(s, [old, live] as RunInfo[]));
+    await second.host.notify('snapshot', snapshot(s, [old, live] as Run[]));
     expect(second.host.notifications('followLog')).toContainEqual({ run_id: old.id, after_seq: 0 });
     await second.host.notify('log', logOf(old.id, lines(1, 1000)));
     await settle();

@@ -1,12 +1,14 @@
 // Run logs inside the page. Lines arrive in batches from the host's followRun; each run's log keeps them in order and
 // once each (by seq), asks again from its last line after a gap, and tells its readers at most once per animation
 // frame. Logs are pulled: the page says which runs it shows, and only those are followed.
-import { lastCarriageReturn, plainText } from './ansi';
+import { lastCarriageReturn } from '../domain';
+import { plainText } from './ansi';
 import type { FrameScheduler } from './frame';
-import type { HostNotification, LogBatch, LogLevel, LogStream, WebviewNotificationMethod, WebviewNotificationParams } from './protocol';
+import type { EventLevel, EventStream } from '../domain';
+import type { HostNotification, LogBatch, WebviewNotificationMethod, WebviewNotificationParams } from './protocol';
 
-const streams: readonly LogStream[] = ['stdout', 'stderr', 'system'];
-const levels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const streams: readonly EventStream[] = ['stdout', 'stderr', 'system'];
+const levels: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
 // the batch's letters, as indexes into the two lists above
 const streamCodes: Record<string, number> = { o: 0, e: 1, s: 2 };
 const levelCodes: Record<string, number> = { d: 0, i: 1, w: 2, e: 3 };
@@ -44,11 +46,11 @@ export class RunLog {
     return this.text.length;
   }
 
-  stream(index: number): LogStream {
+  stream(index: number): EventStream {
     return streams[(this.kind[index] ?? 0) >> 2] ?? 'stdout';
   }
 
-  level(index: number): LogLevel {
+  level(index: number): EventLevel {
     return levels[(this.kind[index] ?? 1) & 3] ?? 'info';
   }
 

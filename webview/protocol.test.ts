@@ -1,16 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  answerRequest,
-  diffInfo,
-  hostNotification,
-  logBatches,
-  parseHostMessage,
-  parseResult,
-  parseWebviewMessage,
-  type RequestHandlers,
-  requests,
-  runboardHtml,
-} from './protocol';
+import { answerRequest, diffInfo, hostNotification, logBatches, parseHostMessage, parseResult, parseWebviewMessage, type RequestHandlers, requests, runboardHtml } from './protocol';
 import { lines, run, session, snapshot } from './test/fixtures';
 
 describe('messages from the webview', () => {

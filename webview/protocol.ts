@@ -31,79 +31,26 @@
  *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
  */
 import * as z from 'zod';
+import { CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, Executor, laneName, Run, Session, sessionTitle } from '../domain';
 
 export const protocolVersion = 1;
 
 // ---- rows ---------------------------------------------------------------------------------------------------------
 
-// Ids are opaque keys to the page; the database's own checks already made them uuids.
+// Rows are the domain's (domain/): the database's field names, posted as the store returns them.
 const id = z.string().min(1);
 const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO timestamp');
-
-export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
-export const RunStatus = z.enum(runStatuses);
-export type RunStatus = z.infer<typeof RunStatus>;
-export const isFinal = (s: RunStatus): boolean => s === 'succeeded' || s === 'failed' || s === 'canceled';
-
-export const Executor = z.enum(['shell', 'agent', 'runbook']);
-export type Executor = z.infer<typeof Executor>;
-
-export const SessionInfo = z.object({
-  id,
-  title: z.string(),
-  intent: z.string(),
-  status: z.enum(['active', 'archived']),
-  lanes: z.array(z.string().min(1)),
-  repo_id: z.string().nullable(),
-  repo_url: z.string().nullable(),
-  repo_path: z.string().nullable(),
-  base_ref: z.string().nullable(),
-  created_at: timestamp,
-  archived_at: timestamp.nullable(),
-});
-export type SessionInfo = z.infer<typeof SessionInfo>;
-
-export const RunInfo = z.object({
-  id,
-  seq: z.number().int(),
-  session_id: id,
-  lane: z.string().min(1),
-  intent: z.string(),
-  executor: Executor,
-  spec: z.record(z.string(), z.unknown()),
-  priority: z.number().int(),
-  status: RunStatus,
-  attempt: z.number().int(),
-  max_attempts: z.number().int(),
-  claimed_by: z.string().nullable(),
-  heartbeat_at: timestamp.nullable(),
-  lease_expires_at: timestamp.nullable(),
-  cancel_requested_at: timestamp.nullable(),
-  created_at: timestamp,
-  started_at: timestamp.nullable(),
-  finished_at: timestamp.nullable(),
-  exit_code: z.number().int().nullable(),
-  error: z.string().nullable(),
-  retry_of: z.string().nullable(),
-  updated_at: timestamp,
-});
-export type RunInfo = z.infer<typeof RunInfo>;
-
-export const LogStream = z.enum(['stdout', 'stderr', 'system']);
-export type LogStream = z.infer<typeof LogStream>;
-export const LogLevel = z.enum(['debug', 'info', 'warn', 'error']);
-export type LogLevel = z.infer<typeof LogLevel>;
 
 /** One run_events row as the host gets it from Store.followRun (other fields are ignored). */
 export interface LogEvent {
   seq: number;
-  stream: LogStream;
-  level: LogLevel;
+  stream: EventStream;
+  level: EventLevel;
   text: string;
 }
 
-const streamLetters: Record<LogStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
-const levelLetters: Record<LogLevel, string> = { debug: 'd', info: 'i', warn: 'w', error: 'e' };
+const streamLetters: Record<EventStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
+const levelLetters: Record<EventLevel, string> = { debug: 'd', info: 'i', warn: 'w', error: 'e' };
 
 /**
  * Consecutive lines of one run, column by column. A structured clone of 5,000 line objects costs the page tens of
@@ -126,15 +73,6 @@ export const LogBatch = z
     path: ['stream'],
   });
 export type LogBatch = z.infer<typeof LogBatch>;
-
-export const DiffFile = z.object({
-  path: z.string(),
-  status: z.enum(['added', 'modified', 'deleted', 'type-changed']),
-  insertions: z.number().int(),
-  deletions: z.number().int(),
-  binary: z.boolean(),
-});
-export type DiffFile = z.infer<typeof DiffFile>;
 
 /** What the page shows of a diff artifact: its summary (the artifact's meta), never the patch. */
 export const DiffInfo = z.object({
@@ -164,10 +102,10 @@ export const ExecutorOption = z.object({
 export type ExecutorOption = z.infer<typeof ExecutorOption>;
 
 export const Snapshot = z.object({
-  sessions: z.array(SessionInfo),
-  session: SessionInfo.nullable(),
+  sessions: z.array(Session),
+  session: Session.nullable(),
   /** every run of `session`, in any order */
-  runs: z.array(RunInfo),
+  runs: z.array(Run),
   diffs: z.array(DiffInfo),
   executors: z.array(ExecutorOption).min(1),
   /** the host's clock when it posted this, to judge leases against (the page's clock may differ) */
@@ -176,10 +114,6 @@ export const Snapshot = z.object({
 export type Snapshot = z.infer<typeof Snapshot>;
 
 // ---- descriptors --------------------------------------------------------------------------------------------------
-
-/** Priority of a run that should go first (Ctrl/Cmd+Enter); lower runs first and the default is 100. */
-export const highPriority = 0;
-export const defaultPriority = 100;
 
 /** Notifications from the webview. */
 export const webviewNotifications = {
@@ -193,9 +127,9 @@ export const webviewNotifications = {
 /** Notifications from the host. */
 export const hostNotifications = {
   snapshot: Snapshot,
-  sessions: z.object({ sessions: z.array(SessionInfo) }),
-  session: z.object({ session: SessionInfo }),
-  runs: z.object({ session_id: id, runs: z.array(RunInfo), now: timestamp.optional() }),
+  sessions: z.object({ sessions: z.array(Session) }),
+  session: z.object({ session: Session }),
+  runs: z.object({ session_id: id, runs: z.array(Run), now: timestamp.optional() }),
   diff: z.object({ diff: DiffInfo }),
   log: LogBatch,
   logEnd: z.object({ run_id: id }),
@@ -383,20 +317,10 @@ function errorOf(e: unknown): ResponseError {
  */
 export function diffInfo(artifact: { id: string; run_id: string; kind: string; name: string; size: number; meta: unknown }): DiffInfo | undefined {
   if (artifact.kind !== 'diff') return undefined;
-  const meta = z
-    .object({
-      base: z.string().default(''),
-      files: z.number().int(),
-      insertions: z.number().int(),
-      deletions: z.number().int(),
-      binaryFiles: z.number().int().default(0),
-      entries: z.array(DiffFile).default([]),
-      omitted: z.boolean().default(false),
-    })
-    .safeParse(artifact.meta);
+  const meta = DiffSummary.safeParse(artifact.meta);
   if (!meta.success) return undefined;
-  const { binaryFiles, ...rest } = meta.data;
-  return { run_id: artifact.run_id, artifact_id: artifact.id, name: artifact.name, size: artifact.size, binary_files: binaryFiles, ...rest };
+  const { base, files, insertions, deletions, binaryFiles, entries, omitted } = meta.data;
+  return { run_id: artifact.run_id, artifact_id: artifact.id, name: artifact.name, size: artifact.size, base, files, insertions, deletions, binary_files: binaryFiles, entries, omitted };
 }
 
 /** For the host: the `log` notifications of a batch of followRun events (split wherever seqs are not consecutive). */

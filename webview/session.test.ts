@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { columnsFor, laneNames, laneView, shownRun } from './lane';
 import { hostNotification } from './protocol';
-import { formatDuration, liveness } from './run';
+import { liveness } from './run';
 import { BoardStore, countByStatus, pickableSessions, summaryText } from './session';
 import { diff, run, session, snapshot, t0 } from './test/fixtures';
 
@@ -107,12 +107,5 @@ describe('a run', () => {
     expect(liveness(r, t0 + 5_000)).toBe('live');
     expect(liveness(r, t0 + 25_000)).toBe('expiring');
     expect(liveness({ ...r, status: 'succeeded' }, t0)).toBe('none');
-  });
-
-  it('formats durations for people', () => {
-    expect(formatDuration(850)).toBe('850 ms');
-    expect(formatDuration(12_400)).toBe('12 s');
-    expect(formatDuration(185_000)).toBe('3 m 05 s');
-    expect(formatDuration(7_260_000)).toBe('2 h 01 m');
   });
 });

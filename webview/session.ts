@@ -1,14 +1,15 @@
 // What the page knows about the shown session: the snapshot the host sent last, with its deltas applied. A delta for
 // another session, or an older version of a run than the one held, is ignored: the board never goes back in time.
-import type { DiffInfo, ExecutorOption, HostNotification, RunInfo, RunStatus, SessionInfo } from './protocol';
-import { runStatuses } from './protocol';
+import type { Run, RunStatus, Session } from '../domain';
+import type { DiffInfo, ExecutorOption, HostNotification } from './protocol';
+import { runStatuses } from '../domain';
 
 export interface BoardState {
   /** false until the first snapshot */
   connected: boolean;
-  sessions: readonly SessionInfo[];
-  session: SessionInfo | null;
-  runs: ReadonlyMap<string, RunInfo>;
+  sessions: readonly Session[];
+  session: Session | null;
+  runs: ReadonlyMap<string, Run>;
   diffs: ReadonlyMap<string, DiffInfo>;
   executors: readonly ExecutorOption[];
   /** host clock minus page clock, in ms */
@@ -67,7 +68,7 @@ export class BoardStore {
       }
       case 'runs': {
         if (!s.connected || n.params.session_id !== s.session?.id) return false;
-        let runs: Map<string, RunInfo> | undefined;
+        let runs: Map<string, Run> | undefined;
         for (const run of n.params.runs) {
           if (run.session_id !== s.session.id) continue;
           const held = (runs ?? s.runs).get(run.id);
@@ -98,7 +99,7 @@ export class BoardStore {
 
 export type StatusCounts = Record<RunStatus, number>;
 
-export function countByStatus(runs: Iterable<RunInfo>): StatusCounts {
+export function countByStatus(runs: Iterable<Run>): StatusCounts {
   const counts = Object.fromEntries(runStatuses.map((s) => [s, 0])) as StatusCounts;
   for (const run of runs) counts[run.status]++;
   return counts;
@@ -112,11 +113,11 @@ export function summaryText(counts: StatusCounts): string {
 }
 
 /** Where the session's work happens, for people. */
-export function repositoryLabel(session: SessionInfo): string | null {
+export function repositoryLabel(session: Session): string | null {
   return session.repo_url ?? session.repo_path ?? session.repo_id;
 }
 
 /** The sessions the picker offers: active ones, archived ones too when asked, and always the shown one. */
-export function pickableSessions(sessions: readonly SessionInfo[], showArchived: boolean, shownId: string | null): SessionInfo[] {
+export function pickableSessions(sessions: readonly Session[], showArchived: boolean, shownId: string | null): Session[] {
   return sessions.filter((s) => showArchived || s.status === 'active' || s.id === shownId);
 }

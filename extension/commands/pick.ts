@@ -1,8 +1,8 @@
 // Asking for what a command needs when it was run from the palette: a session, a lane, a run, an executor.
 import * as vscode from 'vscode';
 import { agentProfiles, availableAgents } from '../../worker/engine/executors';
-import { isFinal, type Run, type RunStatus, type Session } from '../../worker/store/types';
-import { describeRun, shortId } from '../sessions/run-labels';
+import { isFinal, oneLine, type Run, type RunStatus, type Session, shortId } from '../../domain';
+import { describeRun } from '../sessions/run-labels';
 import { laneState } from '../sessions/sessions-tree';
 import { readSettings } from '../settings';
 import type { CommandContext } from './context';
@@ -47,7 +47,7 @@ export async function pickRun(
     void vscode.window.showInformationMessage(`No run of "${session.title}" fits: ${statuses === 'finished' ? 'none has finished yet' : `none is ${statuses.join(' or ')}`}.`);
     return undefined;
   }
-  const items = runs.map((r) => ({ label: `Lane ${r.lane}: ${r.intent.replace(/\s+/g, ' ').slice(0, 70)}`, description: `${shortId(r.id)} · ${describeRun(r)}`, run: r }));
+  const items = runs.map((r) => ({ label: `Lane ${r.lane}: ${oneLine(r.intent, 70)}`, description: `${shortId(r.id)} · ${describeRun(r)}`, run: r }));
   return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.run;
 }
 

@@ -1,6 +1,6 @@
 // OCR: Run in Lane, Cancel Run, Retry Run
 import * as vscode from 'vscode';
-import { shortId } from '../sessions/run-labels';
+import { shortId } from '../../domain';
 import { laneState } from '../sessions/sessions-tree';
 import { laneOf, RunInLaneArg, runIdOf, sessionIdOf } from './args';
 import type { CommandContext } from './context';

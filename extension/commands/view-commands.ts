@@ -1,7 +1,7 @@
 // OCR: Show Run Log, OCR: Open Lane Diff, OCR: Apply Lane Changes
 import * as vscode from 'vscode';
 import type { Store } from '../../worker/store/store';
-import type { Run } from '../../worker/store/types';
+import type { Run } from '../../domain';
 import { applyLaneChanges, openLaneDiff } from '../diff/lane-diff';
 import { showRunLog } from '../runs/run-log';
 import { laneOf, runIdOf } from './args';

@@ -2,15 +2,13 @@
 // multi-file diff editor, "Apply Lane Changes" applies the artifact to the user's working tree after asking.
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { describeDiff } from '../../worker/engine/diff';
 import { OcrError } from '../../worker/store/errors';
 import type { Store } from '../../worker/store/store';
-import { isFinal, type Run, type Session } from '../../worker/store/types';
+import { describeDiff, isFinal, type Run, type Session, shortId } from '../../domain';
 import { applyLanePatch, laneFiles, loadLanePatch, type LaneFile, type LanePatch, type PatchConflict } from './patch';
 
 export const diffScheme = 'ocr-diff';
 
-const shortId = (id: string): string => id.replace(/-/g, '').slice(0, 8);
 
 /** "Lane A — run 1a2b3c4d": the diff editor's title. */
 export const laneDiffTitle = (run: Pick<Run, 'id' | 'lane'>): string => `Lane ${run.lane} — run ${shortId(run.id)}`;

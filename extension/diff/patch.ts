@@ -5,11 +5,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DiffSummary, patchText, type DiffFile } from '../../worker/engine/diff';
+import { patchText } from '../../worker/engine/diff';
 import { git, GitError, gitMaybe } from '../../worker/engine/git';
 import { OcrError } from '../../worker/store/errors';
 import type { Store } from '../../worker/store/store';
-import type { Run } from '../../worker/store/types';
+import { type DiffFile, DiffSummary, type Run } from '../../domain';
 
 export interface LanePatch {
   summary: DiffSummary;

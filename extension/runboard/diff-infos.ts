@@ -1,7 +1,7 @@
 // The diff summaries the Runboard shows, one per finished run. A run's diff artifact is written before the run ends and
 // never changes afterwards, so each is looked up once per panel.
 import type { Store } from '../../worker/store/store';
-import { isFinal, type Run } from '../../worker/store/types';
+import { isFinal, type Run } from '../../domain';
 import { diffInfo, type DiffInfo } from '../../webview/protocol';
 
 // Parallel lookups for a snapshot of a long session: enough to hide the round trips, few enough to leave the pool to

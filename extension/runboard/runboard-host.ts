@@ -4,16 +4,8 @@
 // a way to post back, which is also how the extension-host tests drive it.
 import * as vscode from 'vscode';
 import type { Disposable as StoreDisposable, Store } from '../../worker/store/store';
-import { isFinal, type Run, type Session } from '../../worker/store/types';
-import {
-  answerRequest,
-  type ExecutorOption,
-  hostNotification,
-  type HostMessage,
-  parseWebviewMessage,
-  type RequestHandlers,
-  type WebviewNotification,
-} from '../../webview/protocol';
+import { isFinal, type Run, type Session } from '../../domain';
+import { answerRequest, type ExecutorOption, hostNotification, type HostMessage, parseWebviewMessage, type RequestHandlers, type WebviewNotification } from '../../webview/protocol';
 import type { Log } from '../log';
 import type { SessionsModel } from '../sessions/sessions-model';
 import { DiffInfos } from './diff-infos';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../worker/store/types';
-import { logHeader, LogText, stripAnsi } from './log-text';
+import type { RunEvent } from '../../domain';
+import { logHeader, LogText } from './log-text';
 
 const runId = '1a2b3c4d-0000-4000-8000-000000000000';
 let seq = 0;
@@ -39,10 +39,5 @@ describe('LogText', () => {
     log.append([first, rest]);
     expect(log.text).toBe('aaaabbbb\n');
     expect(log.lastSeq).toBe(rest.seq);
-  });
-
-  it('strips escapes without touching plain text', () => {
-    expect(stripAnsi('plain [1m text')).toBe('plain [1m text');
-    expect(stripAnsi('\x1b[1;31mred\x1b[0m\x1b[2K\x1b[?25l')).toBe('red');
   });
 });

@@ -3,12 +3,10 @@
 // or the document is closed.
 import * as vscode from 'vscode';
 import type { Store } from '../../worker/store/store';
-import { isFinal, type Run } from '../../worker/store/types';
+import { isFinal, type Run, shortId } from '../../domain';
 import { logHeader, LogText } from './log-text';
 
 export const runLogScheme = 'ocr-log';
-
-const shortId = (id: string): string => id.replace(/-/g, '').slice(0, 8);
 
 export function runLogUri(run: Pick<Run, 'id' | 'lane'>): vscode.Uri {
   return vscode.Uri.from({ scheme: runLogScheme, path: `/${run.lane}-${shortId(run.id)}.log`, query: new URLSearchParams({ run: run.id }).toString() });

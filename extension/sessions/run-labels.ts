@@ -1,9 +1,6 @@
 // How a run is shown in VS Code's own UI: icon, one-line description, tooltip.
 import * as vscode from 'vscode';
-import { duration } from '../../worker/cli/format';
-import type { Run } from '../../worker/store/types';
-
-export const shortId = (id: string): string => id.slice(0, 8);
+import { type Run, runDuration, shortId, statusLabel } from '../../domain';
 
 export function runIcon(run: Run): vscode.ThemeIcon {
   switch (run.status) {
@@ -20,17 +17,10 @@ export function runIcon(run: Run): vscode.ThemeIcon {
   }
 }
 
-export function runDuration(run: Run, now = Date.now()): string | undefined {
-  if (!run.started_at) return undefined;
-  const end = run.finished_at ? Date.parse(run.finished_at) : now;
-  return duration(Math.max(0, end - Date.parse(run.started_at)));
-}
-
 /** "running · 12.3 s · worker-1", "failed · exit 2 · 4.0 s" */
 export function describeRun(run: Run): string {
-  const status = run.status === 'running' && run.cancel_requested_at ? 'canceling' : run.status;
   const exit = run.exit_code !== null && run.status !== 'succeeded' ? `exit ${run.exit_code}` : '';
-  return [status, exit, runDuration(run) ?? '', run.claimed_by ?? ''].filter(Boolean).join(' · ');
+  return [statusLabel(run), exit, runDuration(run), run.claimed_by ?? ''].filter(Boolean).join(' · ');
 }
 
 export function runTooltip(run: Run): vscode.MarkdownString {

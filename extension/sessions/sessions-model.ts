@@ -2,7 +2,7 @@
 // here; the store's listener has its own fallback). The tree, the status bar, notifications and the Runboard read it.
 import * as vscode from 'vscode';
 import type { Disposable as StoreDisposable, Store } from '../../worker/store/store';
-import { isFinal, type Run, type Session } from '../../worker/store/types';
+import { isFinal, type Run, type Session } from '../../domain';
 import type { Backend } from '../backend';
 import type { Log } from '../log';
 

@@ -1,7 +1,7 @@
 // The Sessions view: session → lane → runs (newest first), live from the sessions model.
 import * as vscode from 'vscode';
-import type { Run, Session } from '../../worker/store/types';
-import { describeRun, runIcon, runTooltip, shortId } from './run-labels';
+import { oneLine, plainOneLine, type Run, type Session, shortId } from '../../domain';
+import { describeRun, runIcon, runTooltip } from './run-labels';
 import type { SessionsModel } from './sessions-model';
 
 export const sessionsViewId = 'ocr.sessions';
@@ -89,7 +89,7 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
     }
     if (node instanceof RunNode) {
       const r = node.run;
-      const item = new vscode.TreeItem(oneLine(r.intent), vscode.TreeItemCollapsibleState.None);
+      const item = new vscode.TreeItem(oneLine(plainOneLine(r.intent), 80), vscode.TreeItemCollapsibleState.None);
       item.id = `run:${r.id}`;
       item.description = describeRun(r);
       item.iconPath = runIcon(r);
@@ -120,10 +120,5 @@ export function laneState(runs: readonly Run[]): string {
   if (parts.length === 0) return last ? `idle · last ${last.status}` : 'idle';
   return parts.join(' · ');
 }
-
-const oneLine = (text: string): string => {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 80 ? flat.slice(0, 79) + '…' : flat;
-};
 
 const escape = (text: string): string => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');

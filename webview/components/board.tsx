@@ -3,7 +3,7 @@
 import { type CSSProperties, useEffect, useMemo, useRef, useState } from 'react';
 import { useBoard } from '../hooks';
 import { columnsFor, laneNames } from '../lane';
-import type { SessionInfo } from '../protocol';
+import type { Session } from '../../domain';
 import { Lane } from './lane';
 
 function useWidth(ref: React.RefObject<HTMLElement | null>): number {
@@ -21,7 +21,7 @@ function useWidth(ref: React.RefObject<HTMLElement | null>): number {
   return width;
 }
 
-export function Board({ session }: { session: SessionInfo }) {
+export function Board({ session }: { session: Session }) {
   const board = useBoard();
   const names = useMemo(() => laneNames(session, board.runs.values()), [session, board.runs]);
   const ref = useRef<HTMLElement>(null);

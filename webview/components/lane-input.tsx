@@ -1,11 +1,11 @@
 // Where a run starts: an intent, an executor, Run. Enter runs; Ctrl/Cmd+Enter runs it before what is queued.
 import { useState } from 'react';
 import { useAction, useBoard, useRunboard } from '../hooks';
-import type { SessionInfo } from '../protocol';
+import type { Session } from '../../domain';
 import { listenTo, type ValueElement } from '../elements';
 import { modifierKey } from './icon';
 
-export function LaneInput({ session, lane }: { session: SessionInfo; lane: string }) {
+export function LaneInput({ session, lane }: { session: Session; lane: string }) {
   const runboard = useRunboard();
   const board = useBoard();
   const saved = runboard.view.lane(session.id, lane);

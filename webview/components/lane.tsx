@@ -2,14 +2,14 @@
 import { useMemo, useRef } from 'react';
 import { useBoard, useViewState } from '../hooks';
 import { laneView, shownRun } from '../lane';
-import type { SessionInfo } from '../protocol';
+import type { Session } from '../../domain';
 import { LaneInput } from './lane-input';
 import { LogView } from './log-view';
 import { QueuedRuns } from './queued-runs';
 import { RunCard } from './run-card';
 import { RunHistory } from './run-history';
 
-export function Lane({ session, name }: { session: SessionInfo; name: string }) {
+export function Lane({ session, name }: { session: Session; name: string }) {
   const board = useBoard();
   const view = useViewState();
   const lane = useMemo(() => laneView(name, board.runs.values()), [name, board.runs]);

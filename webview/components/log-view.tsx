@@ -6,7 +6,7 @@ import { type CSSProperties, memo, type ReactNode, useCallback, useDeferredValue
 import { segments } from '../ansi';
 import { useAction, useLogVersion, useRunboard } from '../hooks';
 import { type MatchRange, LogSearch } from '../log-search';
-import type { LogLevel, LogStream, RunInfo } from '../protocol';
+import type { EventLevel, EventStream, Run } from '../../domain';
 import { modifierKey } from './icon';
 
 /** Every row is one line high: fixed heights make the position of any line arithmetic. */
@@ -26,7 +26,7 @@ function tailRange(range: Range): number[] {
   return Array.from({ length: range.count - start }, (_, i) => start + i);
 }
 
-export function LogView({ run, sessionId, lane }: { run: RunInfo; sessionId: string; lane: string }) {
+export function LogView({ run, sessionId, lane }: { run: Run; sessionId: string; lane: string }) {
   const runboard = useRunboard();
   const version = useLogVersion(run.id);
   const log = runboard.logs.get(run.id);
@@ -263,8 +263,8 @@ const noRanges: MatchRange[] = [];
 interface RowProps {
   seq: number;
   text: string;
-  stream: LogStream;
-  level: LogLevel;
+  stream: EventStream;
+  level: EventLevel;
   ranges: MatchRange[];
   rangesKey: string;
 }

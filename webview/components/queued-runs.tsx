@@ -1,7 +1,7 @@
 // What waits in a lane, in the order the queue will take it.
 import { useAction, useRunboard } from '../hooks';
 import type { QueuedRun } from '../lane';
-import { defaultPriority } from '../protocol';
+import { defaultPriority } from '../../domain';
 import { executorLabel } from '../run';
 
 export function QueuedRuns({ lane, queued }: { lane: string; queued: QueuedRun[] }) {

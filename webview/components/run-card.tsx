@@ -1,16 +1,17 @@
 // The run a lane shows: status, time, the worker that holds it and whether that worker is alive; once finished, its
 // result and diff.
 import { useAction, useHostNow, useRunboard } from '../hooks';
-import { type DiffInfo, isFinal, type RunInfo } from '../protocol';
-import { canCancel, canRetry, executorLabel, formatDuration, liveness, runDuration, statusIcons, statusLabel } from '../run';
+import { formatDuration, isFinal, type Run, runDurationMs, statusLabel } from '../../domain';
+import type { DiffInfo } from '../protocol';
+import { canCancel, canRetry, executorLabel, liveness, statusIcons } from '../run';
 import { DiffSummary } from './diff-summary';
 import { Icon } from './icon';
 
-export function RunCard({ run, lane, picked, diff }: { run: RunInfo; lane: string; picked: boolean; diff: DiffInfo | undefined }) {
+export function RunCard({ run, lane, picked, diff }: { run: Run; lane: string; picked: boolean; diff: DiffInfo | undefined }) {
   const runboard = useRunboard();
   const running = run.status === 'running';
   const now = useHostNow(running);
-  const duration = runDuration(run, now);
+  const duration = runDurationMs(run, now);
   const live = liveness(run, now);
   const cancel = useAction();
   const retry = useAction();

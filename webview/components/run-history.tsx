@@ -1,10 +1,11 @@
 // A lane's earlier runs; picking one shows its log and diff in the lane.
 import { useAction, useRunboard } from '../hooks';
-import type { RunInfo } from '../protocol';
-import { canRetry, formatDuration, runDuration, statusIcons } from '../run';
+import type { Run } from '../../domain';
+import { formatDuration, runDurationMs } from '../../domain';
+import { canRetry, statusIcons } from '../run';
 import { Icon } from './icon';
 
-export function RunHistory({ lane, runs, shownId }: { lane: string; runs: RunInfo[]; shownId: string | null }) {
+export function RunHistory({ lane, runs, shownId }: { lane: string; runs: Run[]; shownId: string | null }) {
   return (
     <details className="history" open>
       <summary>
@@ -19,10 +20,10 @@ export function RunHistory({ lane, runs, shownId }: { lane: string; runs: RunInf
   );
 }
 
-function HistoryItem({ lane, run, shown }: { lane: string; run: RunInfo; shown: boolean }) {
+function HistoryItem({ lane, run, shown }: { lane: string; run: Run; shown: boolean }) {
   const runboard = useRunboard();
   const retry = useAction();
-  const duration = runDuration(run, Date.now());
+  const duration = runDurationMs(run, Date.now());
   return (
     <li className={`history-run status-${run.status}${shown ? ' shown' : ''}`} data-run={run.id}>
       <button type="button" className="history-pick" aria-current={shown} onClick={() => runboard.pickRun(lane, shown ? null : run.id)}>

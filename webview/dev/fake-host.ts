@@ -3,20 +3,8 @@
 // exactly as the extension host must (parseWebviewMessage, answerRequest, ready → snapshot, deltas, pulled logs), and
 // plays a small in-memory queue: runs wait, start, print, heartbeat, end, leave diffs. For the dev harness and the
 // benchmark only; the tests talk to the page directly.
-import {
-  answerRequest,
-  type DiffInfo,
-  type ExecutorOption,
-  hostNotification,
-  type HostMessage,
-  isFinal,
-  type LogEvent,
-  logBatches,
-  parseWebviewMessage,
-  type RequestHandlers,
-  type RunInfo,
-  type SessionInfo,
-} from '../protocol';
+import { isFinal, type Run, type Session } from '../../domain';
+import { answerRequest, type DiffInfo, type ExecutorOption, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers } from '../protocol';
 
 const params = new URLSearchParams(location.search);
 // the Store's followRun yields batches of at most this many lines (5,000 by default; the host may ask for fewer)
@@ -31,9 +19,9 @@ const executors: ExecutorOption[] = [
 ];
 
 class FakeHost {
-  readonly sessions: SessionInfo[] = [];
+  readonly sessions: Session[] = [];
   shown: string | null = null;
-  readonly runs = new Map<string, RunInfo>();
+  readonly runs = new Map<string, Run>();
   readonly lines = new Map<string, LogEvent[]>();
   readonly diffs = new Map<string, DiffInfo>();
   /** runs whose log the page follows */
@@ -132,8 +120,8 @@ class FakeHost {
     copyText: () => ({}),
   };
 
-  addSession(title: string, intent: string, lanes = ['A', 'B', 'C', 'D']): SessionInfo {
-    const s: SessionInfo = {
+  addSession(title: string, intent: string, lanes = ['A', 'B', 'C', 'D']): Session {
+    const s: Session = {
       id: crypto.randomUUID(),
       title,
       intent,
@@ -143,6 +131,7 @@ class FakeHost {
       repo_url: 'git@github.com:acme/shop.git',
       repo_path: null,
       base_ref: 'main',
+      created_by: null,
       created_at: iso(),
       archived_at: null,
     };
@@ -151,8 +140,8 @@ class FakeHost {
     return s;
   }
 
-  addRun(sessionId: string, lane: string, intent: string, more: Partial<RunInfo> = {}): RunInfo {
-    const run: RunInfo = {
+  addRun(sessionId: string, lane: string, intent: string, more: Partial<Run> = {}): Run {
+    const run: Run = {
       id: crypto.randomUUID(),
       seq: ++this.seq,
       session_id: sessionId,
@@ -165,6 +154,7 @@ class FakeHost {
       attempt: 1,
       max_attempts: 3,
       claimed_by: null,
+      claimed_at: null,
       heartbeat_at: null,
       lease_expires_at: null,
       cancel_requested_at: null,
@@ -183,13 +173,13 @@ class FakeHost {
     return run;
   }
 
-  get(id: string): RunInfo {
+  get(id: string): Run {
     const run = this.runs.get(id);
     if (!run) throw Object.assign(new Error(`no run ${id}`), { code: 'not_found' });
     return run;
   }
 
-  update(run: RunInfo, patch: Partial<RunInfo>): RunInfo {
+  update(run: Run, patch: Partial<Run>): Run {
     const next = { ...this.get(run.id), ...patch, updated_at: iso() };
     this.runs.set(run.id, next);
     this.publish(next);
@@ -197,7 +187,7 @@ class FakeHost {
     return next;
   }
 
-  private publish(run: RunInfo): void {
+  private publish(run: Run): void {
     if (run.session_id === this.shown) this.send(hostNotification('runs', { session_id: run.session_id, runs: [run], now: iso() }));
   }
 
@@ -214,9 +204,9 @@ class FakeHost {
     }
   }
 
-  start(run: RunInfo, script = demoScript(run.intent)): void {
+  start(run: Run, script = demoScript(run.intent)): void {
     const started = Date.now();
-    this.update(run, { status: 'running', claimed_by: 'harness-worker', started_at: iso(started), heartbeat_at: iso(started), lease_expires_at: iso(started + leaseMs) });
+    this.update(run, { status: 'running', claimed_by: 'harness-worker', claimed_at: iso(started), started_at: iso(started), heartbeat_at: iso(started), lease_expires_at: iso(started + leaseMs) });
     this.append(run.id, [{ stream: 'system', level: 'info', text: `$ ${run.intent}` }]);
     const beat = setInterval(() => {
       const current = this.get(run.id);

@@ -1,10 +1,11 @@
 // Rows as the host would post them: the database's field names, valid by the protocol's schemas.
-import { type DiffInfo, type ExecutorOption, type LogBatch, type LogEvent, logBatches, type RunInfo, type SessionInfo, type Snapshot } from '../protocol';
+import type { Run, Session } from '../../domain';
+import { type DiffInfo, type ExecutorOption, type LogBatch, type LogEvent, logBatches, type Snapshot } from '../protocol';
 
 const at = (ms: number): string => new Date(Date.UTC(2025, 0, 1) + ms).toISOString();
 export const t0 = Date.UTC(2025, 0, 1);
 
-export function session(overrides: Partial<SessionInfo> = {}): SessionInfo {
+export function session(overrides: Partial<Session> = {}): Session {
   return {
     id: crypto.randomUUID(),
     title: 'Fix flaky tests',
@@ -15,6 +16,7 @@ export function session(overrides: Partial<SessionInfo> = {}): SessionInfo {
     repo_url: 'git@example.com:team/app.git',
     repo_path: null,
     base_ref: 'main',
+    created_by: null,
     created_at: at(0),
     archived_at: null,
     ...overrides,
@@ -23,7 +25,7 @@ export function session(overrides: Partial<SessionInfo> = {}): SessionInfo {
 
 let seq = 0;
 
-export function run(s: SessionInfo, overrides: Partial<RunInfo> = {}): RunInfo {
+export function run(s: Session, overrides: Partial<Run> = {}): Run {
   seq++;
   const status = overrides.status ?? 'queued';
   const started = status === 'queued' ? null : at(1000);
@@ -41,6 +43,7 @@ export function run(s: SessionInfo, overrides: Partial<RunInfo> = {}): RunInfo {
     attempt: 1,
     max_attempts: 3,
     claimed_by: status === 'running' ? 'worker-1' : null,
+    claimed_at: started,
     heartbeat_at: status === 'running' ? at(50_000) : null,
     lease_expires_at: status === 'running' ? at(80_000) : null,
     cancel_requested_at: null,
@@ -60,7 +63,7 @@ export const executors: ExecutorOption[] = [
   { id: 'agent:claude', label: 'claude', executor: 'agent', profile: 'claude' },
 ];
 
-export function snapshot(s: SessionInfo | null, runs: RunInfo[] = [], more: Partial<Snapshot> = {}): Snapshot {
+export function snapshot(s: Session | null, runs: Run[] = [], more: Partial<Snapshot> = {}): Snapshot {
   return { sessions: s ? [s] : [], session: s, runs, diffs: [], executors, now: at(60_000), ...more };
 }
 
@@ -76,7 +79,7 @@ export function logOf(runId: string, events: LogEvent[]): LogBatch {
   return only.params;
 }
 
-export function diff(r: RunInfo, overrides: Partial<DiffInfo> = {}): DiffInfo {
+export function diff(r: Run, overrides: Partial<DiffInfo> = {}): DiffInfo {
   return {
     run_id: r.id,
     artifact_id: crypto.randomUUID(),

@@ -2,16 +2,7 @@
 // the host go through the page's WebviewApi (here in memory), and animation frames run when the test says so.
 import { act, render } from '@testing-library/react';
 import { RunboardApp } from '../components/app';
-import {
-  hostNotification,
-  type HostNotificationMethod,
-  type HostNotificationParams,
-  parseWebviewMessage,
-  type RequestMessage,
-  type RequestMethod,
-  type RequestResult,
-  type WebviewMessage,
-} from '../protocol';
+import { hostNotification, type HostNotificationMethod, type HostNotificationParams, parseWebviewMessage, type RequestMessage, type RequestMethod, type RequestResult, type WebviewMessage } from '../protocol';
 import { Runboard } from '../runboard';
 import { memoryWebviewApi } from '../vscode';
 

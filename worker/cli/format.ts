@@ -1,7 +1,5 @@
-// Plain-text layout for people: aligned columns, short ids, durations.
-import type { Run } from '../store/types';
-
-export const shortId = (id: string): string => id.slice(0, 8);
+// Plain-text layout for people: aligned columns. Durations, ids and control-sequence stripping are the domain's.
+import { type Run, stripControlSequences } from '../../domain';
 
 export function table(headers: string[], rows: string[][]): string {
   if (rows.length === 0) return '';
@@ -14,33 +12,7 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
-// eslint-disable-next-line no-control-regex
-const visibleLength = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length;
-
-export function duration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-}
-
-export function runDuration(run: Run, now = Date.now()): string {
-  if (!run.started_at) return '';
-  const end = run.finished_at ? Date.parse(run.finished_at) : now;
-  return duration(Math.max(0, end - Date.parse(run.started_at)));
-}
-
-export function ago(iso: string | null, now = Date.now()): string {
-  if (!iso) return '';
-  return `${duration(Math.max(0, now - Date.parse(iso)))} ago`;
-}
-
-export function oneLine(text: string, max = 60): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
-}
+const visibleLength = (s: string): number => stripControlSequences(s).length;
 
 /** The fields of a run as `ocr status --json` gives them: the database's names. */
 export function runJson(run: Run) {

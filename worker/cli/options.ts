@@ -1,7 +1,7 @@
 // Flags are checked with zod so that a wrong value gets one line naming the flag and the fix.
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { laneName } from '../store/types';
+import { laneName } from '../../domain';
 
 function parseWith<T>(schema: z.ZodType<T>, flag: string, fix: string) {
   return (value: string): T => {

@@ -1,8 +1,8 @@
 // `ocr run`, `ocr status`, `ocr logs`, `ocr cancel`, `ocr retry`
 import { type Command, Option } from 'commander';
-import type { Run, RunEvent } from '../store/types';
+import { oneLine, type Run, type RunEvent, runDuration, shortId, timeAgo } from '../../domain';
 import type { CliContext } from './context';
-import { ago, oneLine, runDuration, runJson, shortId, table } from './format';
+import { runJson, table } from './format';
 import { intOption, priorityOption } from './options';
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
@@ -59,7 +59,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
                 String(r.priority),
                 `${r.attempt}/${r.max_attempts}`,
                 r.claimed_by ?? '',
-                r.status === 'queued' ? ago(r.created_at) : runDuration(r),
+                r.status === 'queued' ? timeAgo(r.created_at) : runDuration(r),
                 oneLine(r.intent, 50) + (r.error ? `  [${oneLine(r.error, 40)}]` : ''),
               ]),
             );

@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import os from 'node:os';
 import { describeRepo } from '../engine/repo';
-import type { Session } from '../store/types';
+import { oneLine, type Session, shortId, timeAgo } from '../../domain';
 import type { CliContext } from './context';
-import { ago, oneLine, shortId, table } from './format';
+import { table } from './format';
 import { lanesOption } from './options';
 
 export interface SessionCommandHooks {
@@ -51,7 +51,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext, hooks
           ? 'no sessions yet; start one with `ocr session new --title …`'
           : table(
               ['ID', 'TITLE', 'STATUS', 'LANES', 'REPOSITORY', 'CREATED'],
-              sessions.map((s) => [shortId(s.id), oneLine(s.title, 40), s.status, s.lanes.join(','), s.repo_path ?? '', ago(s.created_at)]),
+              sessions.map((s) => [shortId(s.id), oneLine(s.title, 40), s.status, s.lanes.join(','), s.repo_path ?? '', timeAgo(s.created_at)]),
             ),
         { sessions },
       );

@@ -2,15 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { DiffSummary, formatStat, patchText } from '../engine/diff';
+import { formatStat, patchText } from '../engine/diff';
 import { AgentProfiles } from '../engine/executors';
-import { formatDuration } from '../engine/run';
 import { Worker, WorkerOptions } from '../engine/worker';
 import { cleanSessionWorktrees } from '../engine/worktree';
 import { OcrError } from '../store/errors';
 import type { Store } from '../store/store';
-import type { Session, WorkerRow } from '../store/types';
-import { ago, shortId, table } from './format';
+import { DiffSummary, formatDuration, type Session, shortId, timeAgo, type WorkerRow } from '../../domain';
+import { table } from './format';
 
 export interface WorkerCommandsContext {
   openStore(): Promise<Store>;
@@ -137,7 +136,7 @@ export function registerWorkerCommands(program: Command, ctx: WorkerCommandsCont
           w.host,
           String(w.pid ?? ''),
           `${runs.length}/${w.concurrency}`,
-          ago(w.last_heartbeat, now),
+          timeAgo(w.last_heartbeat, now),
           stringList(w.labels.agents).join(',') || '-',
           runs.map((r) => `${shortId(r.id)}:${r.lane}`).join(' '),
         ]),

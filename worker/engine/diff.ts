@@ -5,32 +5,8 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import { type DiffFile, type DiffSummary } from '../../domain';
 import { git, gitBuffer } from './git';
-
-export const DiffFile = z.object({
-  path: z.string(),
-  status: z.enum(['added', 'modified', 'deleted', 'type-changed']),
-  insertions: z.number().int(),
-  deletions: z.number().int(),
-  binary: z.boolean(),
-});
-export type DiffFile = z.infer<typeof DiffFile>;
-
-/** The meta of a diff artifact. */
-export const DiffSummary = z.object({
-  base: z.string(),
-  files: z.number().int(),
-  insertions: z.number().int(),
-  deletions: z.number().int(),
-  binaryFiles: z.number().int(),
-  entries: z.array(DiffFile),
-  /** how the patch is stored: as text, or base64 when it is not valid UTF-8 (files in another encoding) */
-  encoding: z.enum(['utf8', 'base64']).default('utf8'),
-  /** the patch was larger than the worker stores; only the summary is kept */
-  omitted: z.boolean().default(false),
-});
-export type DiffSummary = z.infer<typeof DiffSummary>;
 
 export interface LaneDiff {
   /** the patch as stored: text, or base64 (see summary.encoding) */
@@ -127,13 +103,6 @@ function parseEntries(numstat: string, nameStatus: string): DiffFile[] {
 /** The patch bytes of a stored diff artifact, decoded from how it was stored. */
 export function patchText(content: string, summary: Pick<DiffSummary, 'encoding'>): Buffer {
   return summary.encoding === 'base64' ? Buffer.from(content, 'base64') : Buffer.from(content, 'utf8');
-}
-
-/** One line for a log or a status bar: "3 files changed, +10 -4 (1 binary)". */
-export function describeDiff(summary: Pick<DiffSummary, 'files' | 'insertions' | 'deletions' | 'binaryFiles'>): string {
-  if (summary.files === 0) return 'no changes';
-  const binary = summary.binaryFiles > 0 ? ` (${summary.binaryFiles} binary)` : '';
-  return `${summary.files} file${summary.files === 1 ? '' : 's'} changed, +${summary.insertions} -${summary.deletions}${binary}`;
 }
 
 /** Like `git diff --stat`: one line per file with a bar of + and -, then the totals. */

@@ -5,7 +5,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
-import type { Run } from '../store/types';
+import type { Run } from '../../domain';
 
 export const defaultTimeoutSeconds = 3600;
 export const promptPlaceholder = '{prompt}';

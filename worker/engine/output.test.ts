@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NewEvent } from '../store/types';
+import type { NewEvent } from '../../domain';
 import { LineSplitter, maxLineBytes, RunLog } from './output';
 
 function split(chunks: Array<string | Buffer>, maxBytes?: number): Array<[string, boolean]> {

@@ -1,5 +1,6 @@
 // A run's output on its way to the database: bytes cut into lines, lines batched into append_events calls.
-import type { EventLevel, EventStream, Lease, NewEvent } from '../store/types';
+import type { EventLevel, EventStream, NewEvent } from '../../domain';
+import type { Lease } from '../store/types';
 
 export const maxLineBytes = 64 * 1024;
 

@@ -2,8 +2,9 @@
 // names the run's lease; once the lease is gone the run's processes are killed and nothing more is written for it.
 import { OcrError } from '../store/errors';
 import type { Store } from '../store/store';
-import type { Lease, Run, Session } from '../store/types';
-import { captureDiff, describeDiff } from './diff';
+import { describeDiff, formatDuration, type Run, type Session } from '../../domain';
+import type { Lease } from '../store/types';
+import { captureDiff } from './diff';
 import { commandFor, type ExecutorConfig } from './executors';
 import { RunLog } from './output';
 import { RunProcess, type ProcessResult } from './run-process';
@@ -261,13 +262,4 @@ export function isLeaseLost(e: unknown): boolean {
 
 export function userShell(): string {
   return process.env.SHELL || '/bin/sh';
-}
-
-/** "0.4 s", "12.3 s", "2 min 5 s", "1 h 2 min" */
-export function formatDuration(ms: number): string {
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 >= 1 ? ` ${Math.floor(s % 60)} s` : ''}`;
-  const m = Math.floor((s % 3600) / 60);
-  return `${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
 }

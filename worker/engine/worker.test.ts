@@ -5,9 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../store/open';
 import type { Store } from '../store/store';
 import { createTestDatabase } from '../store/testing';
-import type { Run, RunEvent, Session } from '../store/types';
-import { isFinal } from '../store/types';
-import { DiffSummary } from './diff';
+import { DiffSummary, isFinal, type Run, type RunEvent, type Session } from '../../domain';
 import { alive, bundleFixture, eventually, groupMembers, makeRepo, sh, tempDir } from './git.test-support';
 import { describeRepo } from './repo';
 import { Worker, type WorkerOptions } from './worker';
@@ -144,7 +142,7 @@ describe('worker', () => {
     expect(stdout.slice(-2)).toEqual(['\u001b[32mgreen\u001b[0m', 'no newline']);
     expect(events.filter((e) => e.stream === 'stderr').map((e) => e.text)).toEqual(['to-stderr']);
     expect(events.at(-1)).toMatchObject({ stream: 'system', data: { exitCode: 0 } });
-    expect(events.at(-1)!.text).toMatch(/^exited 0 in \d+\.\d s$/);
+    expect(events.at(-1)!.text).toMatch(/^exited 0 in (\d+ ms|\d+\.\d s)$/);
     const env = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo "$OCR_RUN_ID $OCR_SESSION_ID $OCR_LANE $OCR_WORKTREE"' });
     await finished(env.id);
     const line = (await allEvents(env.id)).find((e) => e.stream === 'stdout')!.text;
@@ -309,7 +307,7 @@ describe('worker', () => {
     await startWorker(session, { killGraceMs: 200 });
     const done = await finished(run.id);
     expect(done.status).toBe('failed');
-    expect(done.error).toMatch(/^timed out after 0\.3 s/);
+    expect(done.error).toMatch(/^timed out after 300 ms/);
   });
 
   it('stop lets runs finish within the grace period, then cancels what is left', async () => {

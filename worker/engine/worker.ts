@@ -4,7 +4,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import type { Disposable, Store } from '../store/store';
-import { laneName, type Run, type Session } from '../store/types';
+import { laneName, type Run, type Session } from '../../domain';
 import { AgentProfiles, availableAgents, type ExecutorConfig } from './executors';
 import { LocalRepos } from './repo';
 import { ActiveRun, type RunEnd } from './run';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
 import { defaultDataFolder } from '../store/embedded';
-import type { Session } from '../store/types';
+import type { Session } from '../../domain';
 import { git, GitError, gitMaybe } from './git';
 
 export const defaultCopyFiles = ['.env', '.env.local'];

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from './engines.test-support';
 import { LeaseLostError, OcrError } from './errors';
 import { PostgresStore } from './postgres';
-import type { Lease, Run, RunEvent, Session } from './types';
+import type { Run, RunEvent, Session } from '../../domain';
+import type { Lease } from './types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leaseOf = (run: Run, workerId = run.claimed_by!): Lease => ({ runId: run.id, workerId, attempt: run.attempt });

@@ -20,20 +20,16 @@ import {
   Artifact,
   type ArtifactKind,
   type CancelOutcome,
-  type ClaimFilter,
-  type HeartbeatOutcome,
   isFinal,
-  type Lease,
   NewEvent,
   NewRun,
   NewSession,
-  type RecoverOutcome,
   Run,
   RunEvent,
   Session,
-  type WorkerInfo,
   WorkerRow,
-} from './types';
+} from '../../domain';
+import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
 
 const TIMESTAMPTZ = 1184;
 const TIMESTAMP = 1114;

@@ -3,20 +3,17 @@ import type {
   Artifact,
   ArtifactKind,
   CancelOutcome,
-  ClaimFilter,
-  HeartbeatOutcome,
-  Lease,
+  FinalStatus,
   NewEvent,
   NewRun,
   NewSession,
-  RecoverOutcome,
   Run,
   RunEvent,
   RunStatus,
   Session,
-  WorkerInfo,
   WorkerRow,
-} from './types';
+} from '../../domain';
+import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
 
 export interface Disposable {
   dispose(): void;

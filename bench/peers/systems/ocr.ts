@@ -5,7 +5,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { PostgresStore } from '../../../worker/store/postgres';
 import type { Disposable } from '../../../worker/store/store';
-import type { Run, Session } from '../../../worker/store/types';
+import type { Run, Session } from '../../../domain';
 import { leavesWorkForOthers, WAKE_BACKSTOP_MS } from '../../../worker/engine/wake';
 import { Payload } from './payload';
 import type { CallStat, Handler, Job, Plan, Producer, QueueSystem, RunningWorker, WorkerSettings } from './types';

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { applyLaneChanges, diffScheme, diffUri, laneDiffTitle, openLaneDiff } from '../../../extension/diff/lane-diff';
-import type { Run } from '../../../worker/store/types';
+import type { Run } from '../../../domain';
 import { git, laneFixture, until, type LaneFixture } from './lane-fixture';
 
 const logo = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 1, 2, 3]);

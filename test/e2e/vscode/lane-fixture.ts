@@ -9,7 +9,7 @@ import { describeRepo } from '../../../worker/engine/repo';
 import { Worker } from '../../../worker/engine/worker';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
-import { isFinal, type Run, type Session } from '../../../worker/store/types';
+import { isFinal, type Run, type Session } from '../../../domain';
 
 export const gitIdentity = {
   GIT_AUTHOR_NAME: 'Test',

@@ -10,14 +10,7 @@ import { heartbeatRefreshMs, RunboardHost, type RunboardDeps, type RunboardPage 
 import { SessionsModel } from '../../../extension/sessions/sessions-model';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
-import {
-  type HostMessage,
-  type HostNotificationMethod,
-  type HostNotificationParams,
-  parseHostMessage,
-  protocolVersion,
-  type ResponseMessage,
-} from '../../../webview/protocol';
+import { type HostMessage, type HostNotificationMethod, type HostNotificationParams, parseHostMessage, protocolVersion, type ResponseMessage } from '../../../webview/protocol';
 import { until } from './lane-fixture';
 
 const extensionId = 'ops-control-room.ops-control-room';

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { OcrApi } from '../../../extension/extension';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
-import type { Run } from '../../../worker/store/types';
+import type { Run } from '../../../domain';
 import { until } from './lane-fixture';
 
 const extensionId = 'ops-control-room.ops-control-room';

@@ -1,0 +1,75 @@
+// A run: one task in one lane of a session, from queued to its end. The statuses, their order and what a new run
+// gets by default are the queue's own words; the database's CHECK constraints spell the same lists.
+import { z } from 'zod';
+import { laneName } from './session';
+
+export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export const RunStatus = z.enum(runStatuses);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const finalStatuses = ['succeeded', 'failed', 'canceled'] as const;
+export const FinalStatus = z.enum(finalStatuses);
+export type FinalStatus = z.infer<typeof FinalStatus>;
+/** A run in a final status never changes again (a retry is a new run). */
+export const isFinal = (status: RunStatus): status is FinalStatus => (finalStatuses as readonly string[]).includes(status);
+
+export const executors = ['shell', 'agent', 'runbook'] as const;
+export const Executor = z.enum(executors);
+export type Executor = z.infer<typeof Executor>;
+
+/** Lower runs first. A new run gets the default; "run first" (Ctrl/Cmd+Enter, --priority) gets the high one. */
+export const defaultPriority = 100;
+export const highPriority = 10;
+export const defaultMaxAttempts = 3;
+
+export const CancelOutcome = z.enum(['canceled', 'cancel_requested', 'already_finished']);
+export type CancelOutcome = z.infer<typeof CancelOutcome>;
+
+const timestamp = z.string();
+
+/** A row of ops.runs; field names are the database's. */
+export const Run = z.object({
+  id: z.string().uuid(),
+  seq: z.number().int(),
+  session_id: z.string().uuid(),
+  lane: z.string(),
+  intent: z.string(),
+  executor: Executor,
+  spec: z.record(z.string(), z.unknown()),
+  priority: z.number().int(),
+  status: RunStatus,
+  attempt: z.number().int(),
+  max_attempts: z.number().int(),
+  claimed_by: z.string().nullable(),
+  claimed_at: timestamp.nullable(),
+  heartbeat_at: timestamp.nullable(),
+  lease_expires_at: timestamp.nullable(),
+  cancel_requested_at: timestamp.nullable(),
+  created_at: timestamp,
+  started_at: timestamp.nullable(),
+  finished_at: timestamp.nullable(),
+  exit_code: z.number().int().nullable(),
+  error: z.string().nullable(),
+  retry_of: z.string().uuid().nullable(),
+  updated_at: timestamp,
+});
+export type Run = z.infer<typeof Run>;
+
+/** What a new run needs; everything else has a default. */
+export const NewRun = z.object({
+  session_id: z.string().uuid('session must be a session id'),
+  lane: laneName,
+  intent: z.string().trim().min(1, 'a run needs an intent'),
+  executor: Executor.default('shell'),
+  spec: z.record(z.string(), z.unknown()).default({}),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(defaultPriority),
+  max_attempts: z.number().int().min(1).max(100).default(defaultMaxAttempts),
+});
+export type NewRun = z.input<typeof NewRun>;
+
+/** "canceling" while a cancel is on its way, "queued (attempt 2 of 3)" for a run that is waiting to be tried again. */
+export function statusLabel(run: Pick<Run, 'status' | 'cancel_requested_at' | 'attempt' | 'max_attempts'>): string {
+  if (run.status === 'running' && run.cancel_requested_at) return 'canceling';
+  if (run.status === 'queued' && run.attempt > 0) return `queued (attempt ${run.attempt + 1} of ${run.max_attempts})`;
+  return run.status;
+}

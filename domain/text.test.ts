@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { keepColorsOnly, lastCarriageReturn, plainLine, plainOneLine, stripControlSequences } from './text';
+
+describe('text from runs and the database, made safe to show', () => {
+  it('removes colors, cursor moves, titles, hyperlinks and clipboard writes', () => {
+    expect(stripControlSequences('\x1b[1;31mred\x1b[0m\x1b[2K\x1b[?25l')).toBe('red');
+    expect(stripControlSequences('\x1b]0;pwned title\x07done')).toBe('done');
+    expect(stripControlSequences('\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\')).toBe('link');
+    expect(stripControlSequences('\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07copied')).toBe('copied');
+    expect(stripControlSequences('\u009b31mC1 CSI\u009d0;title\u009c')).toBe('31mC1 CSI0;title');
+    expect(stripControlSequences('bell\x07 and backspace\x08 and a cut-off escape \x1b[3')).toBe('bell and backspace and a cut-off escape ');
+  });
+
+  it('leaves plain text, tabs and newlines alone', () => {
+    expect(stripControlSequences('plain [1m text')).toBe('plain [1m text');
+    expect(stripControlSequences('a\tb\nc')).toBe('a\tb\nc');
+    expect(plainOneLine('a\tb\nc\x1b[31m!')).toBe('a b c!');
+  });
+
+  it('keeps only colors for the Runboard, which draws them', () => {
+    expect(keepColorsOnly('\x1b[31mred\x1b[0m\x1b[2K\x1b]0;t\x07')).toBe('\x1b[31mred\x1b[0m');
+  });
+
+  it('resolves carriage returns as a terminal leaves the line', () => {
+    expect(lastCarriageReturn('10%\r50%\r100%')).toBe('100%');
+    expect(lastCarriageReturn('done\r')).toBe('done');
+    expect(plainLine('\x1b[32m 10%\r\x1b[32m100%\x1b[0m')).toBe('100%');
+  });
+});

@@ -1,0 +1,47 @@
+// Text that came from a run or from the database, made safe to show: terminal control sequences (colors, cursor
+// moves, titles, hyperlinks, clipboard writes) and control characters removed, carriage returns resolved the way a
+// terminal leaves the line. The Runboard keeps colors (it draws them); everything else shows plain text.
+
+/** OSC sequences: window titles, hyperlinks, clipboard writes (OSC 0/8/52), ended by BEL or ST, or cut off. */
+const osc = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g;
+/** Character set designations, other two-byte escapes, a lone escape, and an escape cut off at the end. */
+const otherEscapes = /\x1b[()*+][0-9A-Za-z]|\x1b[@-Z\\-_]|\x1b\[[0-?]*[ -/]*$|\x1b$/g;
+/** CSI sequences other than colors (cursor moves, erases): nothing a line of a log can act on. */
+const csiNotColor = /\x1b\[[0-?]*[ -/]*[@-ln-~]/g;
+/** CSI color sequences (SGR). */
+const csiColor = /\x1b\[[0-?]*[ -/]*m/g;
+/** C1 controls as single code points (U+0080–U+009F): CSI and OSC in their 8-bit form, among others. */
+const c1 = /[\u0080-\u009f]/g;
+/** Control characters draw nothing; tab and newline are kept. */
+const controls = /[\x00-\x08\x0b-\x1f\x7f]/g;
+const anyControl = /[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/;
+
+/** The text a terminal would leave on the line: what follows the last carriage return that is followed by anything. */
+export function lastCarriageReturn(text: string): string {
+  if (!text.includes('\r')) return text;
+  const parts = text.split('\r');
+  for (let i = parts.length - 1; i >= 0; i--) if (parts[i]) return parts[i]!;
+  return '';
+}
+
+/** Only the color sequences of `text` stay; every other escape is removed. */
+export function keepColorsOnly(text: string): string {
+  if (!text.includes('\x1b')) return text;
+  return text.replace(osc, '').replace(otherEscapes, '').replace(csiNotColor, '');
+}
+
+/** `text` without any escape sequence or control character (tabs and newlines stay). */
+export function stripControlSequences(text: string): string {
+  const noEscapes = text.includes('\x1b') ? keepColorsOnly(text).replace(csiColor, '') : text;
+  return anyControl.test(noEscapes) ? noEscapes.replace(controls, '').replace(c1, '') : noEscapes;
+}
+
+/** A line of output as a terminal would show it without colors: carriage returns resolved, controls removed. */
+export function plainLine(text: string): string {
+  return stripControlSequences(lastCarriageReturn(text));
+}
+
+/** Text from the database for one line of a terminal or a list: plain, with line breaks and tabs as spaces. */
+export function plainOneLine(text: string): string {
+  return stripControlSequences(text).replace(/[\t\n]/g, ' ');
+}
