@@ -73,3 +73,33 @@ export function statusLabel(run: Pick<Run, 'status' | 'cancel_requested_at' | 'a
   if (run.status === 'queued' && run.attempt > 0) return `queued (attempt ${run.attempt + 1} of ${run.max_attempts})`;
   return run.status;
 }
+
+/** An agent profile's name: letters, digits, ".", "-" or "_" (never a name an object already has, such as "constructor"). */
+export const agentProfileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'a profile name is 1 to 64 letters, digits, ".", "-" or "_"');
+
+/**
+ * How a lane run is carried out: the intent through the shell, or as the prompt of a coding-agent profile (the
+ * worker's default agent when it names none).
+ */
+export const ExecutorChoice = z.discriminatedUnion('executor', [
+  z.object({ executor: z.literal('shell') }),
+  z.object({ executor: z.literal('agent'), profile: agentProfileName.optional() }),
+]);
+export type ExecutorChoice = z.infer<typeof ExecutorChoice>;
+
+/**
+ * A person's (or a tool's) request to run something in a lane: the one shape the palette, the tree, the Runboard, the
+ * CLI and the tools for other agents send to queueLaneRun.
+ */
+export const LaneRunRequest = z.object({
+  session_id: z.string().uuid('give the id of a session'),
+  lane: laneName,
+  intent: z.string().trim().min(1, 'a run needs an intent').max(100_000, 'an intent is at most 100,000 characters'),
+  run_with: ExecutorChoice.default({ executor: 'shell' }),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(defaultPriority),
+  /** stop the run after this long; the worker's default (an hour) when absent */
+  timeout_seconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+});
+export type LaneRunRequest = z.input<typeof LaneRunRequest>;

@@ -83,7 +83,7 @@ describe('a lane', () => {
     const input = lane('B').querySelector('.lane-intent')!;
     await type(input, 'npm test');
     fireEvent.keyDown(input, { key: 'Enter' });
-    expect(host.request('run').params).toEqual({ session_id: s.id, lane: 'B', intent: 'npm test', executor: 'shell', profile: null, priority: defaultPriority });
+    expect(host.request('run').params).toEqual({ session_id: s.id, lane: 'B', intent: 'npm test', run_with: { executor: 'shell' }, priority: defaultPriority });
     await host.answer(host.request('run'), { run_id: crypto.randomUUID() });
     expect((input as ValueElement).value).toBe('');
 
@@ -94,7 +94,7 @@ describe('a lane', () => {
     });
     await type(input, 'fix the flaky test');
     fireEvent.keyDown(input, { key: 'Enter', ctrlKey: true });
-    expect(host.request('run').params).toMatchObject({ intent: 'fix the flaky test', executor: 'agent', profile: 'claude', priority: highPriority });
+    expect(host.request('run').params).toMatchObject({ intent: 'fix the flaky test', run_with: { executor: 'agent', profile: 'claude' }, priority: highPriority });
   });
 
   it('keeps the intent and says why when the run is refused', async () => {

@@ -9,21 +9,21 @@ describe('messages from the webview', () => {
       kind: 'request',
       id: 7,
       method: 'run',
-      params: { session_id: s.id, lane: 'A', intent: '  npm test ', executor: 'shell', profile: null, priority: 0 },
+      params: { session_id: s.id, lane: 'A', intent: '  npm test ', run_with: { executor: 'shell' }, priority: 0 },
     });
     expect(parsed).toEqual({
       ok: true,
-      message: { kind: 'request', id: 7, method: 'run', params: { session_id: s.id, lane: 'A', intent: 'npm test', executor: 'shell', profile: null, priority: 0 } },
+      message: { kind: 'request', id: 7, method: 'run', params: { session_id: s.id, lane: 'A', intent: 'npm test', run_with: { executor: 'shell' }, priority: 0 } },
     });
     expect(parseWebviewMessage({ kind: 'notify', method: 'ready', params: { protocol: 1, session_id: null } }).ok).toBe(true);
   });
 
   it('refuses what does not fit, with a reason that names the field', () => {
-    const bad = parseWebviewMessage({ kind: 'request', id: 1, method: 'run', params: { session_id: 'x', lane: 'A', intent: '   ', executor: 'docker', profile: null, priority: 1 } });
+    const bad = parseWebviewMessage({ kind: 'request', id: 1, method: 'run', params: { session_id: crypto.randomUUID(), lane: 'A', intent: '   ', run_with: { executor: 'docker' }, priority: 1 } });
     expect(bad.ok).toBe(false);
     if (bad.ok) return;
     expect(bad.reason).toContain('params.intent: a run needs an intent');
-    expect(bad.reason).toContain('params.executor');
+    expect(bad.reason).toContain('params.run_with.executor');
 
     expect(parseWebviewMessage({ kind: 'request', id: 1, method: 'dropDatabase', params: {} })).toEqual({ ok: false, reason: 'unknown request "dropDatabase"' });
     expect(parseWebviewMessage({ kind: 'request', id: -1, method: 'openLog', params: { run_id: 'r' } }).ok).toBe(false);

@@ -31,7 +31,7 @@
  *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
  */
 import * as z from 'zod';
-import { CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, Executor, laneName, Run, Session, sessionTitle } from '../domain';
+import { CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorChoice, LaneRunRequest, NewSession, Run, Session } from '../domain';
 
 export const protocolVersion = 1;
 
@@ -96,8 +96,7 @@ export const ExecutorOption = z.object({
   /** unique among the options, such as 'shell' or 'agent:claude' */
   id,
   label: z.string().min(1),
-  executor: Executor,
-  profile: z.string().min(1).nullable(),
+  run_with: ExecutorChoice,
 });
 export type ExecutorOption = z.infer<typeof ExecutorOption>;
 
@@ -143,23 +142,14 @@ export const requests = {
   selectSession: { params: z.object({ session_id: id }), result: empty },
   /** create a session on the workspace's repository and show it (a snapshot follows) */
   createSession: {
-    params: z.object({ title: z.string().trim().min(1, 'a session needs a title').max(200), intent: z.string().max(10_000) }),
+    params: NewSession.pick({ title: true, intent: true }),
     result: z.object({ session_id: id }),
   },
-  run: {
-    params: z.object({
-      session_id: id,
-      lane: z.string().min(1),
-      intent: z.string().trim().min(1, 'a run needs an intent'),
-      executor: Executor,
-      profile: z.string().min(1).nullable(),
-      priority: z.number().int(),
-    }),
-    result: z.object({ run_id: id }),
-  },
+  /** queue a run in a lane: the same request the palette, the tree and the CLI make */
+  run: { params: LaneRunRequest, result: z.object({ run_id: id }) },
   cancelRun: {
     params: z.object({ run_id: id }),
-    result: z.object({ outcome: z.enum(['canceled', 'cancel_requested', 'already_finished']) }),
+    result: z.object({ outcome: CancelOutcome }),
   },
   retryRun: { params: z.object({ run_id: id }), result: z.object({ run_id: id }) },
   /** VS Code's diff editor on the run's patch */

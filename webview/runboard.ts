@@ -103,8 +103,7 @@ export class Runboard {
       session_id: session.id,
       lane,
       intent,
-      executor: executor.executor,
-      profile: executor.profile,
+      run_with: executor.run_with,
       priority: options.first ? highPriority : defaultPriority,
     });
     return run_id;

@@ -1,5 +1,5 @@
-// Commands take the tree's nodes (context menus), plain objects (scripts, tests, the Runboard) or nothing (the
-// palette, which then asks). Plain objects are checked with zod like any other input.
+// Commands take the tree's nodes (context menus), plain objects (scripts, tests) or nothing (the palette, which then
+// asks). Plain objects are checked with zod like any other input.
 import { z } from 'zod';
 import { LaneNode, RunNode, SessionNode } from '../sessions/sessions-tree';
 
@@ -13,15 +13,6 @@ export const NewSessionArg = z.object({
   /** a folder inside a git repository; the first workspace folder when absent */
   repo: z.string().nullable().optional(),
   lanes: z.array(z.string()).optional(),
-});
-
-export const RunInLaneArg = z.object({
-  sessionId: z.string().uuid().optional(),
-  lane: z.string().min(1),
-  intent: z.string().trim().min(1, 'a run needs an intent'),
-  executor: z.enum(['shell', 'agent']).default('shell'),
-  profile: z.string().optional(),
-  priority: z.number().int().optional(),
 });
 
 export function sessionIdOf(arg: unknown): string | undefined {

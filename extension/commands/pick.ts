@@ -1,7 +1,7 @@
 // Asking for what a command needs when it was run from the palette: a session, a lane, a run, an executor.
 import * as vscode from 'vscode';
-import { agentProfiles, availableAgents } from '../../worker/engine/executors';
-import { isFinal, oneLine, type Run, type RunStatus, type Session, shortId } from '../../domain';
+import { executorOptions } from '../../worker/engine/executors';
+import { type ExecutorChoice, isFinal, oneLine, type Run, type RunStatus, type Session, shortId } from '../../domain';
 import { describeRun } from '../sessions/run-labels';
 import { laneState } from '../sessions/sessions-tree';
 import { readSettings } from '../settings';
@@ -51,23 +51,15 @@ export async function pickRun(
   return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true }))?.run;
 }
 
-export interface ExecutorChoice {
-  executor: 'shell' | 'agent';
-  profile?: string;
-}
-
 /** Shell, and every agent profile whose CLI is on PATH (or configured); asks only when there is a choice. */
 export async function pickExecutor(): Promise<ExecutorChoice | undefined> {
   const { settings } = readSettings();
-  const config = { agents: settings['agents.profiles'] };
-  const available = availableAgents(config);
-  const profiles = Object.keys(agentProfiles(config)).filter((p) => available.includes(p));
-  if (profiles.length === 0) return { executor: 'shell' };
-  const items: Array<vscode.QuickPickItem & { choice: ExecutorChoice }> = [
-    { label: '$(terminal) Shell', description: 'run the intent as a shell command', choice: { executor: 'shell' } },
-    ...profiles.map((p) => ({ label: `$(sparkle) ${p}`, description: 'give the intent to this coding agent as its prompt', choice: { executor: 'agent' as const, profile: p } })),
-  ];
-  const preferred = settings.defaultExecutor;
-  items.sort((a, b) => Number((b.choice.profile ?? 'shell') === preferred) - Number((a.choice.profile ?? 'shell') === preferred));
+  const options = executorOptions({ agents: settings['agents.profiles'] }, settings.defaultExecutor);
+  if (options.length === 1) return options[0]!.run_with;
+  const items = options.map((o) =>
+    o.run_with.executor === 'shell'
+      ? { label: '$(terminal) Shell', description: 'run the intent as a shell command', choice: o.run_with }
+      : { label: `$(sparkle) ${o.label}`, description: 'give the intent to this coding agent as its prompt', choice: o.run_with },
+  );
   return (await vscode.window.showQuickPick(items, { placeHolder: 'Run it with…' }))?.choice;
 }

@@ -1,37 +1,41 @@
-// OCR: Run in Lane, Cancel Run, Retry Run
+// OCR: Run in Lane, Cancel Run, Retry Run. Each is one function the palette, the tree's menus, scripts and the Runboard
+// call alike; the command only asks for what its caller did not give.
 import * as vscode from 'vscode';
-import { shortId } from '../../domain';
+import { type CancelOutcome, type ExecutorChoice, type Run, shortId } from '../../domain';
+import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { laneState } from '../sessions/sessions-tree';
-import { laneOf, RunInLaneArg, runIdOf, sessionIdOf } from './args';
+import { laneOf, runIdOf, sessionIdOf } from './args';
 import type { CommandContext } from './context';
 import { pickExecutor, pickLane, pickRun, pickSession } from './pick';
 import { register } from './register';
 
-/** The priority Ctrl/Cmd+Enter and "high priority" give: ahead of every run at the default 100. */
-export const highPriority = 10;
+/** What a script passes to `ocr.runInLane`: a lane run request, its session the active one when it names none. */
+const isScriptedRequest = (arg: unknown): arg is Record<string, unknown> =>
+  typeof arg === 'object' && arg !== null && !Array.isArray(arg) && 'intent' in arg;
+
+export async function cancelRun(ctx: CommandContext, runId: string): Promise<CancelOutcome> {
+  const { outcome, run } = await (await ctx.store()).cancelRun(runId);
+  if (outcome === 'already_finished') void vscode.window.showInformationMessage(`Run ${shortId(run.id)} had already finished (${run.status}).`);
+  ctx.log.info(`cancel run ${run.id}: ${outcome}`);
+  return outcome;
+}
+
+export async function retryRun(ctx: CommandContext, runId: string): Promise<Run> {
+  const run = await (await ctx.store()).retryRun(runId);
+  ctx.log.info(`run ${runId} retried as ${run.id}`);
+  return run;
+}
 
 export function registerRunCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
     register(ctx, 'ocr.runInLane', async (arg?: unknown) => {
       const store = await ctx.store();
-      const scripted = RunInLaneArg.safeParse(arg);
-      if (scripted.success || (typeof arg === 'object' && arg !== null && 'intent' in arg)) {
-        // a script or the Runboard: everything is in the argument (and a wrong one is reported, not asked again)
-        const input = scripted.success ? scripted.data : RunInLaneArg.parse(arg);
-        const sessionId = input.sessionId ?? ctx.activeSessionId;
-        if (!sessionId) throw new Error('no session: pass sessionId, or make a session active first');
-        const run = await store.createRun({
-          session_id: sessionId,
-          lane: input.lane,
-          intent: input.intent,
-          executor: input.executor,
-          spec: input.profile ? { profile: input.profile } : {},
-          priority: input.priority ?? 100,
-        });
+      if (isScriptedRequest(arg)) {
+        const run = await queueLaneRun(store, { ...arg, session_id: arg.session_id ?? ctx.activeSessionId } as Parameters<typeof queueLaneRun>[1]);
         return run.id;
       }
       const target = laneOf(arg);
-      const sessionId = target?.sessionId ?? sessionIdOf(arg) ?? undefined;
+      const sessionId = target?.sessionId ?? sessionIdOf(arg);
       await ctx.model.ensureStarted();
       const session = sessionId ? ctx.model.session(sessionId) ?? (await store.getSession(sessionId)) : await pickActiveOrAsk(ctx);
       if (!session) return undefined;
@@ -44,34 +48,21 @@ export function registerRunCommands(ctx: CommandContext): vscode.Disposable[] {
         validateInput: (v) => (v.trim() ? undefined : 'A run needs an intent'),
       });
       if (!intent) return undefined;
-      const executor = await pickExecutor();
-      if (!executor) return undefined;
-      const run = await store.createRun({
-        session_id: session.id,
-        lane,
-        intent,
-        executor: executor.executor,
-        spec: executor.profile ? { profile: executor.profile } : {},
-      });
+      const runWith: ExecutorChoice | undefined = await pickExecutor();
+      if (!runWith) return undefined;
+      const run = await queueLaneRun(store, { session_id: session.id, lane, intent, run_with: runWith });
       await ctx.setActiveSession(session.id);
       return run.id;
     }),
 
     register(ctx, 'ocr.cancelRun', async (arg?: unknown) => {
       const runId = runIdOf(arg) ?? (await pickRun(ctx, ['queued', 'running'], 'Cancel which run?'))?.id;
-      if (!runId) return undefined;
-      const { outcome, run } = await (await ctx.store()).cancelRun(runId);
-      if (outcome === 'already_finished') void vscode.window.showInformationMessage(`Run ${shortId(run.id)} had already finished (${run.status}).`);
-      ctx.log.info(`cancel run ${run.id}: ${outcome}`);
-      return outcome;
+      return runId ? cancelRun(ctx, runId) : undefined;
     }),
 
     register(ctx, 'ocr.retryRun', async (arg?: unknown) => {
       const runId = runIdOf(arg) ?? (await pickRun(ctx, ['failed', 'canceled', 'succeeded'], 'Retry which run?'))?.id;
-      if (!runId) return undefined;
-      const run = await (await ctx.store()).retryRun(runId);
-      ctx.log.info(`run ${runId} retried as ${run.id}`);
-      return run.id;
+      return runId ? (await retryRun(ctx, runId)).id : undefined;
     }),
   ];
 }
@@ -80,4 +71,3 @@ async function pickActiveOrAsk(ctx: CommandContext) {
   const active = ctx.activeSessionId ? ctx.model.session(ctx.activeSessionId) : undefined;
   return active ?? (await pickSession(ctx, 'Run in which session?'));
 }
-

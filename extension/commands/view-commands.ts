@@ -1,40 +1,54 @@
-// OCR: Show Run Log, OCR: Open Lane Diff, OCR: Apply Lane Changes
+// OCR: Show Run Log, OCR: Open Lane Diff, OCR: Apply Lane Changes. Each is one function the palette, the tree's menus,
+// scripts and the Runboard call alike.
 import * as vscode from 'vscode';
-import type { Store } from '../../worker/store/store';
 import type { Run } from '../../domain';
-import { applyLaneChanges, openLaneDiff } from '../diff/lane-diff';
+import type { Store } from '../../worker/store/store';
+import { type ApplyLaneResult, applyLaneChanges, openLaneDiff, type OpenLaneDiffResult } from '../diff/lane-diff';
 import { showRunLog } from '../runs/run-log';
 import { laneOf, runIdOf } from './args';
 import type { CommandContext } from './context';
 import { pickRun } from './pick';
 import { register } from './register';
 
+export async function openRunLog(ctx: CommandContext, runId: string): Promise<void> {
+  await showRunLog(await ctx.store(), runId);
+}
+
+export async function openRunDiff(ctx: CommandContext, run: Run): Promise<OpenLaneDiffResult> {
+  const store = await ctx.store();
+  return openLaneDiff(store, run, await store.getSession(run.session_id));
+}
+
+/** Applies the run's changes to the session's repository, or the workspace's first folder; asks first unless told not to. */
+export async function applyRunChanges(ctx: CommandContext, run: Run, options: { confirm: boolean }): Promise<ApplyLaneResult> {
+  const store = await ctx.store();
+  const session = await store.getSession(run.session_id);
+  const target = session.repo_path ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+  if (!target) throw new Error("there is no working tree to apply the changes to: open the session's repository as a workspace folder");
+  return applyLaneChanges(store, run, session, target, options);
+}
+
 export function registerViewCommands(ctx: CommandContext): vscode.Disposable[] {
   return [
     register(ctx, 'ocr.showRunLog', async (arg?: unknown) => {
       const runId = runIdOf(arg) ?? (await pickRun(ctx, ['queued', 'running', 'succeeded', 'failed', 'canceled'], 'Show the log of which run?'))?.id;
       if (!runId) return undefined;
-      await showRunLog(await ctx.store(), runId);
+      await openRunLog(ctx, runId);
       return runId;
     }),
 
     register(ctx, 'ocr.openLaneDiff', async (arg?: unknown) => {
-      const store = await ctx.store();
-      const run = await runWithDiff(ctx, store, arg, 'Open the diff of which run?');
+      const run = await runWithDiff(ctx, await ctx.store(), arg, 'Open the diff of which run?');
       if (!run) return undefined;
-      await openLaneDiff(store, run, await store.getSession(run.session_id));
+      await openRunDiff(ctx, run);
       return run.id;
     }),
 
     register(ctx, 'ocr.applyLaneChanges', async (arg?: unknown) => {
-      const store = await ctx.store();
-      const run = await runWithDiff(ctx, store, arg, 'Apply the changes of which run?');
+      const run = await runWithDiff(ctx, await ctx.store(), arg, 'Apply the changes of which run?');
       if (!run) return undefined;
-      const session = await store.getSession(run.session_id);
-      const target = session.repo_path ?? vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
-      if (!target) throw new Error('there is no working tree to apply the changes to: open the session\'s repository as a workspace folder');
       const scripted = typeof arg === 'object' && arg !== null && 'runId' in arg && (arg as { confirm?: unknown }).confirm === false;
-      return applyLaneChanges(store, run, session, target, { confirm: !scripted });
+      return applyRunChanges(ctx, run, { confirm: !scripted });
     }),
   ];
 }

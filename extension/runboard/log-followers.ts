@@ -1,5 +1,7 @@
 // The logs the Runboard page pulls: one follower per run it asked for, each reading the run's events from the store
 // after the last line the page has and posting them until the run has ended and every line is read.
+import type { RunEvent } from '../../domain';
+import { followRun } from '../../worker/runs/follow-run';
 import type { Store } from '../../worker/store/store';
 import { hostNotification, logBatches, type HostMessage } from '../../webview/protocol';
 import type { Log } from '../log';
@@ -23,23 +25,18 @@ export class LogFollowers {
     const controller = new AbortController();
     this.followers.set(runId, controller);
     const { signal } = controller;
-    void (async () => {
-      try {
-        for await (const batch of store.followRun(runId, afterSeq, { signal })) {
-          if (signal.aborted) return;
-          for (const message of logBatches(runId, batch)) {
-            await this.post(message);
-            if (signal.aborted) return;
-          }
-        }
-        if (!signal.aborted) await this.post(hostNotification('logEnd', { run_id: runId }));
-      } catch (e) {
-        // The page asks again after its next snapshot; the log line says why this one stopped.
-        if (!signal.aborted) this.log.warn(`Runboard: stopped following the log of run ${runId}: ${(e as Error).message}`);
-      } finally {
-        if (this.followers.get(runId) === controller) this.followers.delete(runId);
+    const post = async (batch: RunEvent[]) => {
+      for (const message of logBatches(runId, batch)) {
+        if (signal.aborted) return;
+        await this.post(message);
       }
-    })();
+    };
+    void followRun(store, runId, afterSeq, post, signal).then(async (end) => {
+      if (this.followers.get(runId) === controller) this.followers.delete(runId);
+      if (end.kind === 'finished') await this.post(hostNotification('logEnd', { run_id: runId }));
+      // The page asks again after its next snapshot; the log line says why this one stopped.
+      if (end.kind === 'failed') this.log.warn(`Runboard: stopped following the log of run ${runId}: ${end.error.message}`);
+    });
   }
 
   stop(runId: string): void {

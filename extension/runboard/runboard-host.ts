@@ -10,7 +10,7 @@ import type { Log } from '../log';
 import type { SessionsModel } from '../sessions/sessions-model';
 import { DiffInfos } from './diff-infos';
 import { LogFollowers } from './log-followers';
-import { requestHandlers } from './request-handlers';
+import { requestHandlers, type RunboardActions } from './request-handlers';
 
 /** What the host needs of the extension. */
 export interface RunboardDeps {
@@ -23,6 +23,8 @@ export interface RunboardDeps {
   onDidChangeActiveSession: vscode.Event<string | undefined>;
   /** the choices of a lane's executor picker */
   executors(): ExecutorOption[];
+  /** what the page's requests do: the functions the palette and the tree's menus call */
+  actions: RunboardActions;
   log: Log;
   /** shows an error to the person; the panel passes vscode.window.showErrorMessage */
   showError(message: string): void;
@@ -90,7 +92,7 @@ export class RunboardHost implements vscode.Disposable {
     this.target = openedFor;
     this.wasVisible = page.visible;
     this.followers = new LogFollowers((m) => this.post(m), deps.log);
-    this.handlers = requestHandlers({
+    this.handlers = requestHandlers(deps.actions, {
       selectSession: (id) => this.selectSession(id),
       showCreated: (id) => {
         this.target = id;

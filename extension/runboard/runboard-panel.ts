@@ -2,10 +2,15 @@
 // panel serves the page (webview/) and hands its messages to a RunboardHost, which speaks the protocol.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { agentProfiles, availableAgents } from '../../worker/engine/executors';
+import { executorOptions } from '../../worker/engine/executors';
 import { type ExecutorOption, runboardAssets, runboardHtml } from '../../webview/protocol';
 import type { CommandContext } from '../commands/context';
+import { cancelRun, retryRun } from '../commands/run-commands';
+import { startSession } from '../commands/session-commands';
+import { applyRunChanges, openRunDiff, openRunLog } from '../commands/view-commands';
+import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { readSettings } from '../settings';
+import type { RunboardActions } from './request-handlers';
 import { type RunboardDeps, RunboardHost } from './runboard-host';
 
 export const openRunboardCommand = 'ocr.openRunboard';
@@ -71,25 +76,32 @@ export function runboardDeps(ctx: CommandContext): RunboardDeps {
     onDidChangeStore: ctx.backend.onDidChange,
     setActiveSession: (id) => ctx.setActiveSession(id),
     onDidChangeActiveSession: ctx.onDidChangeActiveSession,
-    executors: executorOptions,
+    executors: runboardExecutors,
+    actions: runboardActions(ctx),
     log: ctx.log,
     showError: (message) => void vscode.window.showErrorMessage(message),
   };
 }
 
+/** The page's requests, answered by the functions behind the palette's commands. */
+export function runboardActions(ctx: CommandContext): RunboardActions {
+  const runOf = async (runId: string) => (await ctx.store()).getRun(runId);
+  return {
+    startSession: async (input) => (await startSession(ctx, input, { quiet: true })).id,
+    queueLaneRun: async (request) => (await queueLaneRun(await ctx.store(), request)).id,
+    cancelRun: (runId) => cancelRun(ctx, runId),
+    retryRun: async (runId) => (await retryRun(ctx, runId)).id,
+    openDiff: async (runId) => void (await openRunDiff(ctx, await runOf(runId))),
+    applyDiff: async (runId) => applyRunChanges(ctx, await runOf(runId), { confirm: true }),
+    openLog: (runId) => openRunLog(ctx, runId),
+    copyText: async (text) => vscode.env.clipboard.writeText(text),
+  };
+}
+
 /** The shell, and every agent profile whose CLI this machine has; the `ocr.defaultExecutor` first. */
-export function executorOptions(): ExecutorOption[] {
+export function runboardExecutors(): ExecutorOption[] {
   const { settings } = readSettings();
-  const config = { agents: settings['agents.profiles'] };
-  const available = new Set(availableAgents(config));
-  const options: ExecutorOption[] = [
-    { id: 'shell', label: 'shell', executor: 'shell', profile: null },
-    ...Object.keys(agentProfiles(config))
-      .filter((p) => available.has(p))
-      .map((p): ExecutorOption => ({ id: `agent:${p}`, label: p, executor: 'agent', profile: p })),
-  ];
-  const preferred = settings.defaultExecutor;
-  return options.sort((a, b) => Number((b.profile ?? 'shell') === preferred) - Number((a.profile ?? 'shell') === preferred));
+  return executorOptions({ agents: settings['agents.profiles'] }, settings.defaultExecutor);
 }
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {

@@ -3,7 +3,8 @@
 // or the document is closed.
 import * as vscode from 'vscode';
 import type { Store } from '../../worker/store/store';
-import { isFinal, type Run, shortId } from '../../domain';
+import { isFinal, type Run, type RunEvent, shortId } from '../../domain';
+import { followRun } from '../../worker/runs/follow-run';
 import { logHeader, LogText } from './log-text';
 
 export const runLogScheme = 'ocr-log';
@@ -55,25 +56,19 @@ class RunLogDocument {
     if (this.following || this.finished) return;
     const controller = new AbortController();
     this.following = controller;
-    void (async () => {
-      try {
-        for await (const batch of store.followRun(this.run.id, this.log.lastSeq, { signal: controller.signal })) {
-          if (controller.signal.aborted) break;
-          this.log.append(batch);
-          this.changed();
-        }
-        // followRun ends on its own only once the run has finished and its last line is read.
-        if (!controller.signal.aborted) this.finished = true;
-      } catch (e) {
-        if (!controller.signal.aborted) {
-          this.log.note(`stopped following the log: ${(e as Error).message}`);
-          this.changed();
-        }
-      } finally {
-        if (this.following === controller) this.following = undefined;
-        this.flush();
+    const append = (batch: RunEvent[]) => {
+      this.log.append(batch);
+      this.changed();
+    };
+    void followRun(store, this.run.id, this.log.lastSeq, append, controller.signal).then((end) => {
+      if (end.kind === 'finished') this.finished = true;
+      if (end.kind === 'failed') {
+        this.log.note(`stopped following the log: ${end.error.message}`);
+        this.changed();
       }
-    })();
+      if (this.following === controller) this.following = undefined;
+      this.flush();
+    });
   }
 
   stop(): void {

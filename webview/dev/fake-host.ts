@@ -13,9 +13,9 @@ const leaseMs = 30_000;
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 const executors: ExecutorOption[] = [
-  { id: 'shell', label: 'shell', executor: 'shell', profile: null },
-  { id: 'agent:claude', label: 'claude', executor: 'agent', profile: 'claude' },
-  { id: 'agent:codex', label: 'codex', executor: 'agent', profile: 'codex' },
+  { id: 'shell', label: 'shell', run_with: { executor: 'shell' } },
+  { id: 'agent:claude', label: 'claude', run_with: { executor: 'agent', profile: 'claude' } },
+  { id: 'agent:codex', label: 'codex', run_with: { executor: 'agent', profile: 'codex' } },
 ];
 
 class FakeHost {
@@ -93,7 +93,7 @@ class FakeHost {
       return { session_id: s.id };
     },
     run: (p) => {
-      const run = this.addRun(p.session_id, p.lane, p.intent, { executor: p.executor, spec: p.profile ? { profile: p.profile } : {}, priority: p.priority });
+      const run = this.addRun(p.session_id, p.lane, p.intent, { executor: p.run_with.executor, spec: p.run_with.executor === 'agent' ? { profile: p.run_with.profile } : {}, priority: p.priority });
       setTimeout(() => this.schedule(), 300);
       return { run_id: run.id };
     },

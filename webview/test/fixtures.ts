@@ -59,8 +59,8 @@ export function run(s: Session, overrides: Partial<Run> = {}): Run {
 }
 
 export const executors: ExecutorOption[] = [
-  { id: 'shell', label: 'shell', executor: 'shell', profile: null },
-  { id: 'agent:claude', label: 'claude', executor: 'agent', profile: 'claude' },
+  { id: 'shell', label: 'shell', run_with: { executor: 'shell' } },
+  { id: 'agent:claude', label: 'claude', run_with: { executor: 'agent', profile: 'claude' } },
 ];
 
 export function snapshot(s: Session | null, runs: Run[] = [], more: Partial<Snapshot> = {}): Snapshot {

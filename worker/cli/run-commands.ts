@@ -1,6 +1,8 @@
 // `ocr run`, `ocr status`, `ocr logs`, `ocr cancel`, `ocr retry`
 import { type Command, Option } from 'commander';
-import { oneLine, type Run, type RunEvent, runDuration, shortId, timeAgo } from '../../domain';
+import { defaultPriority, oneLine, type Run, type RunEvent, runDuration, shortId, timeAgo } from '../../domain';
+import { followRun } from '../runs/follow-run';
+import { queueLaneRun } from '../runs/queue-lane-run';
 import type { CliContext } from './context';
 import { runJson, table } from './format';
 import { intOption, priorityOption } from './options';
@@ -11,23 +13,21 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .description('queue a run in a lane of a session')
     .requiredOption('--session <id>', 'the session (id or its first characters)')
     .requiredOption('--lane <lane>', 'one of the session\'s lanes')
-    .option('--priority <n>', 'lower runs first (default 100)', priorityOption, 100)
-    .addOption(new Option('--executor <executor>', 'how to run the intent').choices(['shell', 'agent', 'runbook']).default('shell'))
-    .option('--agent <profile>', 'the agent profile for --executor agent (claude, codex, gemini, aider or a custom one)')
+    .option('--priority <n>', `lower runs first (default ${defaultPriority})`, priorityOption, defaultPriority)
+    .addOption(new Option('--executor <executor>', 'how to run the intent').choices(['shell', 'agent']).default('shell'))
+    .option('--agent <profile>', 'run the intent as the prompt of this agent profile (claude, codex, gemini, aider or a custom one)')
     .option('--timeout <seconds>', 'stop the run after this long (default 3600)', intOption('--timeout', 1, 7 * 24 * 3600))
     .argument('<intent...>', 'what to run: a shell command, or the prompt for an agent')
-    .action(async (words: string[], o: { session: string; lane: string; priority: number; executor: 'shell' | 'agent' | 'runbook'; agent?: string; timeout?: number }) => {
+    .action(async (words: string[], o: { session: string; lane: string; priority: number; executor: 'shell' | 'agent'; agent?: string; timeout?: number }) => {
       const store = await ctx.openStore();
-      const spec: Record<string, unknown> = {};
-      if (o.agent) spec.profile = o.agent;
-      if (o.timeout) spec.timeoutSeconds = o.timeout;
-      const run = await store.createRun({
+      const runWith = o.agent || o.executor === 'agent' ? { executor: 'agent' as const, profile: o.agent } : { executor: 'shell' as const };
+      const run = await queueLaneRun(store, {
         session_id: await store.resolveId('session', o.session),
         lane: o.lane,
         intent: words.join(' '),
-        executor: o.executor,
-        spec,
+        run_with: runWith,
         priority: o.priority,
+        timeout_seconds: o.timeout,
       });
       ctx.print(`queued run ${shortId(run.id)} in lane ${run.lane}\n${run.id}`, { id: run.id });
     });
@@ -83,11 +83,9 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         const abort = new AbortController();
         const stop = () => abort.abort();
         process.once('SIGINT', stop);
-        try {
-          for await (const batch of store.followRun(runId, 0, { signal: abort.signal })) emit(batch);
-        } finally {
-          process.off('SIGINT', stop);
-        }
+        const end = await followRun(store, runId, 0, emit, abort.signal);
+        process.off('SIGINT', stop);
+        if (end.kind === 'failed') throw end.error;
       } else {
         for (let after = 0; ; ) {
           const batch = await store.listEvents(runId, after, 5000);

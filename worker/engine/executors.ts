@@ -5,7 +5,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
-import type { Run } from '../../domain';
+import { agentProfileName, type ExecutorChoice, type Run } from '../../domain';
 
 export const defaultTimeoutSeconds = 3600;
 export const promptPlaceholder = '{prompt}';
@@ -29,9 +29,7 @@ export type ShellSpec = z.infer<typeof ShellSpec>;
 export const AgentSpec = z.object({
   ...commonSpec,
   /** the profile to use; the worker's default agent when absent */
-  profile: z.string().min(1).optional(),
-  /** the same as profile */
-  agent: z.string().min(1).optional(),
+  profile: agentProfileName.optional(),
   /** the prompt, when it is not the intent */
   prompt: z.string().min(1).optional(),
   /** more arguments, after the profile's own */
@@ -46,7 +44,7 @@ export const AgentProfile = z
   .refine((argv) => argv.some((a) => a.includes(promptPlaceholder)), {
     message: `an agent profile needs an element with ${promptPlaceholder}, where the prompt goes`,
   });
-export const AgentProfiles = z.record(z.string().regex(/^[\w.-]+$/, 'a profile name is letters, digits, ".", "-" or "_"'), AgentProfile);
+export const AgentProfiles = z.record(agentProfileName, AgentProfile);
 export type AgentProfiles = z.infer<typeof AgentProfiles>;
 
 export const builtInAgents: AgentProfiles = {
@@ -78,6 +76,31 @@ export function agentProfiles(config: ExecutorConfig): AgentProfiles {
   return { ...builtInAgents, ...(config.agents ?? {}) };
 }
 
+/** The profile of that name, never a property every object has (a profile called "constructor" is just unknown). */
+function profileNamed(profiles: AgentProfiles, name: string): string[] | undefined {
+  return Object.hasOwn(profiles, name) ? profiles[name] : undefined;
+}
+
+/** A choice of how to run a lane's intent, for a picker: the shell, and each agent profile this machine can run. */
+export interface ExecutorOption {
+  id: string;
+  label: string;
+  run_with: ExecutorChoice;
+}
+
+/** The shell and every agent profile whose CLI is on PATH (or configured), the `preferred` one ('shell' or a profile) first. */
+export function executorOptions(config: ExecutorConfig = {}, preferred = 'shell'): ExecutorOption[] {
+  const available = new Set(availableAgents(config));
+  const options: ExecutorOption[] = [
+    { id: 'shell', label: 'shell', run_with: { executor: 'shell' } },
+    ...Object.keys(agentProfiles(config))
+      .filter((p) => available.has(p))
+      .map((p): ExecutorOption => ({ id: `agent:${p}`, label: p, run_with: { executor: 'agent', profile: p } })),
+  ];
+  const nameOf = (o: ExecutorOption) => (o.run_with.executor === 'agent' ? o.run_with.profile : 'shell');
+  return options.sort((a, b) => Number(nameOf(b) === preferred) - Number(nameOf(a) === preferred));
+}
+
 /** The command of a run, or an OcrError that says what is wrong with its spec or this machine. */
 export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, config: ExecutorConfig = {}): Command {
   switch (run.executor) {
@@ -90,8 +113,8 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
     case 'agent': {
       const spec = parseSpec(AgentSpec, run.spec, 'agent');
       const profiles = agentProfiles(config);
-      const name = spec.profile ?? spec.agent ?? config.defaultAgent ?? 'claude';
-      const profile = profiles[name];
+      const name = spec.profile ?? config.defaultAgent ?? 'claude';
+      const profile = profileNamed(profiles, name);
       if (!profile) {
         throw new OcrError(
           'invalid_input',

@@ -1,4 +1,5 @@
 // Named errors with a stable `code`, so callers (CLI, extension, worker) can react without parsing messages.
+import type { z } from 'zod';
 
 export type OcrErrorCode =
   | 'lease_lost'
@@ -74,4 +75,13 @@ export function isUnreachable(e: unknown): boolean {
   const code = (e as { code?: string }).code;
   if (code && unreachableCodes.has(code)) return true;
   return /timeout expired|Connection terminated|connect ECONNREFUSED/i.test(e.message);
+}
+
+/** `input` checked against `schema`, or an invalid_input error that names the first wrong field and what it needs. */
+export function parseInput<T extends z.ZodTypeAny>(schema: T, input: unknown, prefix = ''): z.output<T> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = [prefix, ...issue.path.map(String)].filter(Boolean).join('.') || 'input';
+  throw new OcrError('invalid_input', `${field}: ${issue.message}`);
 }

@@ -2,7 +2,7 @@
 // fallback so a missed notification only delays an update.
 import pg from 'pg';
 import { z } from 'zod';
-import { fromDatabaseError, isUnreachable, OcrError } from './errors';
+import { fromDatabaseError, isUnreachable, OcrError, parseInput } from './errors';
 import { Listener } from './listener';
 import { migrate } from './migrate';
 import { isoTimestamp } from './timestamps';
@@ -497,14 +497,6 @@ function assertUuid(what: 'session' | 'run', id: string): void {
   if (!uuidPattern.test(id)) {
     throw new OcrError('invalid_input', `${what}: ${JSON.stringify(id)} is not a ${what} id`, `a ${what} id looks like 0b9f…-…; list them with \`ocr status\``);
   }
-}
-
-function parseInput<T extends z.ZodTypeAny>(schema: T, input: unknown): z.output<T> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.join('.') || 'input';
-  throw new OcrError('invalid_input', `${field}: ${issue.message}`);
 }
 
 /** Runs `task` now, or once more right after the run in flight: never two at once, never a change left unseen. */

@@ -18,7 +18,7 @@ describe('an untrusted workspace', function () {
     assert.match(api.statusBar().tooltip, /runs nothing in an untrusted workspace/);
 
     const sessionId = await vscode.commands.executeCommand<string>('ocr.newSession', { title: 'Untrusted', intent: '', repo: null });
-    const runId = await vscode.commands.executeCommand<string>('ocr.runInLane', { sessionId, lane: 'A', intent: 'touch should-not-exist' });
+    const runId = await vscode.commands.executeCommand<string>('ocr.runInLane', { session_id: sessionId, lane: 'A', intent: 'touch should-not-exist' });
     await vscode.commands.executeCommand('ocr.toggleWorker');
     await new Promise((resolve) => setTimeout(resolve, 4000));
     assert.equal(api.workerState(), 'off', 'Toggle Worker must not start it here');

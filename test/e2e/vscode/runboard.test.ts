@@ -8,6 +8,7 @@ import { Backend } from '../../../extension/backend';
 import type { Log } from '../../../extension/log';
 import { heartbeatRefreshMs, RunboardHost, type RunboardDeps, type RunboardPage } from '../../../extension/runboard/runboard-host';
 import { SessionsModel } from '../../../extension/sessions/sessions-model';
+import { queueLaneRun } from '../../../worker/runs/queue-lane-run';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
 import { type HostMessage, type HostNotificationMethod, type HostNotificationParams, parseHostMessage, protocolVersion, type ResponseMessage } from '../../../webview/protocol';
@@ -103,7 +104,17 @@ describe('the Runboard host', function () {
         activeChanged.fire(id);
       },
       onDidChangeActiveSession: activeChanged.event,
-      executors: () => [{ id: 'shell', label: 'shell', executor: 'shell', profile: null }],
+      executors: () => [{ id: 'shell', label: 'shell', run_with: { executor: 'shell' } }],
+      actions: {
+        startSession: async (input) => (await vscode.commands.executeCommand<string>('ocr.newSession', input))!,
+        queueLaneRun: async (request) => (await queueLaneRun(await backend.store(), request)).id,
+        cancelRun: async (runId) => (await (await backend.store()).cancelRun(runId)).outcome,
+        retryRun: async (runId) => (await (await backend.store()).retryRun(runId)).id,
+        openDiff: async (runId) => void (await vscode.commands.executeCommand('ocr.openLaneDiff', { runId })),
+        applyDiff: async (runId) => (await vscode.commands.executeCommand('ocr.applyLaneChanges', { runId }))!,
+        openLog: async (runId) => void (await vscode.commands.executeCommand('ocr.showRunLog', { runId })),
+        copyText: async (text) => vscode.env.clipboard.writeText(text),
+      },
       log,
       showError: (m) => void warnings.push(m),
     };
@@ -156,7 +167,7 @@ describe('the Runboard host', function () {
     const { host, page } = open(one);
     ready(host, null);
     await snapshotAt(page, 0);
-    const answer = await request(host, page, 'run', { session_id: one, lane: 'A', intent: 'echo one; echo two; printf "x\\n" > made.txt; echo three', executor: 'shell', profile: null, priority: 100 });
+    const answer = await request(host, page, 'run', { session_id: one, lane: 'A', intent: 'echo one; echo two; printf "x\\n" > made.txt; echo three', run_with: { executor: 'shell' }, priority: 100 });
     assert.ok(answer.ok, JSON.stringify(answer));
     const runId = (answer.result as { run_id: string }).run_id;
     assert.equal((await store.getRun(runId)).spec['profile'], undefined);
@@ -199,7 +210,7 @@ describe('the Runboard host', function () {
     const { host, page } = open(one);
     ready(host, null);
     await snapshotAt(page, 0);
-    const answer = await request(host, page, 'run', { session_id: one, lane: 'B', intent: 'echo waiting; sleep 120', executor: 'shell', profile: null, priority: 100 });
+    const answer = await request(host, page, 'run', { session_id: one, lane: 'B', intent: 'echo waiting; sleep 120', run_with: { executor: 'shell' }, priority: 100 });
     const runId = (answer as { result: { run_id: string } }).result.run_id;
     const beats = () => new Set(page.notifications('runs').flatMap((n) => n.runs).filter((r) => r.id === runId && r.status === 'running').map((r) => r.heartbeat_at));
     // the worker renews leases every 5 s; the host reads them every 2 s
@@ -216,7 +227,7 @@ describe('the Runboard host', function () {
     const missing = await request(host, page, 'retryRun', { run_id: '00000000-0000-4000-8000-000000000000' });
     assert.equal(missing.ok, false);
     assert.equal(!missing.ok && missing.error.code, 'not_found');
-    const unreadable = await request(host, page, 'run', { session_id: one, lane: 'A', intent: '   ', executor: 'shell', profile: null, priority: 100 });
+    const unreadable = await request(host, page, 'run', { session_id: one, lane: 'A', intent: '   ', run_with: { executor: 'shell' }, priority: 100 });
     assert.equal(!unreadable.ok && unreadable.error.code, 'invalid_input');
     assert.match(!unreadable.ok ? unreadable.error.message : '', /intent/);
     const before = page.messages.length;

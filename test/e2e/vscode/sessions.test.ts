@@ -74,8 +74,8 @@ describe('sessions, lanes and the in-editor worker', function () {
   });
 
   it('runs shell intents of two lanes at the same time, and the tree shows each run with its status', async () => {
-    const a = await vscode.commands.executeCommand<string>('ocr.runInLane', { sessionId, lane: 'A', intent: 'echo lane-a-start; sleep 3; echo lane-a-done' });
-    const b = await vscode.commands.executeCommand<string>('ocr.runInLane', { sessionId, lane: 'B', intent: 'echo lane-b-start; sleep 3; echo lane-b-done' });
+    const a = await vscode.commands.executeCommand<string>('ocr.runInLane', { session_id: sessionId, lane: 'A', intent: 'echo lane-a-start; sleep 3; echo lane-a-done' });
+    const b = await vscode.commands.executeCommand<string>('ocr.runInLane', { session_id: sessionId, lane: 'B', intent: 'echo lane-b-start; sleep 3; echo lane-b-done' });
     await waitFor(a, 'running');
     await waitFor(b, 'running');
     const busy = await until('the status bar to count both runs', () => (/OCR 2\/4/.test(api.statusBar().text) ? api.statusBar().text : undefined));
@@ -103,7 +103,7 @@ describe('sessions, lanes and the in-editor worker', function () {
   });
 
   it('cancels a running run: its processes stop and it is marked canceled', async () => {
-    const id = await vscode.commands.executeCommand<string>('ocr.runInLane', { sessionId, lane: 'C', intent: 'echo waiting; sleep 600' });
+    const id = await vscode.commands.executeCommand<string>('ocr.runInLane', { session_id: sessionId, lane: 'C', intent: 'echo waiting; sleep 600' });
     await until('the run to print', async () => (await store.listEvents(id)).some((e) => e.text === 'waiting'));
     const outcome = await vscode.commands.executeCommand<string>('ocr.cancelRun', { runId: id });
     assert.equal(outcome, 'cancel_requested');
@@ -128,7 +128,7 @@ describe('sessions, lanes and the in-editor worker', function () {
   });
 
   it('opens the diff of a run that edited files in a diff editor', async () => {
-    const id = await vscode.commands.executeCommand<string>('ocr.runInLane', { sessionId, lane: 'D', intent: 'echo "a new line" >> README.md && echo fresh > added.txt' });
+    const id = await vscode.commands.executeCommand<string>('ocr.runInLane', { session_id: sessionId, lane: 'D', intent: 'echo "a new line" >> README.md && echo fresh > added.txt' });
     await waitFor(id, 'succeeded');
     const diff = await until('the diff artifact', () => store.getArtifact(id, 'diff'));
     assert.match(diff.content ?? '', /README\.md/);
@@ -144,7 +144,7 @@ describe('sessions, lanes and the in-editor worker', function () {
     await vscode.commands.executeCommand('ocr.toggleWorker');
     await until('the worker to pause', () => api.workerState() === 'off');
     assert.equal(api.statusBar().text, '$(debug-pause) OCR paused');
-    const id = await vscode.commands.executeCommand<string>('ocr.runInLane', { sessionId, lane: 'A', intent: 'echo resumed' });
+    const id = await vscode.commands.executeCommand<string>('ocr.runInLane', { session_id: sessionId, lane: 'A', intent: 'echo resumed' });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.equal((await runOf(id)).status, 'queued', 'a paused worker claims nothing');
     await vscode.commands.executeCommand('ocr.toggleWorker');
