@@ -8,7 +8,7 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { runboardAssets, runboardHtml } from '../../webview/protocol';
+import { runboardAssets, runboardHtml } from '../../webview/page-html';
 
 /** esbuild and Playwright are used from the project's node_modules at run time: neither can be bundled. */
 export const projectRequire = createRequire(path.join(process.cwd(), 'package.json'));
