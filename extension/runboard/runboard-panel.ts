@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { executorOptions } from '../../worker/engine/executors';
-import { type ExecutorOption, runboardAssets, runboardHtml } from '../../webview/protocol';
+import type { ExecutorOption } from '../../webview/protocol';
+import { runboardAssets, runboardHtml } from '../../webview/page-html';
 import type { CommandContext } from '../commands/context';
 import { cancelRun, retryRun } from '../commands/run-commands';
 import { startSession } from '../commands/session-commands';
