@@ -335,6 +335,3 @@ export function logBatches(runId: string, events: readonly LogEvent[]): Array<Ex
   }
   return out;
 }
-
-// The page's HTML moved to page-html.ts; re-exported until every importer takes it from there.
-export { runboardAssets, runboardHtml } from './page-html';
