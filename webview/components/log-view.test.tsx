@@ -1,16 +1,16 @@
 // @vitest-environment jsdom
-import './test/dom';
+import '../test/dom';
 import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
 import { Profiler } from 'react';
 import { describe, expect, it } from 'vitest';
-import { RunboardApp } from './components/app';
-import { rowHeight } from './components/log-view';
-import type { ValueElement } from './elements';
-import './elements';
-import type { Run } from '../domain';
-import { lines, run, session, snapshot, logOf } from './test/fixtures';
-import { viewport } from './test/dom';
-import { mountRunboard } from './test/mount';
+import { RunboardApp } from './app';
+import { rowHeight } from './log-view';
+import type { ValueElement } from '../elements';
+import '../elements';
+import type { Run } from '../../domain';
+import { lines, run, session, snapshot, logOf } from '../test/fixtures';
+import { viewport } from '../test/dom';
+import { mountRunboard } from '../test/mount';
 
 const visibleRows = viewport.height / rowHeight;
 
