@@ -1,7 +1,7 @@
 // React's view of the page's stores.
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import type { Runboard } from './runboard';
-import type { BoardState } from './session';
+import type { BoardState } from './board-store';
 import type { ViewState } from './view-state';
 
 export const RunboardContext = createContext<Runboard | null>(null);

@@ -7,7 +7,7 @@ import { laneNames, laneView, shownRun } from './lane';
 import { LogStore, defaultLogOptions, type LogOptions } from './log';
 import { defaultPriority, highPriority } from '../domain';
 import { protocolVersion, type ExecutorOption, type HostNotification } from './protocol';
-import { BoardStore } from './session';
+import { BoardStore } from './board-store';
 import { ViewStore } from './view-state';
 import type { WebviewApi } from './vscode';
 

@@ -1,7 +1,7 @@
 // The top of the Runboard: which session, a new one, what it is about, and how its runs stand.
 import { useMemo, useState } from 'react';
 import { useAction, useBoard, useRunboard, useViewState } from '../hooks';
-import { countByStatus, pickableSessions, repositoryLabel, summaryText } from '../session';
+import { countByStatus, pickableSessions, repositoryLabel, summaryText } from '../board-store';
 import { Icon } from './icon';
 import { NewSessionForm } from './new-session';
 import { listenTo, type ValueElement } from '../elements';

@@ -97,6 +97,8 @@ export class BoardStore {
   }
 }
 
+// ---- what the session header shows of the board -------------------------------------------------------------------
+
 export type StatusCounts = Record<RunStatus, number>;
 
 export function countByStatus(runs: Iterable<Run>): StatusCounts {
