@@ -40,6 +40,7 @@ if (existsSync('test/e2e')) {
     'test/install-code-server': 'test/e2e/install-code-server.ts',
     'test/vscode/index': 'test/e2e/vscode/index.ts',
     start: 'scripts/start.ts',
+    schema: 'scripts/schema.ts',
   };
   for (const dir of ['vscode', 'ui']) {
     for (const file of readdirSync(`test/e2e/${dir}`).filter((f) => f.endsWith('.test.ts'))) entries[`test/${dir}/${file.slice(0, -3)}`] = `test/e2e/${dir}/${file}`;
