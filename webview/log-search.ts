@@ -1,6 +1,6 @@
 // Search in a run's log: case-insensitive, over the text without escapes, every occurrence counted. New lines are
 // searched as they arrive, so a search stays right while the log streams.
-import type { RunLog } from './log';
+import type { RunLines } from './run-lines';
 
 export const maxMatches = 100_000;
 
@@ -20,7 +20,7 @@ export class LogSearch {
   private scanned = 0;
   private dropped = 0;
 
-  constructor(private readonly log: RunLog) {}
+  constructor(private readonly log: RunLines) {}
 
   get count(): number {
     return this.lines.length;

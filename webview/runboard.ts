@@ -4,7 +4,7 @@
 import { HostClient, type MessageSource } from './client';
 import { FrameScheduler, type RequestFrame } from './frame';
 import { laneNames, laneView, shownRun } from './lane';
-import { LogStore, defaultLogOptions, type LogOptions } from './log';
+import { LogStore, defaultLogOptions, type LogOptions } from './log-store';
 import { defaultPriority, highPriority } from '../domain';
 import { protocolVersion, type ExecutorOption, type HostNotification } from './protocol';
 import { BoardStore } from './board-store';

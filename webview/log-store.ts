@@ -1,17 +1,9 @@
-// Run logs inside the page. Lines arrive in batches from the host's followRun; each run's log keeps them in order and
-// once each (by seq), asks again from its last line after a gap, and tells its readers at most once per animation
-// frame. Logs are pulled: the page says which runs it shows, and only those are followed.
-import { lastCarriageReturn } from '../domain';
-import { plainText } from './ansi';
+// Run logs inside the page. Lines arrive in batches from the host's followRun; each run's lines (RunLines) are kept in
+// order and once each, the store asks again from the last line after a gap, and tells its readers at most once per
+// animation frame. Logs are pulled: the page says which runs it shows, and only those are followed.
 import type { FrameScheduler } from './frame';
-import type { EventLevel, EventStream } from '../domain';
-import type { HostNotification, LogBatch, WebviewNotificationMethod, WebviewNotificationParams } from './protocol';
-
-const streams: readonly EventStream[] = ['stdout', 'stderr', 'system'];
-const levels: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
-// the batch's letters, as indexes into the two lists above
-const streamCodes: Record<string, number> = { o: 0, e: 1, s: 2 };
-const levelCodes: Record<string, number> = { d: 0, i: 1, w: 2, e: 3 };
+import type { HostNotification, WebviewNotificationMethod, WebviewNotificationParams } from './protocol';
+import { defaultMaxLines, RunLines } from './run-lines';
 
 export interface LogOptions {
   /** lines kept per run; older ones are dropped (the whole log stays one click away: "Open as document") */
@@ -20,76 +12,14 @@ export interface LogOptions {
   keepHidden: number;
 }
 
-export const defaultLogOptions: LogOptions = { maxLines: 1_000_000, keepHidden: 12 };
-
-export class RunLog {
-  /** the line as shown: carriage returns resolved, escapes kept for coloring */
-  readonly text: string[] = [];
-  /** without escapes: what search looks in and copy copies */
-  readonly plain: string[] = [];
-  private readonly kind: number[] = [];
-  /** the seq of the last line held; seqs are consecutive from 1 */
-  lastSeq = 0;
-  /** lines dropped from the front to stay within maxLines */
-  dropped = 0;
-  /** the host said every line has been sent */
-  ended = false;
-  /** bumped once per frame in which lines arrived */
-  version = 0;
-
-  constructor(
-    readonly runId: string,
-    private readonly maxLines: number = defaultLogOptions.maxLines,
-  ) {}
-
-  get length(): number {
-    return this.text.length;
-  }
-
-  stream(index: number): EventStream {
-    return streams[(this.kind[index] ?? 0) >> 2] ?? 'stdout';
-  }
-
-  level(index: number): EventLevel {
-    return levels[(this.kind[index] ?? 1) & 3] ?? 'info';
-  }
-
-  /** The seq of the line at `index`. */
-  seqAt(index: number): number {
-    return this.lastSeq - this.text.length + 1 + index;
-  }
-
-  /**
-   * Appends what is new in a batch. Returns 'gap' when the batch starts past the line after this log's last one (the
-   * log keeps what it had), 'ok' otherwise, lines it already had included.
-   */
-  append(batch: Pick<LogBatch, 'first_seq' | 'text' | 'stream' | 'level'>): 'ok' | 'gap' {
-    if (batch.first_seq > this.lastSeq + 1) return 'gap';
-    for (let i = this.lastSeq + 1 - batch.first_seq; i < batch.text.length; i++) {
-      const shown = lastCarriageReturn(batch.text[i]!);
-      this.text.push(shown);
-      this.plain.push(plainText(shown));
-      this.kind.push(((streamCodes[batch.stream[i]!] ?? 0) << 2) | (levelCodes[batch.level[i]!] ?? 1));
-      this.lastSeq++;
-    }
-    if (this.text.length > this.maxLines) {
-      // drop a tenth at once: splicing the front of a long array on every batch would cost more than the lines
-      const cut = this.text.length - Math.floor(this.maxLines * 0.9);
-      this.text.splice(0, cut);
-      this.plain.splice(0, cut);
-      this.kind.splice(0, cut);
-      this.dropped += cut;
-    }
-    return 'ok';
-  }
-}
+export const defaultLogOptions: LogOptions = { maxLines: defaultMaxLines, keepHidden: 12 };
 
 export type LogHost = {
   notify<M extends Extract<WebviewNotificationMethod, 'followLog' | 'unfollowLog'>>(method: M, params: WebviewNotificationParams<M>): void;
 };
 
 export class LogStore {
-  private readonly logs = new Map<string, RunLog>();
+  private readonly logs = new Map<string, RunLines>();
   private readonly listeners = new Map<string, Set<() => void>>();
   private wanted = new Set<string>();
   /** runs the host is following for us */
@@ -103,7 +33,7 @@ export class LogStore {
     private readonly options: LogOptions = defaultLogOptions,
   ) {}
 
-  get(runId: string): RunLog | undefined {
+  get(runId: string): RunLines | undefined {
     return this.logs.get(runId);
   }
 
@@ -171,13 +101,13 @@ export class LogStore {
     this.host.notify('followLog', { run_id: runId, after_seq: log.lastSeq });
   }
 
-  private ensure(runId: string): RunLog {
+  private ensure(runId: string): RunLines {
     let log = this.logs.get(runId);
-    if (!log) this.logs.set(runId, (log = new RunLog(runId, this.options.maxLines)));
+    if (!log) this.logs.set(runId, (log = new RunLines(runId, this.options.maxLines)));
     return log;
   }
 
-  private changed(log: RunLog): void {
+  private changed(log: RunLines): void {
     this.frames.schedule(log.runId, () => {
       log.version++;
       for (const listener of [...(this.listeners.get(log.runId) ?? [])]) listener();

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { plainText, segments } from './ansi';
 import { FrameScheduler } from './frame';
-import { LogStore, RunLog } from './log';
-import { LogSearch } from './log-search';
+import { LogStore } from './log-store';
 import { hostNotification, type WebviewNotification } from './protocol';
 import { lines, logOf } from './test/fixtures';
 
@@ -19,51 +17,6 @@ function store(options?: { maxLines?: number; keepHidden?: number }) {
   };
   return { logs, sent, frame, frames };
 }
-
-describe('a run log', () => {
-  it('keeps each line once, in order, and reports a gap', () => {
-    const log = new RunLog('r');
-    expect(log.append(logOf('r', lines(1, 3)))).toBe('ok');
-    expect(log.append(logOf('r', lines(2, 3)))).toBe('ok');
-    expect(log.text).toEqual(['line 1', 'line 2', 'line 3', 'line 4']);
-    expect(log.append(logOf('r', lines(7, 2)))).toBe('gap');
-    expect(log.lastSeq).toBe(4);
-  });
-
-  it('keeps the last lines within its limit and counts what it dropped', () => {
-    const log = new RunLog('r', 100);
-    log.append(logOf('r', lines(1, 150)));
-    expect(log.length).toBeLessThanOrEqual(100);
-    expect(log.dropped + log.length).toBe(150);
-    expect(log.seqAt(0)).toBe(log.dropped + 1);
-    expect(log.text.at(-1)).toBe('line 150');
-  });
-
-  it('shows what a terminal leaves after carriage returns, without escapes in its plain text', () => {
-    const log = new RunLog('r');
-    log.append(logOf('r', [{ seq: 1, stream: 'stderr', level: 'warn', text: 'progress 10%\rprogress 100%\r' }]));
-    log.append(logOf('r', [{ seq: 2, stream: 'stdout', level: 'info', text: '\x1b[31mred\x1b[0m and \x1b]8;;http://x\x07link\x1b]8;;\x07' }]));
-    expect(log.text[0]).toBe('progress 100%');
-    expect(log.stream(0)).toBe('stderr');
-    expect(log.level(0)).toBe('warn');
-    expect(log.plain[1]).toBe('red and link');
-  });
-});
-
-describe('ANSI', () => {
-  it('maps colors to theme classes and exact colors to styles', () => {
-    expect(segments('\x1b[1;32mok\x1b[0m done')).toEqual([
-      { text: 'ok', className: 'ansi-fg-green ansi-bold' },
-      { text: ' done', className: '' },
-    ]);
-    expect(segments('\x1b[38;5;9mA\x1b[38;5;208mB\x1b[48;2;1;2;3mC')).toEqual([
-      { text: 'A', className: 'ansi-fg-bright-red' },
-      { text: 'B', className: '', color: 'rgb(255, 135, 0)' },
-      { text: 'C', className: '', color: 'rgb(255, 135, 0)', background: 'rgb(1, 2, 3)' },
-    ]);
-    expect(plainText('tab\there\u0007')).toBe('tab\there');
-  });
-});
 
 describe('following logs', () => {
   it('follows the shown runs, stops following hidden ones, and asks again from the last line after a snapshot', () => {
@@ -131,26 +84,5 @@ describe('following logs', () => {
     expect(logs.get('a')).toBeUndefined();
     expect(logs.get('b')).toBeUndefined();
     expect(logs.get('c')).toBeDefined();
-  });
-});
-
-describe('log search', () => {
-  it('counts every occurrence, ignores case, and keeps up with new lines', () => {
-    const log = new RunLog('r');
-    log.append(logOf('r', lines(1, 3, (n) => (n === 2 ? 'Error: error again' : `ok ${n}`))));
-    const search = new LogSearch(log);
-    search.update('error');
-    expect(search.count).toBe(2);
-    expect(search.rangesOn(1, 1)).toEqual([
-      { start: 0, end: 5, current: false },
-      { start: 7, end: 12, current: true },
-    ]);
-    log.append(logOf('r', lines(4, 1, () => '\x1b[31mERROR\x1b[0m')));
-    expect(search.update('error')).toBe(true);
-    expect(search.count).toBe(3);
-    expect(search.firstFrom(2)).toBe(2);
-    expect(search.firstFrom(9)).toBe(0);
-    search.update('');
-    expect(search.count).toBe(0);
   });
 });
