@@ -1,18 +1,27 @@
 // Applies the SQL migrations in supabase/migrations once each, in order, tracked in ops.schema_migrations.
+//
+// Migrations only append: a file applied anywhere is never edited, renamed or removed (its checksum is checked), and
+// every change to the schema is a new file at the end of this list. supabase/schema.sql (`npm run schema`) shows the
+// result of all of them.
 import { createHash } from 'node:crypto';
-import type { Pool } from 'pg';
-import schema from '../../supabase/migrations/0001_ops_schema.sql';
-import functions from '../../supabase/migrations/0002_ops_functions.sql';
-import queueFastPath from '../../supabase/migrations/0003_queue_fast_path.sql';
+import type { Pool, PoolClient } from 'pg';
+import baselineSql from '../../supabase/migrations/0001_ops_baseline.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
-  { name: '0001_ops_schema', sql: schema },
-  { name: '0002_ops_functions', sql: functions },
-  { name: '0003_queue_fast_path', sql: queueFastPath },
+  { name: '0001_ops_baseline', sql: baselineSql },
 ];
 
-const checksum = (sql: string): string => createHash('sha256').update(sql).digest('hex');
+const BASELINE = '0001_ops_baseline';
+// The files 0001_ops_baseline replaced, with the sha256 of their final versions. A database they built holds exactly
+// these three rows and the schema the baseline builds, so it is recorded as having the baseline without running it.
+export const replacedByBaseline: ReadonlyArray<{ name: string; checksum: string }> = [
+  { name: '0001_ops_schema', checksum: 'bfeaba2f39b89eceba6c32b350d79435ed3da0129bfa8e1919961af5eb3c83d3' },
+  { name: '0002_ops_functions', checksum: 'd27829eb6f66c426aecc3e098a17b436d383a380cf2a3d4b73d788cd4535ca48' },
+  { name: '0003_queue_fast_path', checksum: '183d27447da07d41e4cd972d78bb2b3ff5f449ab487a99f715332861851a4c68' },
+];
+
+export const checksum = (sql: string): string => createHash('sha256').update(sql).digest('hex');
 // Any fixed number: it serialises migrators of one database, so two clients starting at once apply each file once.
 const MIGRATION_LOCK = 727_001;
 
@@ -36,11 +45,54 @@ function checkUnchanged(applied: Map<string, string>): void {
   }
 }
 
+/**
+ * A database migrated before the baseline holds the three files it replaced: they become one row for the baseline.
+ * Anything else that names them (some missing, a checksum of another version, the baseline besides) is refused and
+ * nothing changes. Caller holds the migration lock inside a transaction; `applied` is updated to match.
+ */
+async function adoptBaseline(client: PoolClient, applied: Map<string, string>): Promise<void> {
+  const present = replacedByBaseline.filter((m) => applied.has(m.name)).map((m) => m.name);
+  if (present.length === 0) return;
+  const names = replacedByBaseline.map((m) => m.name);
+  const compare = 'compare its schema with supabase/schema.sql';
+  if (applied.has(BASELINE)) {
+    throw new OcrError(
+      'migration_failed',
+      `ops.schema_migrations records both ${BASELINE} and ${present.join(', ')}, which ${BASELINE} replaced`,
+      `${compare}; if it is the baseline's, delete the rows of ${present.join(', ')} from ops.schema_migrations`,
+    );
+  }
+  const missing = names.filter((name) => !applied.has(name));
+  if (missing.length > 0) {
+    throw new OcrError(
+      'migration_failed',
+      `ops.schema_migrations records ${present.join(', ')} but not ${missing.join(', ')}: this database stopped partway ` +
+        `through the migrations ${BASELINE} replaced`,
+      `finish them with the build of ocr that began them, then run this one again; or start from a new, empty database`,
+    );
+  }
+  const changed = replacedByBaseline.filter((m) => applied.get(m.name) !== m.checksum).map((m) => m.name);
+  if (changed.length > 0) {
+    throw new OcrError(
+      'migration_failed',
+      `ops.schema_migrations records ${changed.join(', ')} with a checksum other than that of the file's final ` +
+        `version, so this database's schema may not be the one ${BASELINE} builds`,
+      `start from a new, empty database; or ${compare} and, if it is the baseline's, replace the rows of ` +
+        `${names.join(', ')} in ops.schema_migrations with one for ${BASELINE} (checksum ${checksum(baselineSql)})`,
+    );
+  }
+  await client.query('delete from ops.schema_migrations where name = any ($1::text[])', [names]);
+  await client.query('insert into ops.schema_migrations (name, checksum) values ($1, $2)', [BASELINE, checksum(baselineSql)]);
+  for (const name of names) applied.delete(name);
+  applied.set(BASELINE, checksum(baselineSql));
+}
+
 export async function migrate(pool: Pool): Promise<string[]> {
   const before = await appliedMigrations(pool);
   if (before) {
     checkUnchanged(before);
-    if (migrations.every((m) => before.has(m.name))) return [];
+    const replacedLeft = replacedByBaseline.some((m) => before.has(m.name));
+    if (!replacedLeft && migrations.every((m) => before.has(m.name))) return [];
   }
   const client = await pool.connect();
   const done: string[] = [];
@@ -55,6 +107,7 @@ export async function migrate(pool: Pool): Promise<string[]> {
         (r) => [r.name, r.checksum],
       ),
     );
+    await adoptBaseline(client, applied);
     checkUnchanged(applied);
     for (const m of migrations) {
       if (applied.has(m.name)) continue;
