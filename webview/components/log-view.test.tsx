@@ -4,7 +4,7 @@ import { act, fireEvent, render, screen, waitFor, within } from '@testing-librar
 import { Profiler } from 'react';
 import { describe, expect, it } from 'vitest';
 import { RunboardApp } from './app';
-import { rowHeight } from './log-view';
+import { rowHeight } from './log-row';
 import type { ValueElement } from '../elements';
 import '../elements';
 import type { Run } from '../../domain';
