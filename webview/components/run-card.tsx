@@ -4,7 +4,7 @@ import { useAction, useHostNow, useRunboard } from '../hooks';
 import { formatDuration, isFinal, type Run, runDurationMs, statusLabel } from '../../domain';
 import type { DiffInfo } from '../protocol';
 import { canCancel, canRetry, executorLabel, liveness, statusIcons } from '../run';
-import { DiffSummary } from './diff-summary';
+import { RunDiff } from './run-diff';
 import { Icon } from './icon';
 
 export function RunCard({ run, lane, picked, diff }: { run: Run; lane: string; picked: boolean; diff: DiffInfo | undefined }) {
@@ -94,7 +94,7 @@ export function RunCard({ run, lane, picked, diff }: { run: Run; lane: string; p
             {duration !== null && <span>took {formatDuration(duration)}</span>}
           </p>
           {run.error && <pre className="run-error">{run.error}</pre>}
-          {diff ? <DiffSummary diff={diff} /> : <p className="diff-none">No changes recorded.</p>}
+          {diff ? <RunDiff diff={diff} /> : <p className="diff-none">No changes recorded.</p>}
         </div>
       )}
     </div>

@@ -5,7 +5,7 @@ import type { DiffInfo } from '../protocol';
 
 const shownFiles = 8;
 
-export function DiffSummary({ diff }: { diff: DiffInfo }) {
+export function RunDiff({ diff }: { diff: DiffInfo }) {
   const runboard = useRunboard();
   const open = useAction();
   const apply = useAction();
