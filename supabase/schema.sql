@@ -568,14 +568,37 @@ CREATE FUNCTION ops.finish_and_claim(p_worker_id text, p_results jsonb, p_max_ru
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 declare
+  v_given integer := 0;
+  v_finished uuid[];
   v_sessions uuid[];
   v_lanes text[];
+  v_refused uuid[];
 begin
-  if p_results is not null and jsonb_typeof(p_results) = 'array' and jsonb_array_length(p_results) > 0 then
-    select array_agg(f.session_id), array_agg(f.lane) into v_sessions, v_lanes
+  if p_results is not null and jsonb_typeof(p_results) = 'array' then
+    v_given := jsonb_array_length(p_results);
+  end if;
+  if v_given > 0 then
+    select array_agg(f.id), array_agg(f.session_id), array_agg(f.lane) into v_finished, v_sessions, v_lanes
       from ops._finish_runs(p_worker_id, p_results, false) f;
   end if;
-  return query select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
+  if v_given > coalesce(cardinality(v_finished), 0) then
+    -- the ends that did not finish their run; their runs are answered after the claim, as they are then
+    select array_agg(i.run_id) into v_refused
+      from jsonb_to_recordset(p_results) as i(run_id uuid)
+     where i.run_id is not null and not (i.run_id = any (coalesce(v_finished, '{}')));
+  end if;
+  if v_refused is null then
+    return query select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
+  else
+    return query
+    with claimed as (
+      select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds)
+    )
+    select * from claimed
+    union all
+    select r.* from ops.runs r
+     where r.id = any (v_refused) and not exists (select 1 from claimed c where c.id = r.id);
+  end if;
   -- a lane freed here whose next run this worker did not take is for the others
   if v_sessions is not null and exists (
     select 1 from unnest(v_sessions, v_lanes) as d(session_id, lane)

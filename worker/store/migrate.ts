@@ -6,10 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import baselineSql from '../../supabase/migrations/0001_ops_baseline.sql';
+import finishAndClaimRefusals from '../../supabase/migrations/0002_finish_and_claim_refusals.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0001_ops_baseline', sql: baselineSql },
+  { name: '0002_finish_and_claim_refusals', sql: finishAndClaimRefusals },
 ];
 
 const BASELINE = '0001_ops_baseline';
