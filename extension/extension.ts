@@ -12,7 +12,8 @@ import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
 import { registerRunLogContent } from './runs/run-log';
 import { watchRunEnds } from './notifications';
-import { openRunboardCommand, RunboardPanel, runboardViewType } from './runboard/runboard-panel';
+import type { RunboardDeps } from './runboard/runboard-host';
+import { openRunboardCommand, RunboardPanel, runboardDeps, runboardViewType } from './runboard/runboard-panel';
 import { SessionsModel } from './sessions/sessions-model';
 import { SessionsTreeProvider, sessionsViewId } from './sessions/sessions-tree';
 import { readSettings } from './settings';
@@ -30,6 +31,8 @@ export interface OcrApi {
   statusBar(): { text: string; tooltip: string };
   workerState(): string;
   activeSessionId(): string | undefined;
+  /** what the Runboard's host is built on (the editor's sessions, active session and commands), for a page of one's own */
+  runboardDeps(): RunboardDeps;
 }
 
 export function activate(context: vscode.ExtensionContext): OcrApi {
@@ -93,6 +96,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     statusBar: () => ({ text: statusBar.item.text, tooltip: typeof statusBar.item.tooltip === 'string' ? statusBar.item.tooltip : (statusBar.item.tooltip?.value ?? '') }),
     workerState: () => worker.state.kind,
     activeSessionId: () => ctx.activeSessionId,
+    runboardDeps: () => runboardDeps(ctx),
   };
 }
 

@@ -1,26 +1,46 @@
-// The editor's side of the Runboard protocol (webview/protocol.ts says how a host must behave): it answers the page's
-// `ready` with a snapshot of one session, keeps the page current with deltas of that session, streams the logs the page
-// asks for, and answers the page's requests. It knows nothing of the panel: the panel hands it the page's messages and
-// a way to post back, which is also how the extension-host tests drive it.
-import * as vscode from 'vscode';
-import type { Disposable as StoreDisposable, Store } from '../../worker/store/store';
+// The editor's side of the Runboard protocol (webview/protocol.ts says how a host must behave), as one explicit state:
+//
+//   waiting    no page is ready yet, or it is hidden: nothing is posted
+//   switching  the page asked for another session (selectSession, createSession): its answer goes first, then loading
+//   loading    a snapshot is being built; a newer one supersedes it
+//   showing    the snapshot is posted; the deltas of its session follow
+//   failed     the last snapshot could not be built; the next ready, switch, store change or showing again retries
+//   closed     the panel is gone
+//
+// ready, showing the panel again, a switch and a store change start loading; hiding the panel waits. Besides the state
+// it keeps the session the person wants (the target), what the page has been posted, and the count of page loads. The
+// sessions and runs come from the SessionsModel only: the shown session is pinned there (with heartbeats: a page that
+// is loading or showing is in view) until another is shown or the page is hidden. The host knows nothing of the panel:
+// the panel hands it the page's messages and a way to post back, which is also how the tests drive it.
 import { isFinal, type Run, type Session } from '../../domain';
-import { answerRequest, type ExecutorOption, hostNotification, type HostMessage, parseWebviewMessage, type RequestHandlers, type WebviewNotification } from '../../webview/protocol';
+import { OcrError } from '../../worker/store/errors';
+import type { Store } from '../../worker/store/store';
+import {
+  answerRequest,
+  type ExecutorOption,
+  hostNotification,
+  type HostMessage,
+  parseWebviewMessage,
+  type RequestHandlers,
+  type RequestMessage,
+  type Snapshot,
+  type WebviewNotification,
+} from '../../webview/protocol';
 import type { Log } from '../log';
-import type { SessionsModel } from '../sessions/sessions-model';
+import { type Disposable, type Event, isNewerRun, type SessionsModel } from '../sessions/sessions-model';
 import { DiffInfos } from './diff-infos';
 import { LogFollowers } from './log-followers';
 import { requestHandlers, type RunboardActions } from './request-handlers';
 
 /** What the host needs of the extension. */
 export interface RunboardDeps {
+  /** for what the model does not keep: diff summaries and logs */
   store(): Promise<Store>;
-  /** the live sessions and runs the Sessions tree shows too: the host reads its deltas from there */
-  model: Pick<SessionsModel, 'ensureStarted' | 'session' | 'runs' | 'onDidChange'>;
-  /** the store was switched (another database): everything read from the old one is stale */
-  onDidChangeStore: vscode.Event<unknown>;
+  /** the sessions and runs the Sessions tree shows too, and the shown session pinned */
+  model: Pick<SessionsModel, 'refresh' | 'allSessions' | 'runs' | 'pin' | 'loaded' | 'onDidChange' | 'onDidChangeStore'>;
   setActiveSession(id: string): Promise<void>;
-  onDidChangeActiveSession: vscode.Event<string | undefined>;
+  /** the session the palette's commands work on changed ("New Session", "Make Session Active") */
+  onDidChangeActiveSession: Event<string | undefined>;
   /** the choices of a lane's executor picker */
   executors(): ExecutorOption[];
   /** what the page's requests do: the functions the palette and the tree's menus call */
@@ -37,52 +57,36 @@ export interface RunboardPage {
   readonly visible: boolean;
 }
 
-/** How often the runs of a shown session with running runs are read again, for their heartbeats. */
-export const heartbeatRefreshMs = 2000;
+export type RunboardState =
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'switching' }
+  | { readonly kind: 'loading' }
+  | { readonly kind: 'showing'; readonly sessionId: string | null }
+  | { readonly kind: 'failed' }
+  | { readonly kind: 'closed' };
 
-const time = (s: string | null): number => (s === null ? Number.NEGATIVE_INFINITY : Date.parse(s));
-
-/**
- * Whether `run` tells the page more than `held`, the version it has. Heartbeats leave updated_at alone, so of two reads
- * with the same updated_at the one with the later heartbeat is the newer: the model's snapshot may be older than the
- * host's own heartbeat read.
- */
-function isNewer(run: Run, held: Run | undefined): boolean {
-  if (!held) return true;
-  const updated = time(run.updated_at) - time(held.updated_at);
-  if (updated !== 0) return updated > 0;
-  return time(run.heartbeat_at) > time(held.heartbeat_at) || (run.heartbeat_at === held.heartbeat_at && run.lease_expires_at !== held.lease_expires_at);
+/** What the page has been posted since its last snapshot. */
+interface Posted {
+  /** the model's list as posted (the model makes a new one whenever it reads the list again) */
+  sessions: readonly Session[] | undefined;
+  /** the shown session's row, as JSON */
+  session: string;
+  runs: Map<string, Run>;
 }
 
-export class RunboardHost implements vscode.Disposable {
-  /** the page said `ready`: posting before that would be lost */
-  private ready = false;
-  /** counts the page's loads: an answer to a request of an earlier load would meet another request with its id */
-  private pageLoads = 0;
-  /** the session the panel was opened for or last switched to */
+export class RunboardHost implements Disposable {
+  private current: RunboardState = { kind: 'waiting' };
+  /** the session the panel was opened for, or last switched to */
   private target: string | undefined;
-  /** the session of the last snapshot posted */
-  private shownId: string | null = null;
-  private shownSession = '';
-  /** the runs of the shown session as the page has them */
-  private readonly posted = new Map<string, Run>();
-  /** increases with every snapshot begun: a snapshot that is no longer the newest is not posted */
-  private generation = 0;
-  private building = 0;
-  private snapshotAfterResponse = false;
-  /** the page's session switches in flight, whose active-session events the host must not follow back */
-  private switching = 0;
-  private storeState: { store: Store; subscription: StoreDisposable } | undefined;
-  /** the shown session's runs when the model does not watch it (an archived session) */
-  private ownWatch: { sessionId: string; watch: StoreDisposable } | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private refreshing = false;
-  private wasVisible: boolean;
+  /** counts the page's `ready`s: an answer to a request of an earlier load would meet another request with its id */
+  private pageLoads = 0;
+  private readonly posted: Posted = { sessions: undefined, session: '', runs: new Map() };
+  /** the shown (or loading) session, kept watched by the model */
+  private pinned: { sessionId: string; pin: Disposable } | undefined;
   private readonly diffs = new DiffInfos();
   private readonly followers: LogFollowers;
   private readonly handlers: RequestHandlers;
-  private readonly disposables: vscode.Disposable[] = [];
-  private disposed = false;
+  private readonly subscriptions: Disposable[];
 
   constructor(
     private readonly deps: RunboardDeps,
@@ -90,57 +94,71 @@ export class RunboardHost implements vscode.Disposable {
     openedFor?: string,
   ) {
     this.target = openedFor;
-    this.wasVisible = page.visible;
     this.followers = new LogFollowers((m) => this.post(m), deps.log);
     this.handlers = requestHandlers(deps.actions, {
       selectSession: (id) => this.selectSession(id),
-      showCreated: (id) => {
-        this.target = id;
-        this.snapshotAfterResponse = true;
-      },
+      showCreated: (id) => void (this.target = id),
     });
-    this.disposables.push(
-      deps.model.onDidChange(() => this.modelChanged()),
-      deps.onDidChangeStore(() => this.storeChanged()),
-      deps.onDidChangeActiveSession((id) => {
-        // "New Session" from the palette, or "Make Session Active" in the tree: the Runboard shows what the person
-        // is working on. Its own switches already show it.
-        if (id && this.switching === 0) this.show(id);
-      }),
-    );
+    this.subscriptions = [
+      deps.model.onDidChange(() => this.sendChanges()),
+      deps.model.onDidChangeStore(() => this.storeChanged()),
+      // "New Session" from the palette, or "Make Session Active" in the tree: the board shows what the person works on.
+      deps.onDidChangeActiveSession((id) => id && this.show(id)),
+    ];
   }
 
   /** A message from the page. */
   receive(raw: unknown): void {
     const parsed = parseWebviewMessage(raw);
-    if (!parsed.ok) {
-      this.deps.log.warn(`Runboard: dropped a message from the page: ${parsed.reason}`);
-      // A request is answered even so, or its button would wait for minutes.
-      const id = typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'request' ? (raw as { id?: unknown }).id : undefined;
-      if (typeof id === 'number' && Number.isInteger(id) && id >= 0) {
-        void this.post({ kind: 'response', id, ok: false, error: { code: 'invalid_input', message: parsed.reason } });
-      }
-      return;
+    if (!parsed.ok) this.refuse(raw, parsed.reason);
+    else if (parsed.message.kind === 'request') this.answer(parsed.message);
+    else this.notified(parsed.message);
+  }
+
+  /** Shows the session (the panel was opened for it, or it became the active one); nothing to do if it is the target. */
+  show(sessionId: string): void {
+    if (sessionId === this.target) return;
+    this.target = sessionId;
+    // A switch of the page's own loads once answered; a page out of sight loads when it is back.
+    if (this.current.kind !== 'switching') void this.load();
+  }
+
+  /** The panel's view state changed: hidden, it waits; shown again, it loads (a hidden page missed what was posted). */
+  visibilityChanged(): void {
+    if (this.current.kind === 'closed') return;
+    if (!this.page.visible) this.hide();
+    else if (this.current.kind === 'waiting') void this.load();
+  }
+
+  dispose(): void {
+    this.enter({ kind: 'closed' });
+    this.followers.stopAll();
+    for (const s of this.subscriptions.splice(0)) s.dispose();
+  }
+
+  // ---- the page's messages ------------------------------------------------------------------------------------
+
+  /** Drops what cannot be read; a request is answered even so, or its button would wait for minutes. */
+  private refuse(raw: unknown, reason: string): void {
+    this.deps.log.warn(`Runboard: dropped a message from the page: ${reason}`);
+    const id = typeof raw === 'object' && raw !== null && (raw as { kind?: unknown }).kind === 'request' ? (raw as { id?: unknown }).id : undefined;
+    if (typeof id === 'number' && Number.isInteger(id) && id >= 0) {
+      void this.post({ kind: 'response', id, ok: false, error: { code: 'invalid_input', message: reason } });
     }
-    const message = parsed.message;
-    if (message.kind === 'request') {
-      // The page's own switches show the session after the response; the active-session event they cause is theirs.
-      const switches = message.method === 'selectSession' || message.method === 'createSession';
-      if (switches) this.switching++;
-      const load = this.pageLoads;
-      void answerRequest(this.handlers, message).then(async (response) => {
-        if (switches) this.switching--;
-        if (!response.ok) this.deps.log.warn(`Runboard: ${message.method} failed: ${response.error.message}`);
-        // A page loaded since numbers its requests afresh: the answer could settle one of its own.
-        if (load === this.pageLoads) await this.post(response);
-        if (this.snapshotAfterResponse) {
-          this.snapshotAfterResponse = false;
-          await this.snapshot();
-        }
-      });
-      return;
-    }
-    this.notified(message);
+  }
+
+  /** Answers once, to the page that asked; a switch of session loads after its answer. */
+  private answer(message: RequestMessage): void {
+    const load = this.pageLoads;
+    const switches = message.method === 'selectSession' || message.method === 'createSession';
+    if (switches && this.inView()) this.enter({ kind: 'switching' });
+    void answerRequest(this.handlers, message).then(async (response) => {
+      if (!response.ok) this.deps.log.warn(`Runboard: ${message.method} failed: ${response.error.message}`);
+      // A page loaded since numbers its requests afresh: the answer could settle one of its own.
+      if (load !== this.pageLoads) return;
+      await this.post(response);
+      if (switches) await this.load();
+    });
   }
 
   private notified(message: WebviewNotification): void {
@@ -148,19 +166,13 @@ export class RunboardHost implements vscode.Disposable {
       case 'ready':
         // A new page: whatever the previous one followed goes nowhere now.
         this.followers.stopAll();
-        this.ready = true;
         this.pageLoads++;
         this.deps.log.info('Runboard ready');
-        void this.snapshot(message.params.session_id);
+        void this.load(message.params.session_id);
         break;
-      case 'followLog': {
-        const { run_id, after_seq } = message.params;
-        void this.deps.store().then(
-          (store) => this.followers.follow(store, run_id, after_seq),
-          (e: unknown) => this.deps.log.warn(`Runboard: cannot follow run ${run_id}: ${(e as Error).message}`),
-        );
+      case 'followLog':
+        this.followLog(message.params.run_id, message.params.after_seq);
         break;
-      }
       case 'unfollowLog':
         this.followers.stop(message.params.run_id);
         break;
@@ -170,105 +182,141 @@ export class RunboardHost implements vscode.Disposable {
     }
   }
 
-  /** Shows the session (the panel was opened for it, or it became the active one). */
-  show(sessionId: string): void {
-    this.target = sessionId;
-    if (sessionId !== this.shownId) void this.snapshot();
+  private followLog(runId: string, afterSeq: number): void {
+    void this.deps.store().then(
+      (store) => this.followers.follow(store, runId, afterSeq),
+      (e: unknown) => this.deps.log.warn(`Runboard: cannot follow run ${runId}: ${(e as Error).message}`),
+    );
   }
 
-  /** The panel's view state changed. A hidden page misses messages and a shown one may be new: it gets a snapshot. */
-  visibilityChanged(): void {
-    if (this.page.visible === this.wasVisible) return; // only moved or focused
-    this.wasVisible = this.page.visible;
-    if (this.page.visible) {
-      void this.snapshot();
-      return;
-    }
-    this.followers.stopAll();
-    this.scheduleHeartbeats();
-  }
-
+  /** The page picked a session: it becomes the target, and the active one when it is active. */
   private async selectSession(sessionId: string): Promise<void> {
-    const store = await this.deps.store();
-    const session = await store.getSession(sessionId);
+    await this.deps.model.refresh();
+    const session = this.deps.model.allSessions.find((s) => s.id === sessionId);
+    if (!session) throw new OcrError('not_found', `session ${sessionId} does not exist`);
     this.target = session.id;
-    this.snapshotAfterResponse = true;
     // Picking a session on the board makes it the one the palette's commands and the tree work on.
     if (session.status === 'active') await this.deps.setActiveSession(session.id);
   }
 
-  // ---- snapshot -----------------------------------------------------------------------------------------------
+  // ---- states -------------------------------------------------------------------------------------------------
 
-  /**
-   * Posts everything the page needs for one session. `named` is the session the page showed before it reloaded; after
-   * it come the panel's target and the newest active session.
-   */
-  async snapshot(named?: string | null): Promise<void> {
-    if (!this.ready || this.disposed) return;
-    const generation = ++this.generation;
-    this.building++;
+  private enter(next: RunboardState): void {
+    this.current = next;
+    if (next.kind === 'waiting' || next.kind === 'failed' || next.kind === 'closed') this.pin(undefined);
+  }
+
+  /** Whether the page said `ready` and can be seen: only then is anything posted or loaded. */
+  private inView(): boolean {
+    return this.pageLoads > 0 && this.page.visible && this.current.kind !== 'closed';
+  }
+
+  private hide(): void {
+    if (this.current.kind === 'waiting') return;
+    this.enter({ kind: 'waiting' });
+    this.followers.stopAll();
+  }
+
+  private storeChanged(): void {
+    // Followers and diff summaries read the old store.
+    this.followers.stopAll();
+    this.diffs.clear();
+    if (this.current.kind !== 'switching') void this.load();
+  }
+
+  /** Builds and posts the snapshot of the session named in `ready`, else the target, else the newest active one. */
+  private async load(named?: string | null): Promise<void> {
+    if (!this.inView()) return;
+    const loading: RunboardState = { kind: 'loading' };
+    this.enter(loading);
     try {
-      const store = await this.deps.store();
-      this.subscribe(store);
-      // The model feeds the deltas; it starts once and reports its own failures.
-      this.deps.model.ensureStarted().catch(() => undefined);
-      const sessions = await store.listSessions({ includeArchived: true });
-      const find = (id: string | null | undefined) => (id ? sessions.find((s) => s.id === id) : undefined);
-      const session = find(named) ?? find(this.target) ?? sessions.find((s) => s.status === 'active') ?? null;
-      const runs = session ? await store.listRuns({ sessionId: session.id, limit: 10_000 }) : [];
-      const diffs = await this.diffs.ofRuns(store, runs);
-      if (generation !== this.generation || !this.ready || this.disposed) return;
-
-      this.shownId = session?.id ?? null;
-      if (session) this.target = session.id;
-      this.shownSession = JSON.stringify(session);
-      this.posted.clear();
-      for (const run of runs) this.posted.set(run.id, run);
-      await this.post(hostNotification('snapshot', { sessions, session, runs, diffs, executors: this.deps.executors(), now: new Date().toISOString() }));
-      this.watchShown(store);
+      const snapshot = await this.snapshot(loading, named);
+      if (!snapshot) return; // superseded
+      this.remember(snapshot);
+      this.enter({ kind: 'showing', sessionId: snapshot.session?.id ?? null });
+      await this.post(hostNotification('snapshot', snapshot));
+      this.sendChanges(); // what changed while it was posted
     } catch (e) {
-      if (generation !== this.generation || this.disposed) return;
+      if (this.current !== loading) return;
+      this.enter({ kind: 'failed' });
       this.deps.log.error('Runboard: could not load its sessions', e);
       this.deps.showError(`Ops Control Room: the Runboard could not load its sessions: ${(e as Error).message}`);
-    } finally {
-      this.building--;
     }
-    // What changed while the snapshot was read.
-    if (generation === this.generation) this.modelChanged();
-    this.scheduleHeartbeats();
+  }
+
+  /** Everything the page needs for one session, or undefined once another load has begun. */
+  private async snapshot(loading: RunboardState, named: string | null | undefined): Promise<Snapshot | undefined> {
+    const model = this.deps.model;
+    await model.refresh();
+    if (this.current !== loading) return undefined;
+    const chosen = this.choose(model.allSessions, named);
+    if (chosen) {
+      this.pin(chosen.id);
+      await model.loaded(chosen.id);
+    }
+    const runs = chosen ? [...model.runs(chosen.id)] : [];
+    const diffs = this.current === loading ? await this.diffs.ofRuns(await this.deps.store(), runs) : [];
+    if (this.current !== loading) return undefined;
+    const sessions = model.allSessions;
+    const session = (chosen && sessions.find((s) => s.id === chosen.id)) ?? chosen ?? null;
+    return { sessions: [...sessions], session, runs, diffs, executors: this.deps.executors(), now: new Date().toISOString() };
+  }
+
+  private choose(sessions: readonly Session[], named: string | null | undefined): Session | undefined {
+    const find = (id: string | null | undefined) => (id ? sessions.find((s) => s.id === id) : undefined);
+    return find(named) ?? find(this.target) ?? sessions.find((s) => s.status === 'active');
+  }
+
+  private remember(snapshot: Snapshot): void {
+    if (snapshot.session) this.target = snapshot.session.id;
+    this.posted.sessions = this.deps.model.allSessions;
+    this.posted.session = JSON.stringify(snapshot.session);
+    this.posted.runs = new Map(snapshot.runs.map((r) => [r.id, r]));
+  }
+
+  /** Keeps the session watched by the model, and lets go of the one before. */
+  private pin(sessionId: string | undefined): void {
+    if (this.pinned?.sessionId === sessionId) return;
+    const next = sessionId === undefined ? undefined : { sessionId, pin: this.deps.model.pin(sessionId, { heartbeats: true }) };
+    this.pinned?.pin.dispose();
+    this.pinned = next;
   }
 
   // ---- deltas -------------------------------------------------------------------------------------------------
 
-  private modelChanged(): void {
-    if (!this.ready || this.building > 0 || !this.shownId) return;
-    const session = this.deps.model.session(this.shownId);
-    if (!session) {
-      // Archived since: the model lets go of it, so the host watches it itself.
-      void this.deps.store().then((store) => this.watchShown(store), () => undefined);
-      return;
-    }
-    this.sessionRow(session);
-    this.sendRuns(this.shownId, this.deps.model.runs(this.shownId));
+  /** Posts what changed in the model since the page heard: the session list, the shown session's row and runs. */
+  private sendChanges(): void {
+    const state = this.current;
+    if (state.kind !== 'showing') return;
+    this.sendSessions();
+    if (state.sessionId === null) return;
+    this.sendSessionRow(state.sessionId);
+    this.sendRuns(state.sessionId);
   }
 
-  private sessionRow(session: Session): void {
+  private sendSessions(): void {
+    const sessions = this.deps.model.allSessions;
+    if (sessions === this.posted.sessions) return;
+    this.posted.sessions = sessions;
+    void this.post(hostNotification('sessions', { sessions: [...sessions] }));
+  }
+
+  private sendSessionRow(sessionId: string): void {
+    const session = this.deps.model.allSessions.find((s) => s.id === sessionId);
     const json = JSON.stringify(session);
-    if (json === this.shownSession || session.id !== this.shownId) return;
-    this.shownSession = json;
+    if (!session || json === this.posted.session) return;
+    this.posted.session = json;
     void this.post(hostNotification('session', { session }));
   }
 
-  /** Posts the runs the page has not seen in this state, and the diff of each that has just finished. */
-  private sendRuns(sessionId: string, runs: readonly Run[]): void {
-    if (sessionId !== this.shownId || this.building > 0) return;
-    const changed = runs.filter((r) => isNewer(r, this.posted.get(r.id)));
+  /** The runs newer than the page has, and the diff of each that has just finished. */
+  private sendRuns(sessionId: string): void {
+    const changed = this.deps.model.runs(sessionId).filter((r) => isNewerRun(r, this.posted.runs.get(r.id)));
     if (changed.length === 0) return;
-    for (const run of changed) this.posted.set(run.id, run);
+    for (const run of changed) this.posted.runs.set(run.id, run);
     void this.post(hostNotification('runs', { session_id: sessionId, runs: changed, now: new Date().toISOString() }));
     const finished = changed.filter((r) => isFinal(r.status) && !this.diffs.has(r.id));
     if (finished.length > 0) void this.sendDiffs(sessionId, finished);
-    this.scheduleHeartbeats();
   }
 
   private async sendDiffs(sessionId: string, runs: readonly Run[]): Promise<void> {
@@ -276,108 +324,20 @@ export class RunboardHost implements vscode.Disposable {
       const store = await this.deps.store();
       for (const run of runs) {
         const diff = await this.diffs.of(store, run.id);
-        if (diff && sessionId === this.shownId) await this.post(hostNotification('diff', { diff }));
+        if (diff && this.isShowing(sessionId)) await this.post(hostNotification('diff', { diff }));
       }
     } catch (e) {
       this.deps.log.warn(`Runboard: could not read a diff summary: ${(e as Error).message}`);
     }
   }
 
-  /** Sessions were created, archived or renamed: the page gets the whole list (archived ones too). */
-  private async sessionsChanged(store: Store): Promise<void> {
-    if (!this.ready || this.disposed) return;
-    try {
-      const sessions = await store.listSessions({ includeArchived: true });
-      await this.post(hostNotification('sessions', { sessions }));
-      const shown = sessions.find((s) => s.id === this.shownId);
-      if (shown) this.sessionRow(shown);
-      this.watchShown(store);
-    } catch (e) {
-      this.deps.log.warn(`Runboard: could not list the sessions: ${(e as Error).message}`);
-    }
-  }
-
-  /** Watches the shown session itself while the model does not (it watches active sessions only). */
-  private watchShown(store: Store): void {
-    const id = this.shownId;
-    const needed = id !== null && this.deps.model.session(id) === undefined;
-    if (this.ownWatch && (!needed || this.ownWatch.sessionId !== id)) {
-      this.ownWatch.watch.dispose();
-      this.ownWatch = undefined;
-    }
-    if (!needed || this.ownWatch || this.disposed) return;
-    this.ownWatch = {
-      sessionId: id,
-      watch: store.watchSession(id, ({ session, runs }) => {
-        this.sessionRow(session);
-        this.sendRuns(session.id, runs);
-      }, { onError: (e) => this.deps.log.warn(`Runboard: watching session ${id}: ${(e as Error).message}`) }),
-    };
-  }
-
-  // ---- heartbeats ---------------------------------------------------------------------------------------------
-
-  /**
-   * Heartbeats renew a lease without changing a run's status, so no watch reports them; the page's liveness dot needs
-   * them. While the shown session has a running run and the page is in view, its running runs are read again.
-   */
-  private scheduleHeartbeats(): void {
-    const running = [...this.posted.values()].some((run) => run.status === 'running');
-    const wanted = this.ready && !this.disposed && this.page.visible && this.shownId !== null && running;
-    if (wanted && !this.heartbeatTimer) this.heartbeatTimer = setInterval(() => void this.refreshHeartbeats(), heartbeatRefreshMs);
-    else if (!wanted && this.heartbeatTimer) {
-      clearInterval(this.heartbeatTimer);
-      this.heartbeatTimer = undefined;
-    }
-  }
-
-  private async refreshHeartbeats(): Promise<void> {
-    const sessionId = this.shownId;
-    if (this.refreshing || !sessionId || this.building > 0) return;
-    this.refreshing = true;
-    try {
-      const store = await this.deps.store();
-      this.sendRuns(sessionId, await store.listRuns({ sessionId, status: ['running'] }));
-    } catch (e) {
-      this.deps.log.warn(`Runboard: could not refresh the running runs: ${(e as Error).message}`);
-    } finally {
-      this.refreshing = false;
-      this.scheduleHeartbeats();
-    }
-  }
-
-  // ---- plumbing -----------------------------------------------------------------------------------------------
-
-  private subscribe(store: Store): void {
-    if (this.storeState?.store === store) return;
-    this.storeState?.subscription.dispose();
-    this.storeState = { store, subscription: store.onSessionsChange(() => void this.sessionsChanged(store)) };
-  }
-
-  private storeChanged(): void {
-    this.storeState?.subscription.dispose();
-    this.storeState = undefined;
-    this.ownWatch?.watch.dispose();
-    this.ownWatch = undefined;
-    this.followers.stopAll();
-    this.diffs.clear();
-    this.posted.clear();
-    void this.snapshot();
+  private isShowing(sessionId: string): boolean {
+    return this.current.kind === 'showing' && this.current.sessionId === sessionId;
   }
 
   private post(message: HostMessage): PromiseLike<unknown> {
     // A hidden page is gone; what is posted meanwhile would reach the next one, which asks afresh with `ready`.
-    if (!this.ready || this.disposed || !this.page.visible) return Promise.resolve(false);
+    if (!this.inView()) return Promise.resolve(false);
     return this.page.post(message);
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.followers.stopAll();
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
-    this.ownWatch?.watch.dispose();
-    this.storeState?.subscription.dispose();
-    for (const d of this.disposables.splice(0)) d.dispose();
   }
 }

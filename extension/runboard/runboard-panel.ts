@@ -74,7 +74,6 @@ export function runboardDeps(ctx: CommandContext): RunboardDeps {
   return {
     store: () => ctx.store(),
     model: ctx.model,
-    onDidChangeStore: ctx.backend.onDidChange,
     setActiveSession: (id) => ctx.setActiveSession(id),
     onDidChangeActiveSession: ctx.onDidChangeActiveSession,
     executors: runboardExecutors,
