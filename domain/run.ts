@@ -89,6 +89,15 @@ export const ExecutorChoice = z.discriminatedUnion('executor', [
 ]);
 export type ExecutorChoice = z.infer<typeof ExecutorChoice>;
 
+/** A choice in an executor picker (the palette's, a lane's on the Runboard): the shell, or one agent profile. */
+export const ExecutorOption = z.object({
+  /** unique among the options, such as 'shell' or 'agent:claude' */
+  id: z.string().min(1),
+  label: z.string().min(1),
+  run_with: ExecutorChoice,
+});
+export type ExecutorOption = z.infer<typeof ExecutorOption>;
+
 /**
  * A person's (or a tool's) request to run something in a lane: the one shape the palette, the tree, the Runboard, the
  * CLI and the tools for other agents send to queueLaneRun.

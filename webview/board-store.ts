@@ -1,7 +1,7 @@
 // What the page knows about the shown session: the snapshot the host sent last, with its deltas applied. A delta for
 // another session, or an older version of a run than the one held, is ignored: the board never goes back in time.
-import type { Run, RunStatus, Session } from '../domain';
-import type { DiffInfo, ExecutorOption, HostNotification } from './protocol';
+import type { Run, RunStatus, Session, ExecutorOption } from '../domain';
+import type { DiffInfo, HostNotification } from './protocol';
 import { runStatuses } from '../domain';
 
 export interface BoardState {

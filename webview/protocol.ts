@@ -31,7 +31,7 @@
  *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
  */
 import * as z from 'zod';
-import { CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorChoice, LaneRunRequest, NewSession, Run, Session } from '../domain';
+import { CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorOption, LaneRunRequest, NewSession, Run, Session } from '../domain';
 
 export const protocolVersion = 1;
 
@@ -90,15 +90,6 @@ export const DiffInfo = z.object({
   omitted: z.boolean(),
 });
 export type DiffInfo = z.infer<typeof DiffInfo>;
-
-/** A choice in a lane's executor picker: the shell, or one agent profile. */
-export const ExecutorOption = z.object({
-  /** unique among the options, such as 'shell' or 'agent:claude' */
-  id,
-  label: z.string().min(1),
-  run_with: ExecutorChoice,
-});
-export type ExecutorOption = z.infer<typeof ExecutorOption>;
 
 export const Snapshot = z.object({
   sessions: z.array(Session),

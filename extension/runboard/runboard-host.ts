@@ -12,12 +12,11 @@
 // sessions and runs come from the SessionsModel only: the shown session is pinned there (with heartbeats: a page that
 // is loading or showing is in view) until another is shown or the page is hidden. The host knows nothing of the panel:
 // the panel hands it the page's messages and a way to post back, which is also how the tests drive it.
-import { isFinal, type Run, type Session } from '../../domain';
+import { type ExecutorOption, isFinal, type Run, type Session } from '../../domain';
 import { OcrError } from '../../worker/store/errors';
 import type { Store } from '../../worker/store/store';
 import {
   answerRequest,
-  type ExecutorOption,
   hostNotification,
   type HostMessage,
   parseWebviewMessage,

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { executorOptions } from '../../worker/engine/executors';
-import type { ExecutorOption } from '../../webview/protocol';
+import type { ExecutorOption } from '../../domain';
 import { runboardAssets, runboardHtml } from '../../webview/page-html';
 import type { CommandContext } from '../commands/context';
 import { cancelRun, retryRun } from '../commands/run-commands';

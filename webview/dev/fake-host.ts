@@ -3,8 +3,8 @@
 // exactly as the extension host must (parseWebviewMessage, answerRequest, ready → snapshot, deltas, pulled logs), and
 // plays a small in-memory queue: runs wait, start, print, heartbeat, end, leave diffs. For the dev harness and the
 // benchmark only; the tests talk to the page directly.
-import { isFinal, type Run, type Session } from '../../domain';
-import { answerRequest, type DiffInfo, type ExecutorOption, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers } from '../protocol';
+import { isFinal, type Run, type Session, type ExecutorOption } from '../../domain';
+import { answerRequest, type DiffInfo, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers } from '../protocol';
 
 const params = new URLSearchParams(location.search);
 // the Store's followRun yields batches of at most this many lines (5,000 by default; the host may ask for fewer)

@@ -1,6 +1,6 @@
 // Rows as the host would post them: the database's field names, valid by the protocol's schemas.
-import type { Run, Session } from '../../domain';
-import { type DiffInfo, type ExecutorOption, type LogBatch, type LogEvent, logBatches, type Snapshot } from '../protocol';
+import type { Run, Session, ExecutorOption } from '../../domain';
+import { type DiffInfo, type LogBatch, type LogEvent, logBatches, type Snapshot } from '../protocol';
 
 const at = (ms: number): string => new Date(Date.UTC(2025, 0, 1) + ms).toISOString();
 export const t0 = Date.UTC(2025, 0, 1);

@@ -5,7 +5,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
-import { agentProfileName, type ExecutorChoice, type Run } from '../../domain';
+import { agentProfileName, type ExecutorOption, type Run } from '../../domain';
 
 export const defaultTimeoutSeconds = 3600;
 export const promptPlaceholder = '{prompt}';
@@ -79,13 +79,6 @@ export function agentProfiles(config: ExecutorConfig): AgentProfiles {
 /** The profile of that name, never a property every object has (a profile called "constructor" is just unknown). */
 function profileNamed(profiles: AgentProfiles, name: string): string[] | undefined {
   return Object.hasOwn(profiles, name) ? profiles[name] : undefined;
-}
-
-/** A choice of how to run a lane's intent, for a picker: the shell, and each agent profile this machine can run. */
-export interface ExecutorOption {
-  id: string;
-  label: string;
-  run_with: ExecutorChoice;
 }
 
 /** The shell and every agent profile whose CLI is on PATH (or configured), the `preferred` one ('shell' or a profile) first. */
