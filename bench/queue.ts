@@ -1,8 +1,12 @@
-// Queue benchmark: claims per second for 4 worker processes on PostgreSQL, and the latency from queuing a run to a
-// listening worker's claim. Prints a markdown table. Run with `npm run bench:queue`.
+// Queue benchmark: runs per second through 4 worker processes on PostgreSQL, and the latency from queuing a run to a
+// listening worker's claim, both with the engine's own Worker and an executor that does no work. Prints a markdown
+// table. Run with `npm run bench:queue`.
 import { fork } from 'node:child_process';
 import os from 'node:os';
+import { inProcessExecutor } from '../worker/engine/in-process';
+import { Worker } from '../worker/engine/worker';
 import { PostgresStore } from '../worker/store/postgres';
+import type { Store } from '../worker/store/store';
 import { createTestDatabase, testServerUrl } from '../worker/store/testing';
 import type { Run, Session } from '../domain';
 import pg from 'pg';
@@ -12,65 +16,57 @@ const WORKERS = 4;
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 
 interface WorkerMessage {
-  claimed: number;
-  claimCalls: number;
+  finished: number;
+  statements: number;
 }
 
-// A worker process: claim up to `batch` runs and finish them (in one call when batched), until the queue is empty.
-async function workerRole(url: string, id: string, batch: number): Promise<void> {
-  const store = new PostgresStore({ url, poolSize: 2 });
-  let claimed = 0;
-  let claimCalls = 0;
-  let empty = 0;
+/** The engine's Worker with an executor that does no work: what is measured is the queue and the worker's loop. */
+function noopWorker(store: Store, id: string, concurrency: number, onEnd?: () => void): Worker {
+  const worker = new Worker(store, { id, concurrency, pollMs: 1000, recoverMs: 1000, version: 'bench' }, { executor: inProcessExecutor(async () => undefined) });
+  if (onEnd) worker.onRunFinished(onEnd);
+  return worker;
+}
+
+/** Counts the statements that record ends and claim: the round trips a run costs. */
+function counting(store: PostgresStore, count: () => void): Store {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof value !== 'function') return value;
+      if (name !== 'finishAndClaim') return value.bind(target);
+      return (...args: unknown[]) => (count(), value.apply(target, args));
+    },
+  });
+}
+
+// A worker process: the engine's Worker until nothing is left that it can serve.
+async function workerRole(url: string, id: string, concurrency: number): Promise<void> {
+  const store = new PostgresStore({ url });
+  let finished = 0;
+  let statements = 0;
+  const worker = noopWorker(counting(store, () => statements++), id, concurrency, () => finished++);
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  while (empty < 3) {
-    claimCalls++;
-    const runs = await store.claimRuns(id, batch);
-    if (runs.length === 0) {
-      // lanes may all be busy with other workers' runs: stop only when nothing is left to claim
-      if ((await store.listRuns({ status: ['queued'], limit: 1 })).length === 0) empty++;
-      await new Promise((r) => setTimeout(r, 2));
-      continue;
-    }
-    empty = 0;
-    claimed += runs.length;
-    if (batch === 1) await store.finishRun({ runId: runs[0]!.id, workerId: id, attempt: runs[0]!.attempt }, { status: 'succeeded', exitCode: 0 });
-    else await store.finishRuns(id, runs.map((r) => ({ runId: r.id, attempt: r.attempt, status: 'succeeded' as const, exitCode: 0 })));
-  }
+  await worker.start();
+  await worker.whenIdle();
+  await worker.stop({ graceMs: 0 });
   await store.close();
-  process.send!({ claimed, claimCalls } satisfies WorkerMessage);
+  process.send!({ finished, statements } satisfies WorkerMessage);
 }
 
 // A listening worker: claims as soon as it is told a run is queued.
 async function listenerRole(url: string): Promise<void> {
-  const store = new PostgresStore({ url, poolSize: 2 });
-  let busy = false;
-  let again = false;
-  const drain = async (): Promise<void> => {
-    if (busy) {
-      again = true;
-      return;
-    }
-    busy = true;
-    try {
-      do {
-        again = false;
-        const runs = await store.claimRuns('listener', 8);
-        await Promise.all(runs.map((r) => store.finishRun({ runId: r.id, workerId: 'listener', attempt: r.attempt }, { status: 'succeeded', exitCode: 0 })));
-      } while (again);
-    } finally {
-      busy = false;
-    }
-  };
-  store.onQueueChange(() => void drain());
+  const store = new PostgresStore({ url });
+  const worker = noopWorker(store, 'listener', 8);
+  await worker.start();
   await store.listening();
   process.send!({ ready: true });
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
+  await worker.stop({ graceMs: 0 });
   await store.close();
   process.exit(0);
 }
 
-async function drainScenario(batch: number, lanes: 'distinct' | 100): Promise<{ perSec: number; seconds: number; claimCalls: number }> {
+async function drainScenario(concurrency: number, lanes: 'distinct' | 100): Promise<{ perSec: number; seconds: number; statements: number }> {
   const db = await createTestDatabase('ocr_bench');
   const store = new PostgresStore({ url: db.url });
   try {
@@ -85,16 +81,16 @@ async function drainScenario(batch: number, lanes: 'distinct' | 100): Promise<{ 
       return { session_id: s.id, lane: s.lanes[Math.floor(i / sessions.length) % 4]!, intent: 'noop' };
     });
     for (let i = 0; i < inputs.length; i += 5000) await store.createRuns(inputs.slice(i, i + 5000));
-    const children = Array.from({ length: WORKERS }, (_, i) => fork(__filename, ['worker', db.url, `w${i}`, String(batch)], { stdio: 'inherit' }));
+    const children = Array.from({ length: WORKERS }, (_, i) => fork(__filename, ['worker', db.url, `w${i}`, String(concurrency)], { stdio: 'inherit' }));
     await new Promise((r) => setTimeout(r, 500)); // let them connect
     const done = children.map((c) => new Promise<WorkerMessage>((resolve) => c.once('message', (m) => resolve(m as WorkerMessage))));
     const t0 = performance.now();
     for (const c of children) c.send('go');
     const results = await Promise.all(done);
     const seconds = (performance.now() - t0) / 1000;
-    const claimed = results.reduce((a, r) => a + r.claimed, 0);
-    if (claimed !== RUNS) throw new Error(`claimed ${claimed} of ${RUNS} runs`);
-    return { perSec: RUNS / seconds, seconds, claimCalls: results.reduce((a, r) => a + r.claimCalls, 0) };
+    const finished = results.reduce((a, r) => a + r.finished, 0);
+    if (finished !== RUNS) throw new Error(`finished ${finished} of ${RUNS} runs`);
+    return { perSec: RUNS / seconds, seconds, statements: results.reduce((a, r) => a + r.statements, 0) };
   } finally {
     await store.close();
     await db.drop();
@@ -133,8 +129,8 @@ async function latencyScenario(): Promise<{ p50: number; p99: number; max: numbe
 }
 
 async function main(): Promise<void> {
-  const [role, url, id, batch] = process.argv.slice(2);
-  if (role === 'worker') return workerRole(url!, id!, Number(batch));
+  const [role, url, id, concurrency] = process.argv.slice(2);
+  if (role === 'worker') return workerRole(url!, id!, Number(concurrency));
   if (role === 'listener') return listenerRole(url!);
 
   const admin = new pg.Client({ connectionString: testServerUrl() });
@@ -142,14 +138,14 @@ async function main(): Promise<void> {
   const version = (await admin.query<{ server_version: string }>('show server_version')).rows[0]!.server_version;
   await admin.end();
   console.log(`# Queue benchmark — ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, PostgreSQL ${version}, Node ${process.version}\n`);
-  console.log(`${RUNS.toLocaleString('en')} no-op runs, ${WORKERS} worker processes, each claiming a batch of runs then finishing them (batch 10: one finish_runs call).\n`);
-  console.log('| scenario | batch | claims/s | seconds | claim calls |');
+  console.log(`${RUNS.toLocaleString('en')} no-op runs, ${WORKERS} worker processes, each the engine's Worker with an in-process executor that does no work.\n`);
+  console.log('| scenario | slots per worker | runs/s | seconds | finish_and_claim statements |');
   console.log('|---|---:|---:|---:|---:|');
   for (const lanes of ['distinct', 100] as const) {
-    for (const batch of [1, 10]) {
-      const r = await drainScenario(batch, lanes);
+    for (const concurrency of [1, 8]) {
+      const r = await drainScenario(concurrency, lanes);
       const label = lanes === 'distinct' ? 'distinct lanes' : '100 busy lanes';
-      console.log(`| ${label} | ${batch} | ${Math.round(r.perSec).toLocaleString('en')} | ${r.seconds.toFixed(2)} | ${r.claimCalls.toLocaleString('en')} |`);
+      console.log(`| ${label} | ${concurrency} | ${Math.round(r.perSec).toLocaleString('en')} | ${r.seconds.toFixed(2)} | ${r.statements.toLocaleString('en')} |`);
     }
   }
   const l = await latencyScenario();

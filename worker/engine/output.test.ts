@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../domain';
-import { LineSplitter, maxLineBytes, RunLog } from './output';
+import { LineSplitter, maxLineBytes, LogWriter } from './output';
 
 function split(chunks: Array<string | Buffer>, maxBytes?: number): Array<[string, boolean]> {
   const lines: Array<[string, boolean]> = [];
@@ -44,11 +44,11 @@ describe('LineSplitter', () => {
   });
 });
 
-describe('RunLog', () => {
+describe('LogWriter', () => {
   it('sends every line once, in order, in few batches, and flush waits for all of them', async () => {
     const batches: NewEvent[][] = [];
     let seq = 0;
-    const log = new RunLog(async (events) => {
+    const log = new LogWriter(async (events) => {
       batches.push(events);
       await new Promise((r) => setTimeout(r, 5));
       return (seq += events.length);
@@ -66,7 +66,7 @@ describe('RunLog', () => {
     const sent: string[] = [];
     let calls = 0;
     let lost: unknown;
-    const log = new RunLog(
+    const log = new LogWriter(
       async (events) => {
         calls++;
         if (calls === 1) throw new Error('connection reset');

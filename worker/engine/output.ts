@@ -84,7 +84,7 @@ function utf8Boundary(bytes: Buffer, limit: number): number {
   return cut > 0 ? cut : limit;
 }
 
-export interface RunLogOptions {
+export interface LogWriterOptions {
   /** the longest a line waits before it is sent */
   flushMs?: number;
   /** the most lines in one append_events call */
@@ -105,7 +105,7 @@ type Append = (events: NewEvent[]) => Promise<number>;
  * The log of one run. Lines are sent in the order they were added, one append_events call at a time, each batch as
  * large as the lines that waited while the previous call was in flight (so a chatty run costs few round trips).
  */
-export class RunLog {
+export class LogWriter {
   private pending: NewEvent[] = [];
   private pendingChars = 0;
   private inFlight = false;
@@ -124,15 +124,15 @@ export class RunLog {
 
   constructor(
     private readonly append: Append,
-    private readonly options: RunLogOptions = {},
+    private readonly options: LogWriterOptions = {},
   ) {
     this.flushMs = options.flushMs ?? 50;
     this.maxBatchLines = options.maxBatchLines ?? 5000;
     this.maxBatchChars = options.maxBatchChars ?? 4 * 1024 * 1024;
   }
 
-  static forLease(store: { appendEvents(lease: Lease, events: NewEvent[]): Promise<number> }, lease: Lease, options?: RunLogOptions): RunLog {
-    return new RunLog((events) => store.appendEvents(lease, events), options);
+  static forLease(store: { appendEvents(lease: Lease, events: NewEvent[]): Promise<number> }, lease: Lease, options?: LogWriterOptions): LogWriter {
+    return new LogWriter((events) => store.appendEvents(lease, events), options);
   }
 
   /** Characters waiting to be sent; the caller pauses its source when this grows too large. */

@@ -6,12 +6,12 @@ import { describeDiff, formatDuration, type Run, type Session } from '../../doma
 import type { Lease } from '../store/types';
 import { captureDiff } from './diff';
 import { commandFor, type ExecutorConfig } from './executors';
-import { RunLog } from './output';
+import type { ExecutionContext, RunEnd, RunExecution, RunExecutor, StopReason } from './execution';
+import { LogWriter } from './output';
 import { RunProcess, type ProcessResult } from './run-process';
 import { prepareLaneWorkspace, type LaneWorkspace } from './worktree';
 
 export interface RunSettings {
-  workerId: string;
   worktreeRoot: string;
   copyFiles?: string[];
   /** runs once in each new lane worktree, through the user's shell */
@@ -23,31 +23,35 @@ export interface RunSettings {
   resolveRepo(session: Session): Promise<string | undefined>;
 }
 
-export type RunEnd =
-  | { status: 'succeeded' | 'failed' | 'canceled'; exitCode: number | null; error: string | null }
-  | { status: 'lost'; error: string };
-
 // A run that prints faster than the database takes its lines is paused (its pipes fill, its writes block) above this
 // many characters waiting, and resumed once they are down to a quarter.
 const backlogHigh = 8 * 1024 * 1024;
 const backlogLow = backlogHigh / 4;
 
-export class ActiveRun {
+/** The worker's own executor: each run in its lane's worktree, as a process group of its own. */
+export function processExecutor(settings: RunSettings): RunExecutor {
+  return (run, context) => new ActiveRun(context, run, settings);
+}
+
+export class ActiveRun implements RunExecution {
   readonly lease: Lease;
-  readonly log: RunLog;
+  readonly log: LogWriter;
+  private readonly store: Store;
+  private readonly workerId: string;
   private process: RunProcess | undefined;
-  private stopReason: 'cancel' | 'shutdown' | undefined;
+  private stopReason: StopReason | undefined;
   private lostBecause: string | undefined;
-  private finishing = false;
   private finalLine: { text: string; level: 'info' | 'warn' | 'error' } | undefined;
 
   constructor(
-    private readonly store: Store,
+    context: ExecutionContext,
     readonly run: Run,
     private readonly settings: RunSettings,
   ) {
-    this.lease = { runId: run.id, workerId: settings.workerId, attempt: run.attempt };
-    this.log = RunLog.forLease(store, this.lease, {
+    this.store = context.store;
+    this.workerId = context.workerId;
+    this.lease = { runId: run.id, workerId: context.workerId, attempt: run.attempt };
+    this.log = LogWriter.forLease(this.store, this.lease, {
       isLeaseLost: isLeaseLost,
       onLeaseLost: (e) => this.loseLease(`the database refused a log write: ${(e as Error).message}`),
     });
@@ -57,18 +61,13 @@ export class ActiveRun {
     return this.lostBecause !== undefined;
   }
 
-  /** Between its last process and its finish_run: a 'lost' heartbeat answer may be its own finish. */
-  get isFinishing(): boolean {
-    return this.finishing;
-  }
-
   /** The process group of the command running now, if any. */
   get processGroup(): number | undefined {
     return this.process?.running ? this.process.pid : undefined;
   }
 
   /** The user asked it to stop, or the worker is shutting down: TERM, then KILL after the grace period. */
-  cancel(reason: 'cancel' | 'shutdown'): void {
+  cancel(reason: StopReason): void {
     if (this.lost) return;
     this.stopReason ??= reason;
     this.process?.stop(reason, this.settings.killGraceMs);
@@ -83,7 +82,7 @@ export class ActiveRun {
   }
 
   async execute(): Promise<RunEnd> {
-    this.log.system(`claimed by ${this.settings.workerId} (attempt ${this.run.attempt} of ${this.run.max_attempts})`);
+    this.log.system(`claimed by ${this.workerId} (attempt ${this.run.attempt} of ${this.run.max_attempts})`);
     let end: RunEnd;
     let workspace: LaneWorkspace | undefined;
     try {
@@ -120,14 +119,12 @@ export class ActiveRun {
     } catch (e) {
       end = this.lost ? this.lostEnd() : this.failure(e);
     }
-    this.finishing = true;
     if (end.status !== 'lost' && workspace?.git) await this.recordDiff(workspace);
     if (this.lost) return this.lostEnd();
     // The exit line comes last, after the diff's, so a log's final line always says how the run ended.
     if (this.finalLine) this.log.system(this.finalLine.text, this.finalLine.level, { exitCode: end.status === 'lost' ? null : end.exitCode });
     await this.log.flush();
-    if (this.lost || end.status === 'lost') return this.lostEnd();
-    return this.finish(end);
+    return this.lost ? this.lostEnd() : end;
   }
 
   private environment(folder: string): NodeJS.ProcessEnv {
@@ -187,7 +184,7 @@ export class ActiveRun {
         return { status: 'canceled', exitCode: result.exitCode, error: null };
       case 'shutdown':
         this.finalLine = { text: `canceled, the worker is stopping: exited ${code} in ${took}`, level: 'warn' };
-        return { status: 'canceled', exitCode: result.exitCode, error: `the worker ${this.settings.workerId} stopped before the run finished` };
+        return { status: 'canceled', exitCode: result.exitCode, error: `the worker ${this.workerId} stopped before the run finished` };
       case 'timeout': {
         const limit = formatDuration(timeoutMs);
         this.finalLine = { text: `timed out after ${limit}: exited ${code} in ${took}`, level: 'error' };
@@ -204,7 +201,7 @@ export class ActiveRun {
   private stoppedBeforeStart(): RunEnd {
     const shutdown = this.stopReason === 'shutdown';
     this.log.system(shutdown ? 'canceled before it started: the worker is stopping' : 'canceled before it started', 'warn');
-    return { status: 'canceled', exitCode: null, error: shutdown ? `the worker ${this.settings.workerId} stopped before the run started` : null };
+    return { status: 'canceled', exitCode: null, error: shutdown ? `the worker ${this.workerId} stopped before the run started` : null };
   }
 
   private failure(e: unknown): RunEnd {
@@ -234,24 +231,6 @@ export class ActiveRun {
     } catch (e) {
       if (isLeaseLost(e)) this.loseLease(`the database refused the diff: ${(e as Error).message}`);
       else this.log.system(`could not record the diff: ${(e as Error).message}`, 'warn');
-    }
-  }
-
-  private async finish(end: Exclude<RunEnd, { status: 'lost' }>): Promise<RunEnd> {
-    // A database that is away for a moment should not cost a finished run; the heartbeat decides when it is too long.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.store.finishRun(this.lease, { status: end.status, exitCode: end.exitCode, error: end.error });
-        return end;
-      } catch (e) {
-        if (isLeaseLost(e)) {
-          this.loseLease(`the database refused finish_run: ${(e as Error).message}`);
-          return this.lostEnd();
-        }
-        if (this.lost || attempt >= 20) throw e;
-        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
-        if (this.lost) return this.lostEnd();
-      }
     }
   }
 }

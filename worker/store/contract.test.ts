@@ -3,12 +3,21 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from './engines.test-support';
 import { LeaseLostError, OcrError } from './errors';
+import { migrations } from './migrate';
 import { PostgresStore } from './postgres';
 import type { Run, RunEvent, Session } from '../../domain';
+import type { RunEnding, Store } from './store';
 import type { Lease } from './types';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leaseOf = (run: Run, workerId = run.claimed_by!): Lease => ({ runId: run.id, workerId, attempt: run.attempt });
+
+/** Ends one held run as a worker does (finish_and_claim, claiming nothing) and answers the run as it is now. */
+async function finish(s: Store, lease: Lease, end: Omit<RunEnding, 'runId' | 'attempt'>): Promise<Run> {
+  const answer = await s.finishAndClaim(lease.workerId, [{ runId: lease.runId, attempt: lease.attempt, ...end }], 0);
+  expect(answer).toEqual({ claimed: [], refused: [] });
+  return s.getRun(lease.runId);
+}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -46,7 +55,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     await c.connect();
     const { rows } = await c.query('select name from ops.schema_migrations order by name');
     await c.end();
-    expect(rows.map((r) => r.name)).toEqual(['0001_ops_schema', '0002_ops_functions', '0003_queue_fast_path']);
+    expect(rows.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
   });
 
   it('claims each of 5,000 runs exactly once with 8 concurrent claimers, never two running in one lane', async () => {
@@ -84,7 +93,7 @@ describe.each(engines)('the queue on $name', (engine) => {
           await Promise.all(
             runs.map(async (r) => {
               holding.delete(`${r.session_id}/${r.lane}`);
-              await c.finishRun(leaseOf(r, worker), { status: 'succeeded', exitCode: 0 });
+              await finish(c, leaseOf(r, worker), { status: 'succeeded', exitCode: 0 });
             }),
           );
         }
@@ -133,7 +142,7 @@ describe.each(engines)('the queue on $name', (engine) => {
         let idle = 0;
         while (idle < 3) {
           const ended = held.map((r) => ({ runId: r.id, attempt: r.attempt, status: 'succeeded' as const, exitCode: 0 }));
-          held = await w.finishAndClaim(worker, ended, 4, { sessions: mine });
+          held = (await w.finishAndClaim(worker, ended, 4, { sessions: mine })).claimed;
           if (held.length === 0) {
             idle++;
             await sleep(5);
@@ -170,10 +179,10 @@ describe.each(engines)('the queue on $name', (engine) => {
     const [second] = await store.claimRuns('w-order', 1, { sessions: [s.id] });
     expect(second!.intent).toBe('b1');
     expect(await store.claimRuns('w-order', 5, { sessions: [s.id] })).toEqual([]); // both lanes busy
-    await store.finishRun(leaseOf(first!), { status: 'succeeded', exitCode: 0 });
+    await finish(store, leaseOf(first!), { status: 'succeeded', exitCode: 0 });
     const [third] = await store.claimRuns('w-order', 5, { sessions: [s.id] });
     expect(third!.id).toBe(a1.id);
-    await store.finishRun(leaseOf(third!), { status: 'succeeded', exitCode: 0 });
+    await finish(store, leaseOf(third!), { status: 'succeeded', exitCode: 0 });
     const [fourth] = await store.claimRuns('w-order', 5, { sessions: [s.id] });
     expect(fourth!.id).toBe(a2.id);
     expect(b1.id).toBe(second!.id);
@@ -211,14 +220,13 @@ describe.each(engines)('the queue on $name', (engine) => {
     await expect(store.appendEvents(stale, [{ stream: 'stdout', text: 'late' }])).rejects.toBeInstanceOf(LeaseLostError);
     await expect(store.appendEvents(stale, [])).rejects.toMatchObject({ code: 'lease_lost' });
     await expect(store.putArtifact(stale, { kind: 'diff', name: 'lane.diff', content: '' })).rejects.toMatchObject({ code: 'lease_lost' });
-    await expect(store.finishRun(stale, { status: 'succeeded', exitCode: 0 })).rejects.toMatchObject({
-      code: 'lease_lost',
-      message: expect.stringContaining('held by w-new at attempt 2'),
-    });
+    // the old worker's end is refused, and the answer shows whose the run is now
+    const refused = await store.finishAndClaim('w-old', [{ runId: run.id, attempt: stale.attempt, status: 'succeeded', exitCode: 0 }], 0);
+    expect(refused).toMatchObject({ claimed: [], refused: [{ id: run.id, status: 'running', claimed_by: 'w-new', attempt: 2 }] });
     expect((await store.heartbeat('w-old', [run.id])).get(run.id)).toBe('lost');
     expect((await store.heartbeat('w-new', [run.id])).get(run.id)).toBe('held');
 
-    const finished = await store.finishRun(leaseOf(again!), { status: 'succeeded', exitCode: 0 });
+    const finished = await finish(store, leaseOf(again!), { status: 'succeeded', exitCode: 0 });
     expect(finished.status).toBe('succeeded');
     const lines = await store.listEvents(run.id);
     expect(lines.map((e) => e.text)).toEqual(['working']);
@@ -313,7 +321,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     sub.dispose();
     expect((await store.heartbeat('w-cancel', [running.id])).get(running.id)).toBe('cancel');
 
-    const ended = await store.finishRun(leaseOf(held!), { status: 'canceled', exitCode: null, error: 'canceled' });
+    const ended = await finish(store, leaseOf(held!), { status: 'canceled', exitCode: null, error: 'canceled' });
     expect(ended.status).toBe('canceled');
     const f = await store.cancelRun(running.id);
     expect(f.outcome).toBe('already_finished');
@@ -323,22 +331,25 @@ describe.each(engines)('the queue on $name', (engine) => {
     expect(await store.claimRuns('w-cancel', 5, { sessions: [s.id] })).toEqual([]);
   });
 
-  it('finishes a batch of runs in one call, leaving out the ones the worker no longer holds', async () => {
+  it('finishes a batch of runs in one call, answering the ones the worker no longer holds', async () => {
     const s = await newSession('batch finish');
     await store.createRuns(['A', 'B', 'C'].flatMap((lane) => [1, 2].map((k) => ({ session_id: s.id, lane, intent: `${lane}${k}` }))));
     const held = await store.claimRuns('w-batch', 3, { sessions: [s.id] });
     expect(held.map((r) => r.intent)).toEqual(['A1', 'B1', 'C1']);
     const stolen = { runId: held[2]!.id, attempt: held[2]!.attempt + 1 }; // not this worker's attempt
-    const done = await store.finishRuns('w-batch', [
+    const answer = await store.finishAndClaim('w-batch', [
       { runId: held[0]!.id, attempt: held[0]!.attempt, status: 'succeeded', exitCode: 0 },
       { runId: held[1]!.id, attempt: held[1]!.attempt, status: 'failed', exitCode: 2, error: 'exited 2' },
       { ...stolen, status: 'succeeded', exitCode: 0 },
-    ]);
-    expect(done.map((r) => [r.intent, r.status]).sort()).toEqual([['A1', 'succeeded'], ['B1', 'failed']]);
+    ], 0);
+    expect(answer.claimed).toEqual([]);
+    expect(answer.refused.map((r) => [r.intent, r.status])).toEqual([['C1', 'running']]);
+    expect((await store.getRun(held[0]!.id)).status).toBe('succeeded');
+    expect((await store.getRun(held[1]!.id)).status).toBe('failed');
     expect((await store.getRun(held[2]!.id)).status).toBe('running');
     const next = await store.claimRuns('w-batch', 3, { sessions: [s.id] });
     expect(next.map((r) => r.intent)).toEqual(['A2', 'B2']);
-    await expect(store.finishRuns('w-batch', [{ runId: next[0]!.id, attempt: 1, status: 'queued' as never }])).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(store.finishAndClaim('w-batch', [{ runId: next[0]!.id, attempt: 1, status: 'queued' as never }], 0)).rejects.toMatchObject({ code: 'invalid_input' });
   });
 
   it('retries a finished run as a new queued run that points at the old one', async () => {
@@ -346,7 +357,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     const run = await store.createRun({ session_id: s.id, lane: 'D', intent: 'flaky', spec: { command: 'exit 1' } });
     await expect(store.retryRun(run.id)).rejects.toMatchObject({ code: 'invalid_state' });
     const [held] = await store.claimRuns('w-retry', 1, { sessions: [s.id] });
-    await store.finishRun(leaseOf(held!), { status: 'failed', exitCode: 1, error: 'exited 1' });
+    await finish(store, leaseOf(held!), { status: 'failed', exitCode: 1, error: 'exited 1' });
     const retry = await store.retryRun(run.id);
     expect(retry).toMatchObject({ status: 'queued', intent: 'flaky', lane: 'D', retry_of: run.id, spec: { command: 'exit 1' } });
   });
@@ -410,7 +421,7 @@ describe.each(engines)('the queue on $name', (engine) => {
       return p && p !== pid ? p : undefined;
     });
     await write(10);
-    await store.finishRun(lease, { status: 'succeeded', exitCode: 0 });
+    await finish(store, lease, { status: 'succeeded', exitCode: 0 });
     await following;
     await follower.close();
     expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
@@ -427,7 +438,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     await until('queued', () => snapshots.some((x) => x.includes('watched:queued')) || undefined);
     const [held] = await store.claimRuns('w-watch', 1, { sessions: [s.id] });
     await until('running', () => snapshots.some((x) => x.includes('watched:running')) || undefined);
-    await store.finishRun(leaseOf(held!), { status: 'succeeded', exitCode: 0 });
+    await finish(store, leaseOf(held!), { status: 'succeeded', exitCode: 0 });
     await until('succeeded', () => snapshots.some((x) => x.includes('watched:succeeded')) || undefined);
     watch.dispose();
     expect(run.status).toBe('queued');

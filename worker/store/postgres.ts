@@ -8,7 +8,8 @@ import { migrate } from './migrate';
 import { isoTimestamp } from './timestamps';
 import type {
   Disposable,
-  FinishResult,
+  FinishAndClaimAnswer,
+  RunEnding,
   FollowOptions,
   NewArtifact,
   RunFilter,
@@ -316,42 +317,21 @@ export class PostgresStore implements Store {
     return Artifact.parse(rows[0]);
   }
 
-  async finishRun(lease: Lease, result: FinishResult): Promise<Run> {
-    const rows = await this.query('select * from ops.finish_run($1, $2, $3, $4, $5, $6)', [
-      lease.runId,
-      lease.workerId,
-      lease.attempt,
-      result.status,
-      result.exitCode ?? null,
-      result.error ?? null,
-    ]);
-    return Run.parse(rows[0]);
-  }
-
-  async finishRuns(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>): Promise<Run[]> {
-    if (results.length === 0) return [];
-    const rows = await this.query('select * from ops.finish_runs($1, $2::jsonb)', [
-      workerId,
-      JSON.stringify(resultsJson(results)),
-    ]);
-    return ListResult(Run).parse(rows);
-  }
-
-  async finishAndClaim(
-    workerId: string,
-    results: Array<{ runId: string; attempt: number } & FinishResult>,
-    max: number,
-    filter: ClaimFilter = {},
-  ): Promise<Run[]> {
+  async finishAndClaim(workerId: string, ends: RunEnding[], max: number, filter: ClaimFilter = {}): Promise<FinishAndClaimAnswer> {
     // nothing to record: the claim alone, without finish_and_claim's own statements around it
-    if (results.length === 0) return this.claimRuns(workerId, max, filter);
+    if (ends.length === 0) return { claimed: max > 0 ? await this.claimRuns(workerId, max, filter) : [], refused: [] };
     const rows = await this.query('select * from ops.finish_and_claim($1, $2::jsonb, $3, $4, $5, $6, $7)', [
       workerId,
-      JSON.stringify(resultsJson(results)),
+      JSON.stringify(endsJson(ends)),
       max,
       ...claimFilterParams(filter),
     ]);
-    return ListResult(Run).parse(rows);
+    const runs = ListResult(Run).parse(rows);
+    // The answer holds the runs it claimed and, for an end it refused, that run as it is now. A refused run that this
+    // same statement claimed again comes once, as this worker's new attempt: it is both.
+    const sent = new Map(ends.map((e) => [e.runId, e.attempt]));
+    const isClaim = (r: Run) => r.status === 'running' && r.claimed_by === workerId && r.attempt > (sent.get(r.id) ?? 0);
+    return { claimed: runs.filter(isClaim), refused: runs.filter((r) => sent.has(r.id)) };
   }
 
   async releaseRun(lease: Lease): Promise<Run> {
@@ -478,8 +458,8 @@ export class PostgresStore implements Store {
 const claimFilterParams = (filter: ClaimFilter) =>
   [filter.lanes ?? null, filter.sessions ?? null, filter.repoIds ?? null, filter.leaseSeconds ?? 30] as const;
 
-const resultsJson = (results: Array<{ runId: string; attempt: number } & FinishResult>) =>
-  results.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null }));
+const endsJson = (ends: RunEnding[]) =>
+  ends.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null }));
 
 const CancelPayload = z.object({ run_id: z.string().uuid(), worker_id: z.string().nullable() });
 

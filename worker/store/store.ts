@@ -35,10 +35,20 @@ export interface NewArtifact {
   meta?: Record<string, unknown>;
 }
 
-export interface FinishResult {
-  status: 'succeeded' | 'failed' | 'canceled';
+/** How a run the worker holds ended, named by its lease (the worker is the caller). */
+export interface RunEnding {
+  runId: string;
+  attempt: number;
+  status: FinalStatus;
   exitCode?: number | null;
   error?: string | null;
+}
+
+export interface FinishAndClaimAnswer {
+  /** the runs claimed, in queue order */
+  claimed: Run[];
+  /** the runs whose end was refused because this worker no longer held them, as they are now */
+  refused: Run[];
 }
 
 export interface SessionSnapshot {
@@ -95,11 +105,11 @@ export interface Store {
   heartbeat(workerId: string, runIds: string[], leaseSeconds?: number): Promise<Map<string, HeartbeatOutcome>>;
   appendEvents(lease: Lease, events: NewEvent[]): Promise<number>;
   putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact>;
-  finishRun(lease: Lease, result: FinishResult): Promise<Run>;
-  /** Ends many held runs in one round trip; the answer holds the runs that were still this worker's. */
-  finishRuns(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>): Promise<Run[]>;
-  /** Records how the worker's runs ended and claims up to `max` new ones, in one transaction; answers the new ones. */
-  finishAndClaim(workerId: string, results: Array<{ runId: string; attempt: number } & FinishResult>, max: number, filter?: ClaimFilter): Promise<Run[]>;
+  /**
+   * Records how the worker's runs ended (each fenced by its lease) and claims up to `max` new ones (0: none), in one
+   * statement and one commit.
+   */
+  finishAndClaim(workerId: string, ends: RunEnding[], max: number, filter?: ClaimFilter): Promise<FinishAndClaimAnswer>;
   releaseRun(lease: Lease): Promise<Run>;
   recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>>;
 
