@@ -5,7 +5,9 @@ import { createContext } from './context';
 import { registerDbCommands } from './db-commands';
 import { registerRunCommands } from './run-commands';
 import { registerSessionCommands } from './session-commands';
-import { cleanWorktrees, registerWorkerCommands } from './worker-commands';
+import { registerDiffCommand } from './diff-command';
+import { registerWorkerCommand } from './worker-command';
+import { registerWorkersCommand } from './workers-command';
 
 const program = new Command('ocr')
   .description('Ops Control Room: parallel lanes of runs on a Postgres queue')
@@ -16,9 +18,11 @@ const program = new Command('ocr')
 
 const ctx = createContext(program);
 registerDbCommands(program, ctx);
-registerSessionCommands(program, ctx, { cleanWorktrees });
+registerSessionCommands(program, ctx);
 registerRunCommands(program, ctx);
-registerWorkerCommands(program, ctx);
+registerWorkerCommand(program, ctx);
+registerWorkersCommand(program, ctx);
+registerDiffCommand(program, ctx);
 
 async function main(): Promise<number> {
   try {

@@ -2,17 +2,19 @@
 import type { Command } from 'commander';
 import os from 'node:os';
 import { describeRepo } from '../engine/repo';
-import { oneLine, type Session, shortId, timeAgo } from '../../domain';
+import { cleanSessionWorktrees } from '../engine/worktree';
+import { defaultLanes, oneLine, type Session, shortId, timeAgo } from '../../domain';
 import type { CliContext } from './context';
 import { table } from './format';
 import { lanesOption } from './options';
 
-export interface SessionCommandHooks {
-  /** removes a session's worktrees (and branches) when it is archived with --clean */
-  cleanWorktrees?: (session: Session, options: { keepBranches: boolean }) => Promise<string[]>;
+/** For `ocr session archive --clean`: removes the session's worktrees (and branches) and names what it removed. */
+async function cleanWorktrees(session: Session, options: { keepBranches: boolean }): Promise<string[]> {
+  const result = await cleanSessionWorktrees(session, options);
+  return result.removedWorktrees.length > 0 ? result.removedWorktrees : result.removedFolders;
 }
 
-export function registerSessionCommands(program: Command, ctx: CliContext, hooks: SessionCommandHooks = {}): void {
+export function registerSessionCommands(program: Command, ctx: CliContext): void {
   const session = program.command('session').description('create, list and archive sessions');
 
   session
@@ -21,7 +23,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext, hooks
     .requiredOption('--title <title>', 'a short title')
     .option('--intent <intent>', 'what the session is for', '')
     .option('--repo <path>', 'the git repository the session works on')
-    .option('--lanes <lanes>', 'comma-separated lane names (default A,B,C,D)', lanesOption, ['A', 'B', 'C', 'D'])
+    .option('--lanes <lanes>', `comma-separated lane names (default ${defaultLanes.join(',')})`, lanesOption, [...defaultLanes])
     .action(async (o: { title: string; intent: string; repo?: string; lanes: string[] }) => {
       const lanes = o.lanes;
       const repo = o.repo ? await describeRepo(o.repo) : undefined;
@@ -67,7 +69,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext, hooks
       const store = await ctx.openStore();
       const s = await store.archiveSession(await store.resolveId('session', id));
       let removed: string[] = [];
-      if (o.clean && hooks.cleanWorktrees) removed = await hooks.cleanWorktrees(s, { keepBranches: Boolean(o.keepBranches) });
+      if (o.clean) removed = await cleanWorktrees(s, { keepBranches: Boolean(o.keepBranches) });
       ctx.print(
         `archived session ${shortId(s.id)} "${s.title}"${removed.length ? `; removed ${removed.length} worktree(s)` : ''}`,
         { id: s.id, status: s.status, removed },

@@ -1,0 +1,167 @@
+// `ocr worker`: claim and execute runs until stopped. SIGTERM or Ctrl-C drains: no more claims, running runs get
+// --grace to finish, then they are canceled; a second signal cancels them at once.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { defaultConcurrency, formatDuration, shortId } from '../../domain';
+import { AgentProfiles } from '../engine/executors';
+import { Worker, WorkerOptions } from '../engine/worker';
+import { OcrError, parseInput } from '../store/errors';
+import type { CliContext } from './context';
+import { intOption } from './options';
+
+interface WorkerFlags {
+  id?: string;
+  concurrency?: number;
+  lanes?: string[];
+  repo: string[];
+  exitWhenIdle?: boolean;
+  lease?: number;
+  grace?: number;
+  worktrees?: string;
+  copy?: string[];
+  setup?: string;
+  agents?: string;
+  agent?: string;
+}
+
+type Say = (human: string, json: Record<string, unknown>) => void;
+
+const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+export function registerWorkerCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('worker')
+    .description('claim and execute runs until stopped (SIGTERM or Ctrl-C drains: running runs get --grace to finish)')
+    .option('--id <id>', 'the worker id (default: WORKER_ID, else host-pid)')
+    .option('--concurrency <n>', `runs at once (default: CONCURRENCY, else ${defaultConcurrency})`, intOption('--concurrency', 1, 256))
+    .option('--lanes <A,B>', 'serve only these lanes', list)
+    .option('--repo <path>', 'a clone this worker serves sessions of (repeatable); sessions started on this machine are found by themselves', collect, [])
+    .option('--exit-when-idle', 'exit once nothing it can serve is queued or running')
+    .option('--lease <seconds>', 'lease length; one heartbeat renews all leases every few seconds (default 30)', intOption('--lease', 2, 3600))
+    .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long running runs may go on before they are canceled (default 30)', intOption('--grace', 0, 86_400))
+    .option('--worktrees <dir>', 'where lane worktrees live (default: OCR_WORKTREES, else next to the embedded database)')
+    .option('--copy <files>', 'files copied from your tree into each new worktree (default .env,.env.local)', list)
+    .option('--setup <command>', 'run once in each new worktree, before its first run (default: OCR_WORKTREE_SETUP)')
+    .option('--agents <file>', 'a JSON file of agent profiles: {"name": ["cli", "--flag", "{prompt}"]} (default: OCR_AGENT_PROFILES as JSON)')
+    .option('--agent <profile>', 'the profile of agent runs that name none (default: OCR_DEFAULT_AGENT, else claude)')
+    .action(async (flags: WorkerFlags) => runWorker(ctx, flags));
+}
+
+async function runWorker(ctx: CliContext, flags: WorkerFlags): Promise<void> {
+  const options = workerOptions(flags);
+  const store = await ctx.openStore();
+  const say: Say = (human, json) => {
+    if (ctx.jsonMode()) process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), ...json })}\n`);
+    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${human}\n`);
+  };
+  const worker = new Worker(store, options, (line) => say(line, { event: 'log', message: line }));
+  reportRuns(worker, say);
+  const graceMs = (flags.grace ?? 30) * 1000;
+  const signals = stopOnSignals(worker, graceMs, say);
+  try {
+    await worker.start();
+    const s = worker.status();
+    say(`worker ${s.id} started: ${s.capacity} slot(s), store ${store.description}`, { event: 'started', worker_id: s.id, concurrency: s.capacity });
+    const stopped = new Promise<void>((resolve) => worker.onStatusChange((st) => st.state === 'stopped' && resolve()));
+    if (flags.exitWhenIdle) {
+      await Promise.race([worker.whenIdle(), stopped]);
+      if (!signals.stopping()) say('nothing left to serve; stopping', { event: 'idle' });
+      await (signals.stopping() ?? worker.stop({ graceMs }));
+    } else {
+      await stopped;
+    }
+    await signals.stopping();
+    say(`worker ${s.id} stopped`, { event: 'stopped', worker_id: s.id });
+  } finally {
+    signals.dispose();
+  }
+}
+
+function reportRuns(worker: Worker, say: Say): void {
+  worker.onRunStarted((run) => say(`run ${shortId(run.id)} started in lane ${run.lane} (attempt ${run.attempt})`, { event: 'run_started', run_id: run.id, lane: run.lane, attempt: run.attempt }));
+  worker.onRunFinished((run, end) =>
+    say(
+      `run ${shortId(run.id)} ${end.status}${end.status !== 'lost' && end.exitCode !== null ? ` (exit ${end.exitCode})` : ''}${end.error ? `: ${end.error}` : ''}`,
+      { event: 'run_finished', run_id: run.id, status: end.status, error: end.error },
+    ),
+  );
+}
+
+/** The first SIGTERM/SIGINT drains with `graceMs`; a second one cancels what still runs. */
+function stopOnSignals(worker: Worker, graceMs: number, say: Say): { stopping(): Promise<void> | undefined; dispose(): void } {
+  let stopping: Promise<void> | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      say(`${signal} again: canceling the runs still going`, { event: 'stopping', signal, graceMs: 0 });
+      void worker.stop({ graceMs: 0 });
+      return;
+    }
+    say(`${signal}: no more claims; running runs have ${formatDuration(graceMs)} to finish`, { event: 'stopping', signal, graceMs });
+    stopping = worker.stop({ graceMs });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    stopping: () => stopping,
+    dispose: () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    },
+  };
+}
+
+/** The worker's options from its flags, then its environment, checked with the engine's own schema. */
+function workerOptions(flags: WorkerFlags): WorkerOptions {
+  const env = process.env;
+  const envNumber = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    if (!/^\d+$/.test(v.trim())) throw new OcrError('invalid_input', `${name}=${JSON.stringify(v)}: give a whole number`);
+    return Number(v);
+  };
+  const options: WorkerOptions = {
+    id: flags.id ?? (env.WORKER_ID || undefined),
+    concurrency: flags.concurrency ?? envNumber('CONCURRENCY') ?? defaultConcurrency,
+    lanes: flags.lanes,
+    repos: flags.repo,
+    leaseSeconds: flags.lease,
+    worktreeRoot: flags.worktrees,
+    copyFiles: flags.copy,
+    setupCommand: flags.setup ?? (env.OCR_WORKTREE_SETUP || undefined),
+    agents: agentProfilesFrom(flags.agents),
+    defaultAgent: flags.agent ?? (env.OCR_DEFAULT_AGENT || undefined),
+  };
+  parseInput(WorkerOptions, options);
+  return options;
+}
+
+function agentProfilesFrom(file: string | undefined): AgentProfiles | undefined {
+  const [source, text] = file
+    ? [`--agents ${file}`, readText(file)]
+    : process.env.OCR_AGENT_PROFILES
+      ? ['OCR_AGENT_PROFILES', process.env.OCR_AGENT_PROFILES]
+      : [undefined, undefined];
+  if (!source || text === undefined) return undefined;
+  const fix = 'write {"name": ["cli", "--flag", "{prompt}"]}';
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new OcrError('invalid_input', `${source}: not JSON (${(e as Error).message})`, fix);
+  }
+  const r = AgentProfiles.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new OcrError('invalid_input', `${source}: ${issue.path.join('.') || 'profiles'}: ${issue.message}`, fix);
+  }
+  return r.data;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new OcrError('invalid_input', `--agents ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
