@@ -39,8 +39,10 @@ class InProcessRun implements RunExecution {
   }
 
   async execute(): Promise<RunEnd> {
+    // A stopped run ends when it is stopped, whether or not its function listens to the signal.
+    const stopped = new Promise<void>((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     try {
-      await this.work(this.run, this.abort.signal);
+      await Promise.race([this.work(this.run, this.abort.signal), stopped]);
     } catch (e) {
       if (!this.abort.signal.aborted) return { status: 'failed', exitCode: null, error: (e as Error).message };
     }

@@ -102,7 +102,8 @@ describe('the worker loop', () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
     // a lease of 2 s and a heartbeat that never comes in time: the run is recovered while it is still going here
-    const { ends } = await startWorker(store, session, () => gate, { leaseSeconds: 2, heartbeatMs: 600_000, pollMs: 600_000 });
+    // (one slot, busy with it: the worker does not take the run back itself)
+    const { ends } = await startWorker(store, session, () => gate, { concurrency: 1, leaseSeconds: 2, heartbeatMs: 600_000, pollMs: 600_000 });
     await eventually(async () => (await store.getRun(run.id)).status === 'running', 'running');
     await eventually(async () => (await store.recoverExpired()).length > 0, 'the lease expired and the run went back to the queue', 10_000);
     const [again] = await store.claimRuns('another-worker', 1, { sessions: [session.id] });
