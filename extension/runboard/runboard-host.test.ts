@@ -9,18 +9,11 @@ import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { PostgresStore } from '../../worker/store/postgres';
 import type { Lease } from '../../worker/store/types';
 import { createTestDatabase } from '../../worker/store/testing';
-import {
-  type HostMessage,
-  type HostNotificationMethod,
-  type HostNotificationParams,
-  parseHostMessage,
-  protocolVersion,
-  type ResponseMessage,
-  type Snapshot,
-} from '../../webview/protocol';
+import { protocolVersion, type ResponseMessage } from '../../webview/protocol';
 import type { Log } from '../log';
 import { Emitter, SessionsModel } from '../sessions/sessions-model';
-import { RunboardHost, type RunboardDeps, type RunboardPage } from './runboard-host';
+import { RecordingPage as Page } from './recording-page.test-support';
+import { RunboardHost, type RunboardDeps } from './runboard-host';
 
 const refreshMs = 150;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,46 +28,6 @@ async function until<T>(what: string, probe: () => T | undefined | false, ms = 1
   }
 }
 
-/** The page, reduced to what it receives: every message checked as the page checks it, kept in order. */
-class Page implements RunboardPage {
-  visible = true;
-  readonly messages: HostMessage[] = [];
-  readonly refused: string[] = [];
-
-  post(message: HostMessage): Promise<boolean> {
-    // what crosses to a webview is a structured clone
-    const parsed = parseHostMessage(structuredClone(message));
-    if (parsed.ok) this.messages.push(parsed.message);
-    else this.refused.push(parsed.reason);
-    return Promise.resolve(true);
-  }
-
-  notifications<M extends HostNotificationMethod>(method: M): Array<HostNotificationParams<M>> {
-    return this.messages.flatMap((m) => (m.kind === 'notify' && m.method === method ? [m.params as HostNotificationParams<M>] : []));
-  }
-
-  get snapshots(): Snapshot[] {
-    return this.notifications('snapshot');
-  }
-
-  response(id: number): ResponseMessage | undefined {
-    return this.messages.find((m): m is ResponseMessage => m.kind === 'response' && m.id === id);
-  }
-
-  /** Every version of the run the page was posted, in order. */
-  runSeen(runId: string): Run[] {
-    return this.messages.flatMap((m) => {
-      if (m.kind !== 'notify') return [];
-      if (m.method === 'snapshot' || m.method === 'runs') return m.params.runs.filter((r) => r.id === runId);
-      return [];
-    });
-  }
-
-  /** The messages in order, as "response 3" or the notification's method. */
-  order(): string[] {
-    return this.messages.map((m) => (m.kind === 'response' ? `response ${m.id}` : m.method));
-  }
-}
 
 describe('the Runboard host', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;

@@ -7,36 +7,15 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { OcrApi } from '../../../extension/extension';
-import { RunboardHost, type RunboardDeps, type RunboardPage } from '../../../extension/runboard/runboard-host';
+import { RecordingPage as Page } from '../../../extension/runboard/recording-page.test-support';
+import { RunboardHost, type RunboardDeps } from '../../../extension/runboard/runboard-host';
 import { laneDiffTitle } from '../../../extension/diff/lane-diff';
 import { runLogScheme } from '../../../extension/runs/run-log';
-import { type HostMessage, parseHostMessage, protocolVersion, type ResponseMessage, type Snapshot } from '../../../webview/protocol';
+import { protocolVersion, type ResponseMessage } from '../../../webview/protocol';
 import { laneFixture, until, type LaneFixture } from './lane-fixture';
 
 const extensionId = 'ops-control-room.ops-control-room';
 
-/** The page, reduced to what it receives: every message checked as the page checks it, kept in order. */
-class Page implements RunboardPage {
-  visible = true;
-  readonly messages: HostMessage[] = [];
-  readonly refused: string[] = [];
-
-  post(message: HostMessage): Promise<boolean> {
-    // what crosses to a webview is a structured clone
-    const parsed = parseHostMessage(structuredClone(message));
-    if (parsed.ok) this.messages.push(parsed.message);
-    else this.refused.push(parsed.reason);
-    return Promise.resolve(true);
-  }
-
-  get snapshots(): Snapshot[] {
-    return this.messages.flatMap((m) => (m.kind === 'notify' && m.method === 'snapshot' ? [m.params] : []));
-  }
-
-  response(id: number): ResponseMessage | undefined {
-    return this.messages.find((m): m is ResponseMessage => m.kind === 'response' && m.id === id);
-  }
-}
 
 function allTabs(): vscode.Tab[] {
   return vscode.window.tabGroups.all.flatMap((group) => group.tabs);
