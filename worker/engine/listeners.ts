@@ -11,7 +11,12 @@ export class Listeners<A extends unknown[]> {
     return { dispose: () => this.set.delete(listener) };
   }
 
+  get size(): number {
+    return this.set.size;
+  }
+
   emit(...args: A): void {
+    if (this.set.size === 0) return;
     for (const listener of [...this.set]) {
       try {
         listener(...args);

@@ -63,7 +63,7 @@ export interface WorkerHooks {
 }
 
 /** The most runs a worker claims ahead of its free slots, in multiples of its concurrency. */
-const AHEAD_LIMIT = 7;
+const AHEAD_LIMIT = 15;
 /** The longest a failed statement waits before it is tried again. */
 const MAX_RETRY_MS = 2000;
 
@@ -225,7 +225,11 @@ export class Worker {
 
   private setState(state: WorkerState): void {
     this.state = state;
-    this.changed.emit(this.status());
+    this.statusChanged();
+  }
+
+  private statusChanged(): void {
+    if (this.changed.size > 0) this.changed.emit(this.status());
   }
 
   private every(ms: number, task: () => void): void {
@@ -360,7 +364,7 @@ export class Worker {
       this.log(`run ${run.id}: ${why}`);
       this.finished.emit(run, { status: 'lost', error: why });
     }
-    this.changed.emit(this.status());
+    this.statusChanged();
   }
 
   private startWaiting(): void {
@@ -375,7 +379,7 @@ export class Worker {
     );
     this.executing.set(run.id, { execution, done, startedMs: performance.now() });
     this.started.emit(run);
-    this.changed.emit(this.status());
+    this.statusChanged();
   }
 
   private executed(execution: RunExecution, end: RunEnd): void {
@@ -387,7 +391,7 @@ export class Worker {
     if (end.status === 'lost') {
       this.log(`run ${execution.run.id}: ${end.error}`);
       this.finished.emit(execution.run, end);
-      this.changed.emit(this.status());
+      this.statusChanged();
     } else {
       this.ending.push({ run: execution.run, end });
     }
