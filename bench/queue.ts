@@ -39,7 +39,7 @@ function counting(store: PostgresStore, count: () => void): Store {
   });
 }
 
-// A worker process: the engine's Worker until nothing is left that it can serve.
+// A worker process: the engine's Worker from 'go' until 'stop' (the parent says stop once the queue is empty).
 async function workerRole(url: string, id: string, concurrency: number): Promise<void> {
   const store = new PostgresStore({ url });
   let finished = 0;
@@ -47,7 +47,7 @@ async function workerRole(url: string, id: string, concurrency: number): Promise
   const worker = noopWorker(counting(store, () => statements++), id, concurrency, () => finished++);
   await new Promise<void>((resolve) => process.once('message', () => resolve()));
   await worker.start();
-  await worker.whenIdle();
+  await new Promise<void>((resolve) => process.once('message', () => resolve()));
   await worker.stop({ graceMs: 0 });
   await store.close();
   process.send!({ finished, statements } satisfies WorkerMessage);
@@ -86,8 +86,16 @@ async function drainScenario(concurrency: number, lanes: 'distinct' | 100): Prom
     const done = children.map((c) => new Promise<WorkerMessage>((resolve) => c.once('message', (m) => resolve(m as WorkerMessage))));
     const t0 = performance.now();
     for (const c of children) c.send('go');
-    const results = await Promise.all(done);
+    // the drain is over when the database holds no unfinished run
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    while ((await sql.query<{ n: number }>(`select count(*)::int as n from ops.runs where status in ('queued', 'running')`)).rows[0]!.n > 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const seconds = (performance.now() - t0) / 1000;
+    await sql.end();
+    for (const c of children) c.send('stop');
+    const results = await Promise.all(done);
     const finished = results.reduce((a, r) => a + r.finished, 0);
     if (finished !== RUNS) throw new Error(`finished ${finished} of ${RUNS} runs`);
     return { perSec: RUNS / seconds, seconds, statements: results.reduce((a, r) => a + r.statements, 0) };

@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     const rows = [
       ['cancel → process tree dead, p50', ms(percentile(cancel.dead, 50)), `${CANCELS} cancels of \`sleep 600 & sleep 600\` (5 processes)`],
       ['cancel → process tree dead, p99', ms(percentile(cancel.dead, 99)), 'NOTIFY → TERM to the group → all exited'],
-      ['cancel → run `canceled`, p50 / p99', `${ms(percentile(cancel.canceled, 50))} / ${ms(percentile(cancel.canceled, 99))}`, 'until finish_run recorded it'],
+      ['cancel → run `canceled`, p50 / p99', `${ms(percentile(cancel.canceled, 50))} / ${ms(percentile(cancel.canceled, 99))}`, 'until its end was recorded (finish_and_claim)'],
       ['SIGKILL of worker → its run processes dead, median', ms(median(kills.map((k) => k.dead))), `${KILLS} kills; pipe EOF → watcher kills the group`],
       ['SIGKILL of worker → run running on another worker, median', ms(median(kills.map((k) => k.reclaimed))), `lease ${LEASE_SECONDS} s, recover_expired every ${RECOVER_MS / 1000} s`],
       ['log lines per second, end to end', Math.round(log.lines / log.seconds).toLocaleString('en-US'), `${log.lines.toLocaleString('en-US')} lines in ${log.seconds.toFixed(2)} s (queue → succeeded), ${log.complete ? 'all in order' : 'INCOMPLETE'}`],

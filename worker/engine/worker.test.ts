@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../store/open';
-import type { Store } from '../store/store';
+import type { PostgresStore } from '../store/postgres';
 import { createTestDatabase } from '../store/testing';
 import { DiffSummary, isFinal, type Run, type RunEvent, type Session } from '../../domain';
 import { alive, bundleFixture, eventually, groupMembers, makeRepo, sh, tempDir } from './git.test-support';
@@ -11,7 +11,7 @@ import { describeRepo } from './repo';
 import { Worker, type WorkerOptions } from './worker';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let store: Store;
+let store: PostgresStore;
 const dir = tempDir();
 const workers: Worker[] = [];
 const children: ChildProcess[] = [];

@@ -174,6 +174,7 @@ export class PostgresStore implements Store {
     return run!;
   }
 
+  /** Queues many runs with one statement (benchmarks and tests; the clients queue one lane run at a time). */
   async createRuns(inputs: NewRun[]): Promise<Run[]> {
     const runs = inputs.map((i) => parseInput(NewRun, i));
     if (runs.length === 0) return [];
@@ -219,12 +220,6 @@ export class PostgresStore implements Store {
       [runId, afterSeq, limit],
     );
     return ListResult(RunEvent).parse(rows);
-  }
-
-  async listArtifacts(runId: string): Promise<Artifact[]> {
-    assertUuid('run', runId);
-    const rows = await this.query('select * from ops.artifacts where run_id = $1 order by created_at', [runId]);
-    return ListResult(Artifact).parse(rows);
   }
 
   async getArtifact(runId: string, kind: ArtifactKind, name?: string): Promise<Artifact | undefined> {
@@ -280,6 +275,7 @@ export class PostgresStore implements Store {
     await this.query('select ops.set_worker_state($1, $2)', [workerId, state]);
   }
 
+  /** Claims without recording ends: what finishAndClaim does when no run ended; tests call it directly. */
   async claimRuns(workerId: string, max: number, filter: ClaimFilter = {}): Promise<Run[]> {
     const rows = await this.query('select * from ops.claim_runs($1, $2, $3, $4, $5, $6)', [workerId, max, ...claimFilterParams(filter)]);
     return ListResult(Run).parse(rows);

@@ -86,13 +86,11 @@ export interface Store {
 
   // runs, the user's side
   createRun(input: NewRun): Promise<Run>;
-  createRuns(inputs: NewRun[]): Promise<Run[]>;
   getRun(id: string): Promise<Run>;
   listRuns(filter?: RunFilter): Promise<Run[]>;
   cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }>;
   retryRun(id: string): Promise<Run>;
   listEvents(runId: string, afterSeq?: number, limit?: number): Promise<RunEvent[]>;
-  listArtifacts(runId: string): Promise<Artifact[]>;
   getArtifact(runId: string, kind: ArtifactKind, name?: string): Promise<Artifact | undefined>;
   listWorkers(): Promise<WorkerRow[]>;
   /** The full id of a run or session from its id or a unique prefix of it (at least 4 characters). */
@@ -101,7 +99,6 @@ export interface Store {
   // runs, the worker's side
   registerWorker(info: WorkerInfo): Promise<void>;
   setWorkerState(workerId: string, state: 'running' | 'draining' | 'stopped'): Promise<void>;
-  claimRuns(workerId: string, max: number, filter?: ClaimFilter): Promise<Run[]>;
   heartbeat(workerId: string, runIds: string[], leaseSeconds?: number): Promise<Map<string, HeartbeatOutcome>>;
   appendEvents(lease: Lease, events: NewEvent[]): Promise<number>;
   putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact>;
