@@ -26,7 +26,8 @@
  *    error into `{ok:false, error:{code, message}}` (an error's string `code`, else 'failed').
  * 6. Check every message from the page with `parseWebviewMessage`; log the reason and drop what fails. The page does
  *    the same with `parseHostMessage`, and reports what it dropped with a `problem` notification.
- * 7. Serve the page with `runboardHtml` (strict CSP, fresh nonce per load); `localResourceRoots`: the `dist` folder.
+ * 7. Serve the page with `runboardHtml` of page-html.ts (strict CSP, fresh nonce per load); `localResourceRoots`: the
+ *    `dist` folder.
  *    After a window reload VS Code hands the panel to a WebviewPanelSerializer: give it the same options and HTML and
  *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
  */
@@ -273,6 +274,16 @@ export function webviewNotification<M extends WebviewNotificationMethod>(method:
 export type RequestHandlers = {
   [M in RequestMethod]: (params: z.infer<(typeof requests)[M]['params']>) => Promise<RequestResult<M>> | RequestResult<M>;
 };
+
+export type WebviewNotificationHandlers = {
+  [M in WebviewNotificationMethod]: (params: WebviewNotificationParams<M>) => void;
+};
+
+/** For the host: hands a checked notification from the page to its handler. */
+export function dispatchWebviewNotification(handlers: WebviewNotificationHandlers, message: WebviewNotification): void {
+  // parseWebviewMessage tied method to params; TypeScript cannot follow that through the table.
+  (handlers[message.method] as (params: unknown) => void)(message.params);
+}
 
 /** For the host: runs the request's handler and always returns the response to post, success or failure. */
 export async function answerRequest(handlers: RequestHandlers, message: RequestMessage): Promise<ResponseMessage> {

@@ -17,6 +17,7 @@ import { OcrError } from '../../worker/store/errors';
 import type { Store } from '../../worker/store/store';
 import {
   answerRequest,
+  dispatchWebviewNotification,
   hostNotification,
   type HostMessage,
   parseWebviewMessage,
@@ -24,6 +25,7 @@ import {
   type RequestMessage,
   type Snapshot,
   type WebviewNotification,
+  type WebviewNotificationHandlers,
 } from '../../webview/protocol';
 import type { Log } from '../log';
 import { type Disposable, type Event, isNewerRun, type SessionsModel } from '../sessions/sessions-model';
@@ -161,25 +163,21 @@ export class RunboardHost implements Disposable {
   }
 
   private notified(message: WebviewNotification): void {
-    switch (message.method) {
-      case 'ready':
-        // A new page: whatever the previous one followed goes nowhere now.
-        this.followers.stopAll();
-        this.pageLoads++;
-        this.deps.log.info('Runboard ready');
-        void this.load(message.params.session_id);
-        break;
-      case 'followLog':
-        this.followLog(message.params.run_id, message.params.after_seq);
-        break;
-      case 'unfollowLog':
-        this.followers.stop(message.params.run_id);
-        break;
-      case 'problem':
-        this.deps.log.warn(`Runboard page: ${message.params.message}`);
-        break;
-    }
+    dispatchWebviewNotification(this.notifications, message);
   }
+
+  private readonly notifications: WebviewNotificationHandlers = {
+    ready: ({ session_id }) => {
+      // A new page: whatever the previous one followed goes nowhere now.
+      this.followers.stopAll();
+      this.pageLoads++;
+      this.deps.log.info('Runboard ready');
+      void this.load(session_id);
+    },
+    followLog: ({ run_id, after_seq }) => this.followLog(run_id, after_seq),
+    unfollowLog: ({ run_id }) => this.followers.stop(run_id),
+    problem: ({ message }) => this.deps.log.warn(`Runboard page: ${message}`),
+  };
 
   private followLog(runId: string, afterSeq: number): void {
     void this.deps.store().then(

@@ -4,7 +4,7 @@
 // plays a small in-memory queue: runs wait, start, print, heartbeat, end, leave diffs. For the dev harness and the
 // benchmark only; the tests talk to the page directly.
 import { isFinal, type Run, type Session, type ExecutorOption } from '../../domain';
-import { answerRequest, type DiffInfo, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers } from '../protocol';
+import { answerRequest, dispatchWebviewNotification, type DiffInfo, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers, type WebviewNotificationHandlers } from '../protocol';
 
 const params = new URLSearchParams(location.search);
 // the Store's followRun yields batches of at most this many lines (5,000 by default; the host may ask for fewer)
@@ -43,24 +43,20 @@ class FakeHost {
       void answerRequest(this.handlers, m).then((response) => this.send(response));
       return;
     }
-    switch (m.method) {
-      case 'ready':
-        this.followers.clear();
-        if (m.params.session_id && this.sessions.some((s) => s.id === m.params.session_id)) this.shown = m.params.session_id;
-        this.shown ??= this.sessions.find((s) => s.status === 'active')?.id ?? null;
-        this.snapshot();
-        break;
-      case 'followLog':
-        this.follow(m.params.run_id, m.params.after_seq);
-        break;
-      case 'unfollowLog':
-        this.followers.delete(m.params.run_id);
-        break;
-      case 'problem':
-        console.warn(`[harness host] the Runboard reports: ${m.params.message}`);
-        break;
-    }
+    dispatchWebviewNotification(this.notifications, m);
   }
+
+  private readonly notifications: WebviewNotificationHandlers = {
+    ready: ({ session_id }) => {
+      this.followers.clear();
+      if (session_id && this.sessions.some((s) => s.id === session_id)) this.shown = session_id;
+      this.shown ??= this.sessions.find((s) => s.status === 'active')?.id ?? null;
+      this.snapshot();
+    },
+    followLog: ({ run_id, after_seq }) => this.follow(run_id, after_seq),
+    unfollowLog: ({ run_id }) => void this.followers.delete(run_id),
+    problem: ({ message }) => console.warn(`[harness host] the Runboard reports: ${message}`),
+  };
 
   snapshot(): void {
     const session = this.sessions.find((s) => s.id === this.shown) ?? null;
