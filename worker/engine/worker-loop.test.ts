@@ -131,9 +131,11 @@ describe('the worker loop', () => {
     // held by the worker, waiting for its one slot
     await eventually(async () => (await store.getRun(second.id)).status === 'running', 'the second run claimed ahead');
     expect(await store.cancelRun(second.id)).toMatchObject({ outcome: 'cancel_requested' });
+    // it ends at once, while the one slot is still busy with the first run
+    await eventually(async () => (await store.getRun(second.id)).status === 'canceled', 'the second run canceled');
+    expect((await store.getRun(first.id)).status).toBe('running');
     release();
     await eventually(() => allFinished([first, second]), 'both finished');
-    expect((await store.getRun(second.id)).status).toBe('canceled');
     expect(started).toEqual(['first']);
     expect(worker.status().running).toEqual([]);
   });
