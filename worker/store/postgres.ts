@@ -45,23 +45,80 @@ const types = {
   },
 } as pg.CustomTypesConfig;
 
+/** Where to connect without a URL: the embedded database's socket folder (or host and port) and its own role. */
+export interface StoreConnection {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  /** read for each new connection, so a server restarted with a new password is reached again */
+  password: () => string | Promise<string>;
+}
+
 export interface PostgresStoreOptions {
-  url: string;
+  /** a postgres:// URL; required unless `connection` says where to connect */
+  url?: string;
+  connection?: StoreConnection;
   kind?: 'postgres' | 'embedded';
   description?: string;
   poolSize?: number;
   log?: (message: string) => void;
+  /**
+   * Told about every query connection that could not be opened (the embedded database's stores start their server
+   * again when it is gone). It must not throw; the query fails as it would have.
+   */
+  onConnectError?: (error: Error) => void;
 }
 
-/** A URL fit to show: the password replaced. */
+/** A URL fit to show: the password replaced, in the user part and in a `password` parameter. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
+    return url.replace(/:[^:@/]*@/, ':***@').replace(/([?&]password=)[^&]*/i, '$1***');
   }
+}
+
+/** What every connection of a store shares: where it goes, then how its values are read. */
+function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
+  // A connection string would override the fields given beside it, the password function among them: one or the other.
+  const where: pg.ClientConfig | undefined = options.connection
+    ? { ...options.connection }
+    : options.url
+      ? { connectionString: options.url }
+      : undefined;
+  if (!where) throw new OcrError('invalid_input', 'a PostgresStore needs a url or a connection', 'give a postgres:// URL');
+  return { ...where, types, connectionTimeoutMillis: 10_000, application_name: 'ops-control-room' };
+}
+
+/** The pool's client class when someone wants to hear of connections that failed to open. */
+function reportingClient(onConnectError: (error: Error) => void): typeof pg.Client {
+  const tell = (e: Error) => {
+    try {
+      onConnectError(e);
+    } catch {
+      // a listener's own failure must not replace the connection's
+    }
+  };
+  return class ReportingClient extends pg.Client {
+    override connect(): Promise<pg.Client>;
+    override connect(callback: (err: Error) => void): void;
+    override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+      if (!callback) {
+        return super.connect().catch((e: Error) => {
+          tell(e);
+          throw e;
+        });
+      }
+      super.connect((e: Error) => {
+        if (e) tell(e);
+        callback(e);
+      });
+    }
+  };
 }
 
 const ListResult = <T extends z.ZodTypeAny>(schema: T) => z.array(schema);
@@ -76,15 +133,15 @@ export class PostgresStore implements Store {
 
   constructor(options: PostgresStoreOptions) {
     this.kind = options.kind ?? 'postgres';
-    this.description = options.description ?? redactUrl(options.url);
+    this.description = options.description ?? redactUrl(options.url ?? '');
     this.log = options.log ?? (() => undefined);
-    const config: pg.ClientConfig = {
-      connectionString: options.url,
-      types,
-      connectionTimeoutMillis: 10_000,
-      application_name: 'ops-control-room',
-    };
-    this.pool = new pg.Pool({ ...config, max: options.poolSize ?? 8, idleTimeoutMillis: 30_000 });
+    const config = clientConfig(options);
+    this.pool = new pg.Pool({
+      ...config,
+      max: options.poolSize ?? 8,
+      idleTimeoutMillis: 30_000,
+      ...(options.onConnectError ? { Client: reportingClient(options.onConnectError) } : {}),
+    });
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', (e) => this.log(`database connection lost: ${e.message}`));
     this.listener = new Listener(config, this.log);
