@@ -1,6 +1,6 @@
 // `ocr diff RUN [--stat]`: a run's changes as a patch `git apply` accepts, or their summary.
 import type { Command } from 'commander';
-import { DiffSummary, shortId } from '../../domain';
+import { DiffSummary, plainOneLine, shortId } from '../../domain';
 import { formatStat, patchText } from '../engine/diff';
 import { OcrError } from '../store/errors';
 import type { CliContext } from './context';
@@ -31,7 +31,9 @@ export function registerDiffCommand(program: Command, ctx: CliContext): void {
         return;
       }
       if (o.stat) {
-        process.stdout.write(formatStat(summary, process.stdout.columns || 80));
+        // file names are a run's text: a name may hold escapes (git allows any byte but NUL and /)
+        const entries = summary.entries.map((e) => ({ ...e, path: plainOneLine(e.path) }));
+        process.stdout.write(formatStat({ ...summary, entries }, process.stdout.columns || 80));
         return;
       }
       if (summary.omitted) {

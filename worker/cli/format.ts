@@ -1,5 +1,18 @@
 // Plain-text layout for people: aligned columns. Durations, ids and control-sequence stripping are the domain's.
-import { type Run, stripControlSequences } from '../../domain';
+import { oneLine, plainLine, plainOneLine, type Run, stripControlSequences } from '../../domain';
+
+/**
+ * Text from the database or from a run (a title, an intent, an error, a worker's id or host, a file name) for one cell
+ * or one line a person reads: without escapes or control characters, on one line, cut at `max` characters.
+ */
+export function plain(text: string, max = Infinity): string {
+  return oneLine(plainOneLine(text), max);
+}
+
+/** Log text as a terminal shows it without colors: each line with its carriage returns resolved, controls removed. */
+export function plainLog(text: string): string {
+  return text.includes('\n') ? text.split('\n').map(plainLine).join('\n') : plainLine(text);
+}
 
 export function table(headers: string[], rows: string[][]): string {
   if (rows.length === 0) return '';

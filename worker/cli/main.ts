@@ -1,7 +1,7 @@
 // The `ocr` command line.
 import { Command, CommanderError } from 'commander';
-import { OcrError } from '../store/errors';
 import { createContext } from './context';
+import { failure } from './error-line';
 import { registerDbCommands } from './db-commands';
 import { registerRunCommands } from './run-commands';
 import { registerSessionCommands } from './session-commands';
@@ -13,7 +13,8 @@ const program = new Command('ocr')
   .description('Ops Control Room: parallel lanes of runs on a Postgres queue')
   .option('--db <url-or-folder>', 'a postgres:// URL, or the folder of an embedded database (default: OCR_DATABASE_URL, else the embedded database in your data folder)')
   .option('--json', 'print one JSON document instead of text')
-  .showHelpAfterError('(run `ocr --help` for usage)')
+  // usage errors are printed by main(), as one `ocr: …` line like every other error
+  .configureOutput({ outputError: () => undefined })
   .exitOverride();
 
 const ctx = createContext(program);
@@ -29,13 +30,13 @@ async function main(): Promise<number> {
     await program.parseAsync(process.argv);
     return 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof OcrError) {
-      process.stderr.write(`ocr: ${e.line}\n`);
-      return 1;
-    }
-    process.stderr.write(`ocr: ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
+    // --help and --version end the same way, with nothing wrong
+    if (e instanceof CommanderError && e.exitCode === 0) return 0;
+    if (e instanceof CommanderError && e.code === 'commander.help') return 2;
+    const { line, exitCode, stack } = failure(e, program, process.argv.slice(2));
+    process.stderr.write(`ocr: ${line}\n`);
+    if (stack && process.env.OCR_DEBUG) process.stderr.write(`${stack}\n`);
+    return exitCode;
   } finally {
     await ctx.close();
   }

@@ -1,10 +1,10 @@
 // `ocr run`, `ocr status`, `ocr logs`, `ocr cancel`, `ocr retry`
 import { type Command, Option } from 'commander';
-import { defaultPriority, oneLine, type Run, type RunEvent, runDuration, shortId, timeAgo } from '../../domain';
+import { defaultPriority, type Run, type RunEvent, runDuration, shortId, timeAgo } from '../../domain';
 import { followRun } from '../runs/follow-run';
 import { queueLaneRun } from '../runs/queue-lane-run';
 import type { CliContext } from './context';
-import { runJson, table } from './format';
+import { plain, plainLog, runJson, table } from './format';
 import { intOption, priorityOption } from './options';
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
@@ -29,7 +29,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
         priority: o.priority,
         timeout_seconds: o.timeout,
       });
-      ctx.print(`queued run ${shortId(run.id)} in lane ${run.lane}\n${run.id}`, { id: run.id });
+      ctx.print(`queued run ${shortId(run.id)} in lane ${plain(run.lane)}\n${run.id}`, { id: run.id });
     });
 
   program
@@ -53,14 +53,14 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
               ['RUN', 'SESSION', 'LANE', 'STATUS', 'PRI', 'TRY', 'WORKER', 'TIME', 'INTENT'],
               shown.map((r) => [
                 shortId(r.id),
-                oneLine(titles.get(r.session_id) ?? shortId(r.session_id), 20),
-                r.lane,
+                plain(titles.get(r.session_id) ?? shortId(r.session_id), 20),
+                plain(r.lane),
                 r.status + (r.cancel_requested_at && r.status === 'running' ? ' (canceling)' : ''),
                 String(r.priority),
                 `${r.attempt}/${r.max_attempts}`,
-                r.claimed_by ?? '',
+                plain(r.claimed_by ?? ''),
                 r.status === 'queued' ? timeAgo(r.created_at) : runDuration(r),
-                oneLine(r.intent, 50) + (r.error ? `  [${oneLine(r.error, 40)}]` : ''),
+                plain(r.intent, 50) + (r.error ? `  [${plain(r.error, 40)}]` : ''),
               ]),
             );
       ctx.print(human, { sessions, runs: shown.map(runJson) });
@@ -109,7 +109,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       const { outcome, run } = await store.cancelRun(await store.resolveId('run', id));
       const human = {
         canceled: `canceled run ${shortId(run.id)}`,
-        cancel_requested: `asked worker ${run.claimed_by} to stop run ${shortId(run.id)}`,
+        cancel_requested: `asked worker ${plain(run.claimed_by ?? '')} to stop run ${shortId(run.id)}`,
         already_finished: `run ${shortId(run.id)} already finished (${run.status}); nothing to cancel`,
       }[outcome];
       ctx.print(human, { id: run.id, outcome, status: run.status });
@@ -122,7 +122,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .action(async (id: string) => {
       const store = await ctx.openStore();
       const run = await store.retryRun(await store.resolveId('run', id));
-      ctx.print(`queued run ${shortId(run.id)} in lane ${run.lane} (retry of ${shortId(run.retry_of!)})\n${run.id}`, { id: run.id });
+      ctx.print(`queued run ${shortId(run.id)} in lane ${plain(run.lane)} (retry of ${shortId(run.retry_of!)})\n${run.id}`, { id: run.id });
     });
 }
 
@@ -131,7 +131,8 @@ function summary(runs: Run[]): string {
   return `${count('running')} running · ${count('queued')} queued · ${count('succeeded')} succeeded · ${count('failed')} failed · ${count('canceled')} canceled\n`;
 }
 
+/** One event of a log as a terminal shows it without colors (`ocr logs`: text from a run, never its escapes). */
 function renderLine(e: RunEvent): string {
-  const text = e.text.endsWith('\n') ? e.text : e.text + '\n';
+  const text = plainLog(e.text.endsWith('\n') ? e.text.slice(0, -1) : e.text) + '\n';
   return e.stream === 'system' ? `── ${text}` : text;
 }

@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import os from 'node:os';
 import { describeRepo } from '../engine/repo';
 import { cleanSessionWorktrees } from '../engine/worktree';
-import { defaultLanes, oneLine, type Session, shortId, timeAgo } from '../../domain';
+import { defaultLanes, type Session, shortId, timeAgo } from '../../domain';
 import type { CliContext } from './context';
-import { table } from './format';
+import { plain, table } from './format';
 import { lanesOption } from './options';
 
 /** For `ocr session archive --clean`: removes the session's worktrees (and branches) and names what it removed. */
@@ -38,7 +38,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
         base_ref: repo?.baseRef ?? null,
         created_by: os.userInfo().username,
       });
-      ctx.print(`created session ${shortId(s.id)} "${s.title}" with lanes ${s.lanes.join(', ')}${repo ? ` on ${repo.repoPath}` : ''}\n${s.id}`, { id: s.id });
+      ctx.print(`created session ${shortId(s.id)} "${plain(s.title)}" with lanes ${plain(s.lanes.join(', '))}${repo ? ` on ${plain(repo.repoPath)}` : ''}\n${s.id}`, { id: s.id });
     });
 
   session
@@ -53,7 +53,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
           ? 'no sessions yet; start one with `ocr session new --title …`'
           : table(
               ['ID', 'TITLE', 'STATUS', 'LANES', 'REPOSITORY', 'CREATED'],
-              sessions.map((s) => [shortId(s.id), oneLine(s.title, 40), s.status, s.lanes.join(','), s.repo_path ?? '', timeAgo(s.created_at)]),
+              sessions.map((s) => [shortId(s.id), plain(s.title, 40), s.status, plain(s.lanes.join(',')), plain(s.repo_path ?? ''), timeAgo(s.created_at)]),
             ),
         { sessions },
       );
@@ -71,7 +71,7 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
       let removed: string[] = [];
       if (o.clean) removed = await cleanWorktrees(s, { keepBranches: Boolean(o.keepBranches) });
       ctx.print(
-        `archived session ${shortId(s.id)} "${s.title}"${removed.length ? `; removed ${removed.length} worktree(s)` : ''}`,
+        `archived session ${shortId(s.id)} "${plain(s.title)}"${removed.length ? `; removed ${removed.length} worktree(s)` : ''}`,
         { id: s.id, status: s.status, removed },
       );
     });

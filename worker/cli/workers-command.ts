@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { shortId, timeAgo, type WorkerRow } from '../../domain';
 import type { CliContext } from './context';
-import { table } from './format';
+import { plain, table } from './format';
 
 export function registerWorkersCommand(program: Command, ctx: CliContext): void {
   program
@@ -25,14 +25,14 @@ export function registerWorkersCommand(program: Command, ctx: CliContext): void 
       const human = table(
         ['WORKER', 'STATE', 'HOST', 'PID', 'RUNNING', 'HEARTBEAT', 'AGENTS', 'RUNS'],
         rows.map(({ worker: w, runs, seen }) => [
-          w.id,
+          plain(w.id),
           seen === 'ok' ? w.state : `${w.state} (${seen})`,
-          w.host,
+          plain(w.host),
           String(w.pid ?? ''),
           `${runs.length}/${w.concurrency}`,
           timeAgo(w.last_heartbeat, now),
-          stringList(w.labels.agents).join(',') || '-',
-          runs.map((r) => `${shortId(r.id)}:${r.lane}`).join(' '),
+          plain(stringList(w.labels.agents).join(',')) || '-',
+          runs.map((r) => `${shortId(r.id)}:${plain(r.lane)}`).join(' '),
         ]),
       );
       ctx.print(human, rows);
