@@ -16,6 +16,7 @@ CREATE SCHEMA ops;
 
 CREATE FUNCTION ops._append_events(p_run_id uuid, p_events jsonb) RETURNS bigint
     LANGUAGE plpgsql
+    SET search_path TO ''
     AS $$
 declare
   v_last bigint;
@@ -34,6 +35,162 @@ begin
     perform pg_notify('ops_events', p_run_id::text || ':' || (v_last + v_count));
   end if;
   return v_last + v_count;
+end $$;
+
+--
+-- Name: _append_events_held(uuid, text, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._append_events_held(p_run_id uuid, p_worker_id text, p_attempt integer, p_events jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_last bigint;
+begin
+  perform 1 from ops.runs
+    where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
+    for no key update;
+  if not found then
+    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
+  end if;
+  return ops._append_events(p_run_id, p_events);
+end $$;
+
+--
+-- Name: sessions; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    title text NOT NULL,
+    intent text DEFAULT ''::text NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    lanes text[] DEFAULT ARRAY['A'::text, 'B'::text, 'C'::text, 'D'::text] NOT NULL,
+    repo_id text,
+    repo_url text,
+    repo_path text,
+    base_ref text,
+    created_by text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    archived_at timestamp with time zone,
+    owner name DEFAULT SESSION_USER NOT NULL,
+    CONSTRAINT sessions_lanes_check CHECK (((cardinality(lanes) >= 1) AND (cardinality(lanes) <= 26))),
+    CONSTRAINT sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text]))),
+    CONSTRAINT sessions_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 200)))
+);
+
+--
+-- Name: COLUMN sessions.owner; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.sessions.owner IS 'the login role that created the session; row-level security and the functions check it';
+
+--
+-- Name: _archive_session(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._archive_session(p_session_id uuid) RETURNS ops.sessions
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  s ops.sessions;
+begin
+  select * into s from ops.sessions where id = p_session_id for update;
+  if not found then
+    perform ops._raise('OC002', format('session %s does not exist', p_session_id), 'list sessions with `ocr session list`');
+  end if;
+  if s.status = 'archived' then
+    return s;
+  end if;
+  perform 1 from ops.lanes where session_id = p_session_id order by session_id, lane for update;
+  update ops.runs set status = 'canceled', finished_at = now(), updated_at = now(), error = 'session archived'
+   where id in (select id from ops.runs where session_id = p_session_id and status = 'queued' order by id for update);
+  update ops.lanes set head_run_id = null, head_priority = null, head_seq = null where session_id = p_session_id;
+  perform ops._request_cancel(id) from ops.runs
+    where session_id = p_session_id and status = 'running' and cancel_requested_at is null;
+  update ops.sessions set status = 'archived', archived_at = now() where id = p_session_id returning * into s;
+  perform ops._notify_runs(array[p_session_id]);
+  return s;
+end $$;
+
+--
+-- Name: _cancel_run(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._cancel_run(p_run_id uuid) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  select * into r from ops.runs where id = p_run_id;
+  if not found then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
+  end if;
+  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
+  select * into r from ops.runs where id = p_run_id for update;
+  if r.status = 'queued' then
+    update ops.runs set status = 'canceled', cancel_requested_at = now(), finished_at = now(), updated_at = now()
+     where id = p_run_id and status = 'queued';
+    perform ops._refresh_lane_head(r.session_id, r.lane);
+    perform ops._notify_runs(array[r.session_id]);
+    return 'canceled';
+  elsif r.status = 'running' then
+    perform ops._request_cancel(p_run_id);
+    return 'cancel_requested';
+  else
+    return 'already_finished';
+  end if;
+end $$;
+
+--
+-- Name: _check_run(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._check_run(p_run_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if not exists (select 1 from ops.runs r join ops.sessions s on s.id = r.session_id
+                  where r.id = p_run_id and (s.owner = session_user or ops._is_admin())) then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
+  end if;
+end $$;
+
+--
+-- Name: _check_session(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._check_session(p_session_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if not exists (select 1 from ops.sessions s
+                  where s.id = p_session_id and (s.owner = session_user or ops._is_admin())) then
+    perform ops._raise('OC002', format('session %s does not exist', p_session_id), 'list sessions with `ocr session list`');
+  end if;
+end $$;
+
+--
+-- Name: _check_worker(text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._check_worker(p_worker_id text, p_token text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if not exists (select 1 from ops.workers w
+                  where w.id = p_worker_id and w.token_hash = sha256(convert_to(coalesce(p_token, ''), 'UTF8'))
+                    and (w.registered_by = session_user or ops._is_admin())) then
+    perform ops._raise('OC005', format('worker %s: not registered, or the token is not its token', p_worker_id),
+                       'register the worker again (start it again)');
+  end if;
 end $$;
 
 --
@@ -74,295 +231,10 @@ CREATE TABLE ops.runs (
 );
 
 --
--- Name: _finish_runs(text, jsonb, boolean); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: _claim_runs(text, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops._finish_runs(p_worker_id text, p_results jsonb, p_wake boolean) RETURNS SETOF ops.runs
-    LANGUAGE plpgsql
-    SET enable_seqscan TO 'off'
-    SET enable_bitmapscan TO 'off'
-    SET enable_hashjoin TO 'off'
-    SET enable_mergejoin TO 'off'
-    SET jit TO 'off'
-    SET plan_cache_mode TO 'force_generic_plan'
-    AS $$
-declare
-  v_ids uuid[];
-  v_bad boolean;
-  v_watched boolean;
-begin
-  if p_results is null or jsonb_typeof(p_results) <> 'array' then
-    perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
-  end if;
-  select array_agg(i.run_id order by i.run_id), bool_or(i.status is null or i.status not in ('succeeded', 'failed', 'canceled'))
-    into v_ids, v_bad
-    from jsonb_to_recordset(p_results) as i(run_id uuid, status text);
-  if v_bad then
-    perform ops._raise('OC003', 'status: every result needs a final status', 'use succeeded, failed or canceled');
-  end if;
-  if v_ids is null then
-    return;
-  end if;
-  return query
-  with i as (
-    select * from jsonb_to_recordset(p_results) as i(run_id uuid, attempt integer, status text, exit_code integer, error text)
-  )
-  update ops.runs r
-     set status = i.status, exit_code = i.exit_code, error = i.error, finished_at = now(), lease_expires_at = null,
-         updated_at = now()
-    from i
-   where r.id = any (v_ids) and r.id = i.run_id and r.claimed_by = p_worker_id and r.attempt = i.attempt
-     and r.status = 'running'
-  returning r.*;
-  -- the runs named are now finished, by this call or before it: telling about all of them costs nothing wrong
-  if not found then
-    return;
-  end if;
-  v_watched := ops._watched();
-  if p_wake or v_watched then
-    perform ops._notify_runs(
-      case when v_watched then array(select distinct r.session_id from ops.runs r where r.id = any (v_ids)) else '{}' end,
-      p_wake and exists (select 1 from ops.runs r join ops.lanes l on l.session_id = r.session_id and l.lane = r.lane
-                          where r.id = any (v_ids) and l.head_run_id is not null));
-  end if;
-end $$;
-
---
--- Name: _first_worker(); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._first_worker() RETURNS text
-    LANGUAGE plpgsql
-    AS $$
-begin
-  return (select w.id from ops.workers w
-           where w.state = 'running' and w.last_heartbeat > now() - interval '1 minute'
-           order by random() limit 1);
-end $$;
-
---
--- Name: _lease_lost(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._lease_lost(p_run_id uuid, p_worker_id text, p_attempt integer) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-declare
-  r ops.runs;
-begin
-  select * into r from ops.runs where id = p_run_id;
-  if not found then
-    perform ops._raise('OC002', format('run %s does not exist', p_run_id));
-  end if;
-  perform ops._raise('OC001',
-    format('lease lost: run %s attempt %s is not held by worker %s (the run is %s%s)', p_run_id, p_attempt, p_worker_id,
-           r.status,
-           case when r.status = 'running' then format(', held by %s at attempt %s', r.claimed_by, r.attempt) else '' end),
-    'stop working on this run; its current holder, if any, owns it now');
-end $$;
-
---
--- Name: _notify_runs(uuid[], boolean); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._notify_runs(p_sessions uuid[], p_claimable boolean DEFAULT false) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-begin
-  if cardinality(p_sessions) > 0 and ops._watched() then
-    perform pg_notify('ops_runs', case when cardinality(p_sessions) > 50 then '*' else array_to_string(p_sessions, ',') end);
-  end if;
-  if p_claimable then
-    perform pg_notify('ops_queue', coalesce(ops._first_worker(), ''));
-  end if;
-end $$;
-
---
--- Name: _notify_sessions_changed(); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._notify_sessions_changed() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-begin
-  perform pg_notify('ops_sessions', '');
-  return null;
-end $$;
-
---
--- Name: _raise(text, text, text); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._raise(p_code text, p_message text, p_hint text DEFAULT NULL::text) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-begin
-  raise exception using errcode = p_code, message = p_message, hint = coalesce(p_hint, '');
-end $$;
-
---
--- Name: _refresh_lane_head(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._refresh_lane_head(p_session_id uuid, p_lane text) RETURNS void
-    LANGUAGE sql
-    AS $$
-  update ops.lanes l
-     set (head_run_id, head_priority, head_seq) =
-         (select r.id, r.priority, r.seq from ops.runs r
-           where r.session_id = p_session_id and r.lane = p_lane and r.status = 'queued'
-           order by r.priority, r.seq limit 1)
-   where l.session_id = p_session_id and l.lane = p_lane;
-$$;
-
---
--- Name: _request_cancel(uuid); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._request_cancel(p_run_id uuid) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-declare
-  r ops.runs;
-begin
-  update ops.runs set cancel_requested_at = now(), updated_at = now()
-   where id = p_run_id and status = 'running' and cancel_requested_at is null
-  returning * into r;
-  if found then
-    perform pg_notify('ops_cancel', json_build_object('run_id', r.id, 'worker_id', r.claimed_by)::text);
-    perform ops._notify_runs(array[r.session_id]);
-  end if;
-end $$;
-
---
--- Name: _runs_input(jsonb); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._runs_input(p_runs jsonb) RETURNS TABLE(ord bigint, session_id uuid, lane text, intent text, executor text, spec jsonb, priority integer, max_attempts integer, retry_of uuid)
-    LANGUAGE sql IMMUTABLE
-    AS $$
-  select x.ord, (x.e ->> 'session_id')::uuid, x.e ->> 'lane', x.e ->> 'intent',
-         coalesce(x.e ->> 'executor', 'shell'), coalesce(x.e -> 'spec', '{}'::jsonb),
-         coalesce((x.e ->> 'priority')::integer, 100), coalesce((x.e ->> 'max_attempts')::integer, 3),
-         (x.e ->> 'retry_of')::uuid
-    from jsonb_array_elements(p_runs) with ordinality as x(e, ord);
-$$;
-
---
--- Name: _watched(); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops._watched() RETURNS boolean
-    LANGUAGE plpgsql STABLE
-    AS $$
-begin
-  return exists (select 1 from ops.watchers where expires_at > now());
-end $$;
-
---
--- Name: append_events(uuid, text, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.append_events(p_run_id uuid, p_worker_id text, p_attempt integer, p_events jsonb) RETURNS bigint
-    LANGUAGE plpgsql
-    AS $$
-declare
-  v_last bigint;
-begin
-  perform 1 from ops.runs
-    where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
-    for no key update;
-  if not found then
-    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
-  end if;
-  return ops._append_events(p_run_id, p_events);
-end $$;
-
---
--- Name: sessions; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.sessions (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    title text NOT NULL,
-    intent text DEFAULT ''::text NOT NULL,
-    status text DEFAULT 'active'::text NOT NULL,
-    lanes text[] DEFAULT ARRAY['A'::text, 'B'::text, 'C'::text, 'D'::text] NOT NULL,
-    repo_id text,
-    repo_url text,
-    repo_path text,
-    base_ref text,
-    created_by text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    archived_at timestamp with time zone,
-    CONSTRAINT sessions_lanes_check CHECK (((cardinality(lanes) >= 1) AND (cardinality(lanes) <= 26))),
-    CONSTRAINT sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text]))),
-    CONSTRAINT sessions_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 200)))
-);
-
---
--- Name: archive_session(uuid); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.archive_session(p_session_id uuid) RETURNS ops.sessions
-    LANGUAGE plpgsql
-    AS $$
-declare
-  s ops.sessions;
-begin
-  select * into s from ops.sessions where id = p_session_id for update;
-  if not found then
-    perform ops._raise('OC002', format('session %s does not exist', p_session_id), 'list sessions with `ocr session list`');
-  end if;
-  if s.status = 'archived' then
-    return s;
-  end if;
-  perform 1 from ops.lanes where session_id = p_session_id order by session_id, lane for update;
-  update ops.runs set status = 'canceled', finished_at = now(), updated_at = now(), error = 'session archived'
-   where id in (select id from ops.runs where session_id = p_session_id and status = 'queued' order by id for update);
-  update ops.lanes set head_run_id = null, head_priority = null, head_seq = null where session_id = p_session_id;
-  perform ops._request_cancel(id) from ops.runs
-    where session_id = p_session_id and status = 'running' and cancel_requested_at is null;
-  update ops.sessions set status = 'archived', archived_at = now() where id = p_session_id returning * into s;
-  perform ops._notify_runs(array[p_session_id]);
-  return s;
-end $$;
-
---
--- Name: cancel_run(uuid); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.cancel_run(p_run_id uuid) RETURNS text
-    LANGUAGE plpgsql
-    AS $$
-declare
-  r ops.runs;
-begin
-  select * into r from ops.runs where id = p_run_id;
-  if not found then
-    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
-  end if;
-  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
-  select * into r from ops.runs where id = p_run_id for update;
-  if r.status = 'queued' then
-    update ops.runs set status = 'canceled', cancel_requested_at = now(), finished_at = now(), updated_at = now()
-     where id = p_run_id and status = 'queued';
-    perform ops._refresh_lane_head(r.session_id, r.lane);
-    perform ops._notify_runs(array[r.session_id]);
-    return 'canceled';
-  elsif r.status = 'running' then
-    perform ops._request_cancel(p_run_id);
-    return 'cancel_requested';
-  else
-    return 'already_finished';
-  end if;
-end $$;
-
---
--- Name: claim_runs(text, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.claim_runs(p_worker_id text, p_max_runs integer, p_lanes text[] DEFAULT NULL::text[], p_sessions uuid[] DEFAULT NULL::uuid[], p_repo_ids text[] DEFAULT NULL::text[], p_lease_seconds integer DEFAULT 30) RETURNS SETOF ops.runs
+CREATE FUNCTION ops._claim_runs(p_worker_id text, p_max_runs integer, p_lanes text[], p_sessions uuid[], p_repo_ids text[], p_lease_seconds integer) RETURNS SETOF ops.runs
     LANGUAGE plpgsql
     SET enable_seqscan TO 'off'
     SET enable_sort TO 'off'
@@ -371,13 +243,11 @@ CREATE FUNCTION ops.claim_runs(p_worker_id text, p_max_runs integer, p_lanes tex
     SET enable_mergejoin TO 'off'
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_generic_plan'
+    SET search_path TO ''
     AS $$
 declare
   v_heads uuid[];
 begin
-  if p_worker_id is null or length(p_worker_id) = 0 then
-    perform ops._raise('OC003', 'worker id: required to claim runs');
-  end if;
   if p_max_runs is null or p_max_runs < 1 then
     return;
   end if;
@@ -405,13 +275,13 @@ begin
   -- This statement's snapshot is newer than the lane locks: a run another worker claimed from one of these lanes
   -- before this worker locked it is seen running here, and its lane is left alone. The same statement moves each
   -- lane's head on to its next queued run (its snapshot still shows the run just claimed as queued: it is skipped)
-  -- and answers the claimed runs, without gathering them anywhere first.
+  -- and answers the claimed runs.
   return query
   with claimed as (
     update ops.runs r
-       set status = 'running', claimed_by = p_worker_id, claimed_at = now(), attempt = r.attempt + 1,
-           heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => p_lease_seconds),
-           started_at = now(), updated_at = now()
+       set status = 'running', claimed_by = p_worker_id, claimed_at = clock_timestamp(), attempt = r.attempt + 1,
+           heartbeat_at = clock_timestamp(), lease_expires_at = clock_timestamp() + make_interval(secs => p_lease_seconds),
+           started_at = clock_timestamp(), updated_at = clock_timestamp()
      where r.id = any (v_heads) and r.status = 'queued'
        and not exists (select 1 from ops.runs x
                         where x.session_id = r.session_id and x.lane = r.lane and x.status = 'running')
@@ -433,23 +303,12 @@ begin
 end $$;
 
 --
--- Name: create_run(uuid, text, text, text, jsonb, integer, integer); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: _create_runs(jsonb); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.create_run(p_session_id uuid, p_lane text, p_intent text, p_executor text DEFAULT 'shell'::text, p_spec jsonb DEFAULT '{}'::jsonb, p_priority integer DEFAULT 100, p_max_attempts integer DEFAULT 3) RETURNS ops.runs
-    LANGUAGE sql
-    AS $$
-  select * from ops.create_runs(jsonb_build_array(jsonb_build_object(
-    'session_id', p_session_id, 'lane', p_lane, 'intent', p_intent, 'executor', p_executor, 'spec', p_spec,
-    'priority', p_priority, 'max_attempts', p_max_attempts)));
-$$;
-
---
--- Name: create_runs(jsonb); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.create_runs(p_runs jsonb) RETURNS SETOF ops.runs
+CREATE FUNCTION ops._create_runs(p_runs jsonb) RETURNS SETOF ops.runs
     LANGUAGE plpgsql
+    SET search_path TO ''
     AS $$
 declare
   bad record;
@@ -521,11 +380,379 @@ begin
 end $$;
 
 --
+-- Name: _first_worker(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._first_worker() RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  return (select w.id from ops.workers w
+           where w.state = 'running' and w.last_heartbeat > now() - interval '1 minute'
+           order by random() limit 1);
+end $$;
+
+--
+-- Name: _heartbeat(text, uuid[], integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._heartbeat(p_worker_id text, p_run_ids uuid[] DEFAULT '{}'::uuid[], p_lease_seconds integer DEFAULT 30) RETURNS TABLE(run_id uuid, outcome text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  update ops.workers set last_heartbeat = now() where id = p_worker_id;
+  return query
+  with renewed as (
+    update ops.runs r
+       set heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => p_lease_seconds)
+     where r.id in (select x.id from ops.runs x
+                     where x.id = any (p_run_ids) and x.claimed_by = p_worker_id and x.status = 'running'
+                     order by x.id for update)
+    returning r.id, r.cancel_requested_at
+  )
+  select q.id, case when n.id is null then 'lost' when n.cancel_requested_at is not null then 'cancel' else 'held' end
+    from unnest(coalesce(p_run_ids, '{}')) as q(id) left join renewed n on n.id = q.id;
+end $$;
+
+--
+-- Name: _is_admin(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._is_admin() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false)
+      or pg_catalog.pg_has_role(session_user, (select n.nspowner from pg_catalog.pg_namespace n where n.nspname = 'ops'), 'MEMBER');
+$$;
+
+--
+-- Name: _lease_lost(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._lease_lost(p_run_id uuid, p_worker_id text, p_attempt integer) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  select * into r from ops.runs where id = p_run_id;
+  if not found then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id));
+  end if;
+  perform ops._raise('OC001',
+    format('lease lost: run %s attempt %s is not held by worker %s (the run is %s%s)', p_run_id, p_attempt, p_worker_id,
+           r.status,
+           case when r.status = 'running' then format(', held by %s at attempt %s', r.claimed_by, r.attempt) else '' end),
+    'stop working on this run; its current holder, if any, owns it now');
+end $$;
+
+--
+-- Name: _notify_runs(uuid[], boolean); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._notify_runs(p_sessions uuid[], p_claimable boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if cardinality(p_sessions) > 0 and ops._watched() then
+    perform pg_notify('ops_runs', case when cardinality(p_sessions) > 50 then '*' else array_to_string(p_sessions, ',') end);
+  end if;
+  if p_claimable then
+    perform pg_notify('ops_queue', coalesce(ops._first_worker(), ''));
+  end if;
+end $$;
+
+--
+-- Name: _notify_sessions_changed(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._notify_sessions_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform pg_notify('ops_sessions', '');
+  return null;
+end $$;
+
+--
+-- Name: artifacts; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.artifacts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    run_id uuid NOT NULL,
+    kind text NOT NULL,
+    name text NOT NULL,
+    mime text DEFAULT 'text/plain'::text NOT NULL,
+    size bigint NOT NULL,
+    sha256 text NOT NULL,
+    content text,
+    meta jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT artifacts_kind_check CHECK ((kind = ANY (ARRAY['diff'::text, 'file'::text, 'link'::text, 'log'::text, 'manifest'::text]))),
+    CONSTRAINT artifacts_name_check CHECK ((length(name) > 0)),
+    CONSTRAINT artifacts_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT artifacts_size_check CHECK ((size >= 0))
+);
+
+--
+-- Name: _put_artifact(uuid, text, integer, text, text, text, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._put_artifact(p_run_id uuid, p_worker_id text, p_attempt integer, p_kind text, p_name text, p_mime text, p_content text, p_meta jsonb DEFAULT '{}'::jsonb) RETURNS ops.artifacts
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  a ops.artifacts;
+begin
+  perform 1 from ops.runs
+    where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
+    for no key update;
+  if not found then
+    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
+  end if;
+  if p_kind is null or p_kind not in ('diff', 'file', 'link', 'log', 'manifest') then
+    perform ops._raise('OC003', format('kind: %L is not an artifact kind', p_kind), 'use diff, file, link, log or manifest');
+  end if;
+  insert into ops.artifacts as x (run_id, kind, name, mime, size, sha256, content, meta)
+  values (p_run_id, p_kind, p_name, coalesce(p_mime, 'text/plain'),
+          octet_length(convert_to(coalesce(p_content, ''), 'UTF8')),
+          encode(sha256(convert_to(coalesce(p_content, ''), 'UTF8')), 'hex'), p_content, coalesce(p_meta, '{}'::jsonb))
+  on conflict (run_id, kind, name) do update
+     set mime = excluded.mime, size = excluded.size, sha256 = excluded.sha256, content = excluded.content,
+         meta = excluded.meta, created_at = now()
+  returning * into a;
+  return a;
+end $$;
+
+--
+-- Name: _raise(text, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._raise(p_code text, p_message text, p_hint text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  raise exception using errcode = p_code, message = p_message, hint = coalesce(p_hint, '');
+end $$;
+
+--
+-- Name: _refresh_lane_head(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._refresh_lane_head(p_session_id uuid, p_lane text) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  update ops.lanes l
+     set (head_run_id, head_priority, head_seq) =
+         (select r.id, r.priority, r.seq from ops.runs r
+           where r.session_id = p_session_id and r.lane = p_lane and r.status = 'queued'
+           order by r.priority, r.seq limit 1)
+   where l.session_id = p_session_id and l.lane = p_lane;
+$$;
+
+--
+-- Name: _release_run(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._release_run(p_run_id uuid, p_worker_id text, p_attempt integer) RETURNS ops.runs
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  select * into r from ops.runs where id = p_run_id;
+  if not found then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id));
+  end if;
+  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
+  update ops.runs
+     set status = 'queued', claimed_by = null, claimed_at = null, heartbeat_at = null, lease_expires_at = null,
+         started_at = null, updated_at = now()
+   where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
+     and cancel_requested_at is null
+  returning * into r;
+  if not found then
+    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
+  end if;
+  perform ops._refresh_lane_head(r.session_id, r.lane);
+  perform ops._notify_runs(array[r.session_id], true);
+  return r;
+end $$;
+
+--
+-- Name: _request_cancel(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._request_cancel(p_run_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  update ops.runs set cancel_requested_at = now(), updated_at = now()
+   where id = p_run_id and status = 'running' and cancel_requested_at is null
+  returning * into r;
+  if found then
+    perform pg_notify('ops_cancel', json_build_object('run_id', r.id, 'worker_id', r.claimed_by)::text);
+    perform ops._notify_runs(array[r.session_id]);
+  end if;
+end $$;
+
+--
+-- Name: _retry_run(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._retry_run(p_run_id uuid) RETURNS ops.runs
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  select * into r from ops.runs where id = p_run_id;
+  if not found then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
+  end if;
+  if r.status in ('queued', 'running') then
+    perform ops._raise('OC004', format('run %s is still %s; only a finished run can be retried', p_run_id, r.status),
+                       'cancel it first, or wait for it to finish');
+  end if;
+  return (select n from ops.create_runs(jsonb_build_array(jsonb_build_object(
+    'session_id', r.session_id, 'lane', r.lane, 'intent', r.intent, 'executor', r.executor, 'spec', r.spec,
+    'priority', r.priority, 'max_attempts', r.max_attempts, 'retry_of', r.id))) n);
+end $$;
+
+--
+-- Name: _runs_input(jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._runs_input(p_runs jsonb) RETURNS TABLE(ord bigint, session_id uuid, lane text, intent text, executor text, spec jsonb, priority integer, max_attempts integer, retry_of uuid)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select x.ord, (x.e ->> 'session_id')::uuid, x.e ->> 'lane', x.e ->> 'intent',
+         coalesce(x.e ->> 'executor', 'shell'), coalesce(x.e -> 'spec', '{}'::jsonb),
+         coalesce((x.e ->> 'priority')::integer, 100), coalesce((x.e ->> 'max_attempts')::integer, 3),
+         (x.e ->> 'retry_of')::uuid
+    from jsonb_array_elements(p_runs) with ordinality as x(e, ord);
+$$;
+
+--
+-- Name: _watched(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._watched() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return exists (select 1 from ops.watchers where expires_at > now());
+end $$;
+
+--
+-- Name: append_events(uuid, text, text, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.append_events(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_events jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  return ops._append_events_held(p_run_id, p_worker_id, p_attempt, p_events);
+end $$;
+
+--
+-- Name: archive_session(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.archive_session(p_session_id uuid) RETURNS ops.sessions
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_session(p_session_id);
+  return ops._archive_session(p_session_id);
+end $$;
+
+--
+-- Name: cancel_run(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.cancel_run(p_run_id uuid) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_run(p_run_id);
+  return ops._cancel_run(p_run_id);
+end $$;
+
+--
+-- Name: claim_runs(text, text, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.claim_runs(p_worker_id text, p_token text, p_max_runs integer, p_lanes text[] DEFAULT NULL::text[], p_sessions uuid[] DEFAULT NULL::uuid[], p_repo_ids text[] DEFAULT NULL::text[], p_lease_seconds integer DEFAULT 30) RETURNS SETOF ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  return query select * from ops._claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
+end $$;
+
+--
+-- Name: create_run(uuid, text, text, text, jsonb, integer, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_run(p_session_id uuid, p_lane text, p_intent text, p_executor text DEFAULT 'shell'::text, p_spec jsonb DEFAULT '{}'::jsonb, p_priority integer DEFAULT 100, p_max_attempts integer DEFAULT 3) RETURNS ops.runs
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select * from ops.create_runs(jsonb_build_array(jsonb_build_object(
+    'session_id', p_session_id, 'lane', p_lane, 'intent', p_intent, 'executor', p_executor, 'spec', p_spec,
+    'priority', p_priority, 'max_attempts', p_max_attempts)));
+$$;
+
+--
+-- Name: create_runs(jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_runs(p_runs jsonb) RETURNS SETOF ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_session uuid;
+begin
+  if p_runs is not null and jsonb_typeof(p_runs) = 'array' and not ops._is_admin() then
+    for v_session in select distinct (e ->> 'session_id')::uuid from jsonb_array_elements(p_runs) e
+                      where e ->> 'session_id' is not null loop
+      perform ops._check_session(v_session);
+    end loop;
+  end if;
+  return query select * from ops._create_runs(p_runs);
+end $$;
+
+--
 -- Name: create_session(text, text, text[], text, text, text, text, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
 CREATE FUNCTION ops.create_session(p_title text, p_intent text DEFAULT ''::text, p_lanes text[] DEFAULT ARRAY['A'::text, 'B'::text, 'C'::text, 'D'::text], p_repo_id text DEFAULT NULL::text, p_repo_url text DEFAULT NULL::text, p_repo_path text DEFAULT NULL::text, p_base_ref text DEFAULT NULL::text, p_created_by text DEFAULT NULL::text) RETURNS ops.sessions
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $_$
 declare
   s ops.sessions;
@@ -555,44 +782,69 @@ begin
 end $_$;
 
 --
--- Name: finish_and_claim(text, jsonb, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: finish_and_claim(text, text, jsonb, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.finish_and_claim(p_worker_id text, p_results jsonb, p_max_runs integer, p_lanes text[] DEFAULT NULL::text[], p_sessions uuid[] DEFAULT NULL::uuid[], p_repo_ids text[] DEFAULT NULL::text[], p_lease_seconds integer DEFAULT 30) RETURNS SETOF ops.runs
-    LANGUAGE plpgsql
+CREATE FUNCTION ops.finish_and_claim(p_worker_id text, p_token text, p_results jsonb, p_max_runs integer, p_lanes text[] DEFAULT NULL::text[], p_sessions uuid[] DEFAULT NULL::uuid[], p_repo_ids text[] DEFAULT NULL::text[], p_lease_seconds integer DEFAULT 30) RETURNS SETOF ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
     SET enable_seqscan TO 'off'
     SET enable_bitmapscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_generic_plan'
+    SET search_path TO ''
     AS $$
 declare
-  v_given integer := 0;
+  v_ids uuid[];
+  v_attempts integer[];
+  v_statuses text[];
+  v_codes integer[];
+  v_errors text[];
+  v_bad boolean;
   v_finished uuid[];
   v_sessions uuid[];
   v_lanes text[];
   v_refused uuid[];
 begin
-  if p_results is not null and jsonb_typeof(p_results) = 'array' then
-    v_given := jsonb_array_length(p_results);
+  perform ops._check_worker(p_worker_id, p_token);
+  if p_results is not null and jsonb_typeof(p_results) <> 'array' then
+    perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
   end if;
-  if v_given > 0 then
-    select array_agg(f.id), array_agg(f.session_id), array_agg(f.lane) into v_finished, v_sessions, v_lanes
-      from ops._finish_runs(p_worker_id, p_results, false) f;
-  end if;
-  if v_given > coalesce(cardinality(v_finished), 0) then
-    -- the ends that did not finish their run; their runs are answered after the claim, as they are then
-    select array_agg(i.run_id) into v_refused
-      from jsonb_to_recordset(p_results) as i(run_id uuid)
-     where i.run_id is not null and not (i.run_id = any (coalesce(v_finished, '{}')));
+  if p_results is not null and jsonb_array_length(p_results) > 0 then
+    -- one pass over the JSON; the runs are then locked in id order
+    select array_agg(i.run_id order by i.run_id), array_agg(i.attempt order by i.run_id),
+           array_agg(i.status order by i.run_id), array_agg(i.exit_code order by i.run_id),
+           array_agg(i.error order by i.run_id), bool_or(i.status is null or i.status not in ('succeeded', 'failed', 'canceled'))
+      into v_ids, v_attempts, v_statuses, v_codes, v_errors, v_bad
+      from jsonb_to_recordset(p_results) as i(run_id uuid, attempt integer, status text, exit_code integer, error text);
+    if v_bad then
+      perform ops._raise('OC003', 'status: every result needs a final status', 'use succeeded, failed or canceled');
+    end if;
+    with finished as (
+      update ops.runs r
+         set status = u.status, exit_code = u.exit_code, error = u.error, finished_at = clock_timestamp(),
+             lease_expires_at = null, updated_at = clock_timestamp()
+        from unnest(v_ids, v_attempts, v_statuses, v_codes, v_errors) as u(run_id, attempt, status, exit_code, error)
+       where r.id = any (v_ids) and r.id = u.run_id and r.claimed_by = p_worker_id and r.attempt = u.attempt
+         and r.status = 'running'
+      returning r.id, r.session_id, r.lane
+    )
+    select array_agg(f.id), array_agg(f.session_id), array_agg(f.lane) into v_finished, v_sessions, v_lanes from finished f;
+    if v_finished is not null and ops._watched() then
+      perform ops._notify_runs(array(select distinct s from unnest(v_sessions) s));
+    end if;
+    if cardinality(v_ids) > coalesce(cardinality(v_finished), 0) then
+      select array_agg(i) into v_refused from unnest(v_ids) i
+       where i is not null and not (i = any (coalesce(v_finished, '{}')));
+    end if;
   end if;
   if v_refused is null then
-    return query select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
+    return query select * from ops._claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
   else
     return query
     with claimed as (
-      select * from ops.claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds)
+      select * from ops._claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds)
     )
     select * from claimed
     union all
@@ -611,112 +863,29 @@ begin
 end $$;
 
 --
--- Name: finish_run(uuid, text, integer, text, integer, text); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: heartbeat(text, text, uuid[], integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.finish_run(p_run_id uuid, p_worker_id text, p_attempt integer, p_status text, p_exit_code integer DEFAULT NULL::integer, p_error text DEFAULT NULL::text) RETURNS ops.runs
-    LANGUAGE plpgsql
+CREATE FUNCTION ops.heartbeat(p_worker_id text, p_token text, p_run_ids uuid[] DEFAULT '{}'::uuid[], p_lease_seconds integer DEFAULT 30) RETURNS TABLE(run_id uuid, outcome text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
-declare
-  r ops.runs;
 begin
-  if p_status is null or p_status not in ('succeeded', 'failed', 'canceled') then
-    perform ops._raise('OC003', format('status: %L is not a final status', p_status), 'use succeeded, failed or canceled');
-  end if;
-  update ops.runs
-     set status = p_status, exit_code = p_exit_code, error = p_error, finished_at = now(), lease_expires_at = null,
-         updated_at = now()
-   where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
-  returning * into r;
-  if not found then
-    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
-  end if;
-  perform ops._notify_runs(array[r.session_id],
-    exists (select 1 from ops.lanes where session_id = r.session_id and lane = r.lane and head_run_id is not null));
-  return r;
+  perform ops._check_worker(p_worker_id, p_token);
+  return query select * from ops._heartbeat(p_worker_id, p_run_ids, p_lease_seconds);
 end $$;
 
 --
--- Name: finish_runs(text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: put_artifact(uuid, text, text, integer, text, text, text, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.finish_runs(p_worker_id text, p_results jsonb) RETURNS SETOF ops.runs
-    LANGUAGE sql
-    AS $$
-  select * from ops._finish_runs(p_worker_id, p_results, true);
-$$;
-
---
--- Name: heartbeat(text, uuid[], integer); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.heartbeat(p_worker_id text, p_run_ids uuid[] DEFAULT '{}'::uuid[], p_lease_seconds integer DEFAULT 30) RETURNS TABLE(run_id uuid, outcome text)
-    LANGUAGE plpgsql
+CREATE FUNCTION ops.put_artifact(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_kind text, p_name text, p_mime text, p_content text, p_meta jsonb DEFAULT '{}'::jsonb) RETURNS ops.artifacts
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
 begin
-  update ops.workers set last_heartbeat = now() where id = p_worker_id;
-  return query
-  with renewed as (
-    update ops.runs r
-       set heartbeat_at = now(), lease_expires_at = now() + make_interval(secs => p_lease_seconds)
-     where r.id in (select x.id from ops.runs x
-                     where x.id = any (p_run_ids) and x.claimed_by = p_worker_id and x.status = 'running'
-                     order by x.id for update)
-    returning r.id, r.cancel_requested_at
-  )
-  select q.id, case when n.id is null then 'lost' when n.cancel_requested_at is not null then 'cancel' else 'held' end
-    from unnest(coalesce(p_run_ids, '{}')) as q(id) left join renewed n on n.id = q.id;
-end $$;
-
---
--- Name: artifacts; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.artifacts (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    run_id uuid NOT NULL,
-    kind text NOT NULL,
-    name text NOT NULL,
-    mime text DEFAULT 'text/plain'::text NOT NULL,
-    size bigint NOT NULL,
-    sha256 text NOT NULL,
-    content text,
-    meta jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT artifacts_kind_check CHECK ((kind = ANY (ARRAY['diff'::text, 'file'::text, 'link'::text, 'log'::text, 'manifest'::text]))),
-    CONSTRAINT artifacts_name_check CHECK ((length(name) > 0)),
-    CONSTRAINT artifacts_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
-    CONSTRAINT artifacts_size_check CHECK ((size >= 0))
-);
-
---
--- Name: put_artifact(uuid, text, integer, text, text, text, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
---
-
-CREATE FUNCTION ops.put_artifact(p_run_id uuid, p_worker_id text, p_attempt integer, p_kind text, p_name text, p_mime text, p_content text, p_meta jsonb DEFAULT '{}'::jsonb) RETURNS ops.artifacts
-    LANGUAGE plpgsql
-    AS $$
-declare
-  a ops.artifacts;
-begin
-  perform 1 from ops.runs
-    where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
-    for no key update;
-  if not found then
-    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
-  end if;
-  if p_kind is null or p_kind not in ('diff', 'file', 'link', 'log', 'manifest') then
-    perform ops._raise('OC003', format('kind: %L is not an artifact kind', p_kind), 'use diff, file, link, log or manifest');
-  end if;
-  insert into ops.artifacts as x (run_id, kind, name, mime, size, sha256, content, meta)
-  values (p_run_id, p_kind, p_name, coalesce(p_mime, 'text/plain'),
-          octet_length(convert_to(coalesce(p_content, ''), 'UTF8')),
-          encode(sha256(convert_to(coalesce(p_content, ''), 'UTF8')), 'hex'), p_content, coalesce(p_meta, '{}'::jsonb))
-  on conflict (run_id, kind, name) do update
-     set mime = excluded.mime, size = excluded.size, sha256 = excluded.sha256, content = excluded.content,
-         meta = excluded.meta, created_at = now()
-  returning * into a;
-  return a;
+  perform ops._check_worker(p_worker_id, p_token);
+  return ops._put_artifact(p_run_id, p_worker_id, p_attempt, p_kind, p_name, p_mime, p_content, p_meta);
 end $$;
 
 --
@@ -724,13 +893,14 @@ end $$;
 --
 
 CREATE FUNCTION ops.recover_expired() RETURNS TABLE(run_id uuid, outcome text)
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET enable_seqscan TO 'off'
     SET enable_bitmapscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_generic_plan'
+    SET search_path TO ''
     AS $$
 declare
   v_moved jsonb;
@@ -781,33 +951,15 @@ begin
 end $$;
 
 --
--- Name: workers; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.workers (
-    id text NOT NULL,
-    host text NOT NULL,
-    pid integer,
-    concurrency integer NOT NULL,
-    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
-    version text,
-    state text DEFAULT 'running'::text NOT NULL,
-    started_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_heartbeat timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT workers_concurrency_check CHECK ((concurrency >= 1)),
-    CONSTRAINT workers_id_check CHECK (((length(id) >= 1) AND (length(id) <= 200))),
-    CONSTRAINT workers_state_check CHECK ((state = ANY (ARRAY['running'::text, 'draining'::text, 'stopped'::text])))
-);
-
---
 -- Name: register_worker(text, text, integer, integer, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.register_worker(p_worker_id text, p_host text, p_pid integer, p_concurrency integer, p_labels jsonb DEFAULT '{}'::jsonb, p_version text DEFAULT NULL::text) RETURNS ops.workers
-    LANGUAGE plpgsql
+CREATE FUNCTION ops.register_worker(p_worker_id text, p_host text, p_pid integer, p_concurrency integer, p_labels jsonb DEFAULT '{}'::jsonb, p_version text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
 declare
-  w ops.workers;
+  v_token text := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
 begin
   if p_worker_id is null or length(p_worker_id) = 0 or length(p_worker_id) > 200 then
     perform ops._raise('OC003', 'worker id: must be 1 to 200 characters');
@@ -815,42 +967,32 @@ begin
   if p_concurrency is null or p_concurrency < 1 then
     perform ops._raise('OC003', 'concurrency: must be at least 1');
   end if;
-  insert into ops.workers as x (id, host, pid, concurrency, labels, version, state, started_at, last_heartbeat)
-  values (p_worker_id, p_host, p_pid, p_concurrency, coalesce(p_labels, '{}'::jsonb), p_version, 'running', now(), now())
+  insert into ops.workers as x (id, host, pid, concurrency, labels, version, state, started_at, last_heartbeat,
+                                token_hash, registered_by)
+  values (p_worker_id, p_host, p_pid, p_concurrency, coalesce(p_labels, '{}'::jsonb), p_version, 'running', now(), now(),
+          sha256(convert_to(v_token, 'UTF8')), session_user)
   on conflict (id) do update
      set host = excluded.host, pid = excluded.pid, concurrency = excluded.concurrency, labels = excluded.labels,
-         version = excluded.version, state = 'running', started_at = now(), last_heartbeat = now()
-  returning * into w;
-  return w;
+         version = excluded.version, state = 'running', started_at = now(), last_heartbeat = now(),
+         token_hash = excluded.token_hash, registered_by = excluded.registered_by
+   where x.registered_by is null or x.registered_by = session_user or ops._is_admin();
+  if not found then
+    perform ops._raise('OC005', format('worker id %s belongs to another login role', p_worker_id), 'give this worker another id');
+  end if;
+  return v_token;
 end $$;
 
 --
--- Name: release_run(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: release_run(uuid, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.release_run(p_run_id uuid, p_worker_id text, p_attempt integer) RETURNS ops.runs
-    LANGUAGE plpgsql
+CREATE FUNCTION ops.release_run(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
-declare
-  r ops.runs;
 begin
-  select * into r from ops.runs where id = p_run_id;
-  if not found then
-    perform ops._raise('OC002', format('run %s does not exist', p_run_id));
-  end if;
-  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
-  update ops.runs
-     set status = 'queued', claimed_by = null, claimed_at = null, heartbeat_at = null, lease_expires_at = null,
-         started_at = null, updated_at = now()
-   where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
-     and cancel_requested_at is null
-  returning * into r;
-  if not found then
-    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
-  end if;
-  perform ops._refresh_lane_head(r.session_id, r.lane);
-  perform ops._notify_runs(array[r.session_id], true);
-  return r;
+  perform ops._check_worker(p_worker_id, p_token);
+  return ops._release_run(p_run_id, p_worker_id, p_attempt);
 end $$;
 
 --
@@ -858,33 +1000,25 @@ end $$;
 --
 
 CREATE FUNCTION ops.retry_run(p_run_id uuid) RETURNS ops.runs
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
-declare
-  r ops.runs;
 begin
-  select * into r from ops.runs where id = p_run_id;
-  if not found then
-    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
-  end if;
-  if r.status in ('queued', 'running') then
-    perform ops._raise('OC004', format('run %s is still %s; only a finished run can be retried', p_run_id, r.status),
-                       'cancel it first, or wait for it to finish');
-  end if;
-  return (select n from ops.create_runs(jsonb_build_array(jsonb_build_object(
-    'session_id', r.session_id, 'lane', r.lane, 'intent', r.intent, 'executor', r.executor, 'spec', r.spec,
-    'priority', r.priority, 'max_attempts', r.max_attempts, 'retry_of', r.id))) n);
+  perform ops._check_run(p_run_id);
+  return ops._retry_run(p_run_id);
 end $$;
 
 --
--- Name: set_worker_state(text, text); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: set_worker_state(text, text, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.set_worker_state(p_worker_id text, p_state text) RETURNS void
-    LANGUAGE plpgsql
+CREATE FUNCTION ops.set_worker_state(p_worker_id text, p_token text, p_state text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
 begin
-  if p_state not in ('running', 'draining', 'stopped') then
+  perform ops._check_worker(p_worker_id, p_token);
+  if p_state is null or p_state not in ('running', 'draining', 'stopped') then
     perform ops._raise('OC003', format('state: %L is not a worker state', p_state), 'use running, draining or stopped');
   end if;
   update ops.workers set state = p_state, last_heartbeat = now() where id = p_worker_id;
@@ -895,7 +1029,8 @@ end $$;
 --
 
 CREATE FUNCTION ops.unwatch(p_watcher_id text) RETURNS void
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
   delete from ops.watchers where id = p_watcher_id;
 $$;
@@ -905,7 +1040,8 @@ $$;
 --
 
 CREATE FUNCTION ops.watch(p_watcher_id text, p_seconds integer DEFAULT 120) RETURNS void
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
   insert into ops.watchers (id, expires_at) values (p_watcher_id, now() + make_interval(secs => p_seconds))
   on conflict (id) do update set expires_at = excluded.expires_at;
@@ -1011,6 +1147,33 @@ CREATE TABLE ops.watchers (
     id text NOT NULL,
     expires_at timestamp with time zone NOT NULL
 );
+
+--
+-- Name: workers; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.workers (
+    id text NOT NULL,
+    host text NOT NULL,
+    pid integer,
+    concurrency integer NOT NULL,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    version text,
+    state text DEFAULT 'running'::text NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_heartbeat timestamp with time zone DEFAULT now() NOT NULL,
+    token_hash bytea,
+    registered_by name,
+    CONSTRAINT workers_concurrency_check CHECK ((concurrency >= 1)),
+    CONSTRAINT workers_id_check CHECK (((length(id) >= 1) AND (length(id) <= 200))),
+    CONSTRAINT workers_state_check CHECK ((state = ANY (ARRAY['running'::text, 'draining'::text, 'stopped'::text])))
+);
+
+--
+-- Name: COLUMN workers.token_hash; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.workers.token_hash IS 'sha256 of the token the worker received when it registered; never readable by clients or workers';
 
 --
 -- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1191,6 +1354,125 @@ ALTER TABLE ONLY ops.runs
 
 ALTER TABLE ONLY ops.runs
     ADD CONSTRAINT runs_session_id_fkey FOREIGN KEY (session_id) REFERENCES ops.sessions(id) ON DELETE CASCADE;
+
+--
+-- Name: artifacts; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.artifacts ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: artifacts artifacts_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY artifacts_of_client ON ops.artifacts FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
+   FROM (ops.runs r
+     JOIN ops.sessions s ON ((s.id = r.session_id)))
+  WHERE ((r.id = artifacts.run_id) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: run_events events_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY events_of_client ON ops.run_events FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
+   FROM (ops.runs r
+     JOIN ops.sessions s ON ((s.id = r.session_id)))
+  WHERE ((r.id = run_events.run_id) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: lanes; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.lanes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: run_events; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.run_events ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: run_steps; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.run_steps ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: runs; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.runs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: runs runs_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY runs_of_client ON ops.runs FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
+   FROM ops.sessions s
+  WHERE ((s.id = runs.session_id) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: runs runs_of_worker; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY runs_of_worker ON ops.runs FOR SELECT TO ocr_worker USING (true);
+
+--
+-- Name: sessions; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.sessions ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: sessions sessions_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY sessions_of_client ON ops.sessions FOR SELECT TO ocr_client USING ((owner = SESSION_USER));
+
+--
+-- Name: sessions sessions_of_worker; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY sessions_of_worker ON ops.sessions FOR SELECT TO ocr_worker USING (true);
+
+--
+-- Name: run_steps steps_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY steps_of_client ON ops.run_steps FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
+   FROM (ops.runs r
+     JOIN ops.sessions s ON ((s.id = r.session_id)))
+  WHERE ((r.id = run_steps.run_id) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: templates; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.templates ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: templates templates_listed; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY templates_listed ON ops.templates FOR SELECT TO ocr_client USING (true);
+
+--
+-- Name: watchers; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.watchers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: workers; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.workers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: workers workers_listed; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY workers_listed ON ops.workers FOR SELECT TO ocr_client, ocr_worker USING (true);
 
 --
 -- PostgreSQL database dump complete

@@ -54,6 +54,7 @@ describe('the Runboard host', () => {
     db = await createTestDatabase('ocr_runboard');
     store = new PostgresStore({ url: db.url });
     await store.migrate();
+    await store.registerWorker({ id: worker, host: 'test', pid: process.pid, concurrency: 4, labels: {} });
     model = new SessionsModel({ store: async () => store, onDidChange: storeSwitched.event }, log, { heartbeatRefreshMs: refreshMs });
     const setActiveSession = async (id: string) => {
       madeActive = id;

@@ -106,6 +106,7 @@ describe('the worker loop', () => {
     const { ends } = await startWorker(store, session, () => gate, { concurrency: 1, leaseSeconds: 2, heartbeatMs: 600_000, pollMs: 600_000 });
     await eventually(async () => (await store.getRun(run.id)).status === 'running', 'running');
     await eventually(async () => (await store.recoverExpired()).length > 0, 'the lease expired and the run went back to the queue', 10_000);
+    await store.registerWorker({ id: 'another-worker', host: 'h', pid: 1, concurrency: 1, labels: {} });
     const [again] = await store.claimRuns('another-worker', 1, { sessions: [session.id] });
     expect(again!.id).toBe(run.id);
     release();

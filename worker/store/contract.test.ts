@@ -12,6 +12,11 @@ import type { Lease } from './types';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leaseOf = (run: Run, workerId = run.claimed_by!): Lease => ({ runId: run.id, workerId, attempt: run.attempt });
 
+/** Registers workers by id through this store (a worker's writes need the token its registration answered). */
+async function registered(s: Store, ...ids: string[]): Promise<void> {
+  for (const id of ids) await s.registerWorker({ id, host: 'test', pid: process.pid, concurrency: 4, labels: {}, version: 'test' });
+}
+
 /** Ends one held run as a worker does (finish_and_claim, claiming nothing) and answers the run as it is now. */
 async function finish(s: Store, lease: Lease, end: Omit<RunEnding, 'runId' | 'attempt'>): Promise<Run> {
   const answer = await s.finishAndClaim(lease.workerId, [{ runId: lease.runId, attempt: lease.attempt, ...end }], 0);
@@ -74,6 +79,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     await Promise.all(
       claimers.map(async (c, i) => {
         const worker = `claimer-${i}`;
+        await registered(c, worker);
         let idle = 0;
         while (idle < 3) {
           const runs = await c.claimRuns(worker, 5);
@@ -138,6 +144,7 @@ describe.each(engines)('the queue on $name', (engine) => {
     await Promise.all(
       workers.map(async (w, i) => {
         const worker = `steady-${i}`;
+        await registered(w, worker);
         let held: Run[] = [];
         let idle = 0;
         while (idle < 3) {
@@ -167,6 +174,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   }, 180_000);
 
   it('serves lower priority first, then oldest, inside a lane and across lanes', async () => {
+    await registered(store, 'w-order');
     const s = await newSession('order', ['A', 'B']);
     const a1 = await store.createRun({ session_id: s.id, lane: 'A', intent: 'a1' });
     const a2 = await store.createRun({ session_id: s.id, lane: 'A', intent: 'a2' });
@@ -190,6 +198,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('claims only the lanes, sessions and repositories a worker serves', async () => {
+    await registered(store, 'w-filter');
     const mine = await store.createSession({ title: 'repo x', repo_id: 'x'.repeat(40) });
     const theirs = await store.createSession({ title: 'repo y', repo_id: 'y'.repeat(40) });
     await store.createRun({ session_id: mine.id, lane: 'C', intent: 'x-c' });
@@ -200,6 +209,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('refuses every write of a worker whose lease expired and was recovered (fencing)', async () => {
+    await registered(store, 'w-new', 'w-old');
     const s = await newSession('fencing');
     const run = await store.createRun({ session_id: s.id, lane: 'A', intent: 'long job', max_attempts: 3 });
     const [held] = await store.claimRuns('w-old', 1, { sessions: [s.id], leaseSeconds: 1 });
@@ -233,6 +243,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('fails a run with "lease expired" once its attempts are used up, and frees its lane', async () => {
+    await registered(store, 'w-2', 'w-dies');
     const s = await newSession('attempts');
     const run = await store.createRun({ session_id: s.id, lane: 'B', intent: 'crashy', max_attempts: 1 });
     const next = await store.createRun({ session_id: s.id, lane: 'B', intent: 'after' });
@@ -247,6 +258,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('renews every named lease in one heartbeat and lets an unnamed one expire', async () => {
+    await registered(store, 'w-hb');
     const s = await newSession('heartbeat');
     await store.createRuns(['A', 'B', 'C'].map((lane) => ({ session_id: s.id, lane, intent: `hb ${lane}` })));
     const runs = await store.claimRuns('w-hb', 3, { sessions: [s.id], leaseSeconds: 1 });
@@ -299,6 +311,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('cancels a queued run at once, asks a running run to stop, and leaves a finished run alone', async () => {
+    await registered(store, 'w-cancel');
     const s = await newSession('cancel');
     const running = await store.createRun({ session_id: s.id, lane: 'A', intent: 'sleep 600' });
     const queued = await store.createRun({ session_id: s.id, lane: 'A', intent: 'never' });
@@ -332,6 +345,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('finishes a batch of runs in one call, answering the ones the worker no longer holds', async () => {
+    await registered(store, 'w-batch');
     const s = await newSession('batch finish');
     await store.createRuns(['A', 'B', 'C'].flatMap((lane) => [1, 2].map((k) => ({ session_id: s.id, lane, intent: `${lane}${k}` }))));
     const held = await store.claimRuns('w-batch', 3, { sessions: [s.id] });
@@ -353,6 +367,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('retries a finished run as a new queued run that points at the old one', async () => {
+    await registered(store, 'w-retry');
     const s = await newSession('retry');
     const run = await store.createRun({ session_id: s.id, lane: 'D', intent: 'flaky', spec: { command: 'exit 1' } });
     await expect(store.retryRun(run.id)).rejects.toMatchObject({ code: 'invalid_state' });
@@ -392,6 +407,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('delivers every line of a run once, in order, across a dropped connection', async () => {
+    await registered(store, 'w-follow');
     const s = await newSession('follow');
     const run = await store.createRun({ session_id: s.id, lane: 'A', intent: 'chatty' });
     const [held] = await store.claimRuns('w-follow', 1, { sessions: [s.id] });
@@ -429,6 +445,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('tells a session watcher about every change of its runs', async () => {
+    await registered(store, 'w-watch');
     const s = await newSession('watch');
     const snapshots: string[][] = [];
     const watch = store.watchSession(s.id, (snap) => snapshots.push(snap.runs.map((r) => `${r.intent}:${r.status}`)), { pollMs: 60_000 });
@@ -445,6 +462,7 @@ describe.each(engines)('the queue on $name', (engine) => {
   });
 
   it('keeps a diff artifact with its size and checksum', async () => {
+    await registered(store, 'w-art');
     const s = await newSession('artifact');
     await store.createRun({ session_id: s.id, lane: 'A', intent: 'edit' });
     const [held] = await store.claimRuns('w-art', 1, { sessions: [s.id] });

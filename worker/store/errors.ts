@@ -9,6 +9,8 @@ export type OcrErrorCode =
   | 'db_unreachable'
   | 'embedded_db_failed'
   | 'migration_failed'
+  // the caller is not the worker it names, or its role may not do this
+  | 'not_authorized'
   // raised by the worker engine
   | 'agent_missing'
   | 'repo_unavailable'
@@ -47,6 +49,7 @@ const sqlStateCodes: Record<string, OcrErrorCode> = {
   OC002: 'not_found',
   OC003: 'invalid_input',
   OC004: 'invalid_state',
+  OC005: 'not_authorized',
 };
 
 interface PgErrorLike {
@@ -62,6 +65,10 @@ function isPgError(e: unknown): e is PgErrorLike {
 /** Turns the queue's own SQL errors (SQLSTATE OC0xx) into named errors; anything else passes through. */
 export function fromDatabaseError(e: unknown): unknown {
   if (!isPgError(e) || !e.code) return e;
+  if (e.code === '42501') {
+    return new OcrError('not_authorized', e.message,
+      'the login role needs ocr_client (to use sessions and runs) or ocr_worker (to run a worker): ask whoever runs the database');
+  }
   const code = sqlStateCodes[e.code];
   if (!code) return e;
   const hint = e.hint || undefined;

@@ -130,6 +130,8 @@ export class PostgresStore implements Store {
   private readonly listener: Listener;
   private readonly log: (message: string) => void;
   private readonly watching: Watching;
+  /** the tokens of the workers this store registered, by worker id: kept in memory only */
+  private readonly tokens = new Map<string, string>();
 
   constructor(options: PostgresStoreOptions) {
     this.kind = options.kind ?? 'postgres';
@@ -290,7 +292,11 @@ export class PostgresStore implements Store {
   }
 
   async listWorkers(): Promise<WorkerRow[]> {
-    const rows = await this.query('select * from ops.workers order by last_heartbeat desc');
+    // a worker's token hash and who registered it are the database's own business
+    const rows = await this.query(
+      `select id, host, pid, concurrency, labels, version, state, started_at, last_heartbeat
+         from ops.workers order by last_heartbeat desc`,
+    );
     return ListResult(WorkerRow).parse(rows);
   }
 
@@ -317,8 +323,12 @@ export class PostgresStore implements Store {
 
   // runs: the worker's side ------------------------------------------------------------------------------------------
 
+  /**
+   * Registers the worker and keeps the token the database answers: every later write of that worker names it, so no
+   * other caller can write for the worker's runs.
+   */
   async registerWorker(info: WorkerInfo): Promise<void> {
-    await this.query('select ops.register_worker($1, $2, $3, $4, $5, $6)', [
+    const rows = await this.query<{ token: string }>('select ops.register_worker($1, $2, $3, $4, $5, $6) as token', [
       info.id,
       info.host,
       info.pid,
@@ -326,30 +336,44 @@ export class PostgresStore implements Store {
       JSON.stringify(info.labels),
       info.version ?? null,
     ]);
+    this.tokens.set(info.id, rows[0]!.token);
+  }
+
+  /** The token of a worker this store registered. */
+  private token(workerId: string): string {
+    const token = this.tokens.get(workerId);
+    if (!token) throw new OcrError('not_authorized', `worker ${workerId} was not registered through this connection`, 'register the worker first');
+    return token;
   }
 
   async setWorkerState(workerId: string, state: 'running' | 'draining' | 'stopped'): Promise<void> {
-    await this.query('select ops.set_worker_state($1, $2)', [workerId, state]);
+    await this.query('select ops.set_worker_state($1, $2, $3)', [workerId, this.token(workerId), state]);
   }
 
   /** Claims without recording ends: what finishAndClaim does when no run ended; tests call it directly. */
   async claimRuns(workerId: string, max: number, filter: ClaimFilter = {}): Promise<Run[]> {
-    const rows = await this.query('select * from ops.claim_runs($1, $2, $3, $4, $5, $6)', [workerId, max, ...claimFilterParams(filter)]);
+    const rows = await this.query('select * from ops.claim_runs($1, $2, $3, $4, $5, $6, $7)', [
+      workerId,
+      this.token(workerId),
+      max,
+      ...claimFilterParams(filter),
+    ]);
     return ListResult(Run).parse(rows);
   }
 
   async heartbeat(workerId: string, runIds: string[], leaseSeconds = 30): Promise<Map<string, HeartbeatOutcome>> {
     const rows = await this.query<{ run_id: string; outcome: HeartbeatOutcome }>(
-      'select * from ops.heartbeat($1, $2::uuid[], $3)',
-      [workerId, runIds, leaseSeconds],
+      'select * from ops.heartbeat($1, $2, $3::uuid[], $4)',
+      [workerId, this.token(workerId), runIds, leaseSeconds],
     );
     return new Map(rows.map((r) => [r.run_id, r.outcome]));
   }
 
   async appendEvents(lease: Lease, events: NewEvent[]): Promise<number> {
-    const rows = await this.query<{ last: number }>('select ops.append_events($1, $2, $3, $4::jsonb) as last', [
+    const rows = await this.query<{ last: number }>('select ops.append_events($1, $2, $3, $4, $5::jsonb) as last', [
       lease.runId,
       lease.workerId,
+      this.token(lease.workerId),
       lease.attempt,
       JSON.stringify(events),
     ]);
@@ -357,9 +381,10 @@ export class PostgresStore implements Store {
   }
 
   async putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact> {
-    const rows = await this.query('select * from ops.put_artifact($1, $2, $3, $4, $5, $6, $7, $8::jsonb)', [
+    const rows = await this.query('select * from ops.put_artifact($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)', [
       lease.runId,
       lease.workerId,
+      this.token(lease.workerId),
       lease.attempt,
       artifact.kind,
       artifact.name,
@@ -373,8 +398,9 @@ export class PostgresStore implements Store {
   async finishAndClaim(workerId: string, ends: RunEnding[], max: number, filter: ClaimFilter = {}): Promise<FinishAndClaimAnswer> {
     // nothing to record: the claim alone, without finish_and_claim's own statements around it
     if (ends.length === 0) return { claimed: max > 0 ? await this.claimRuns(workerId, max, filter) : [], refused: [] };
-    const rows = await this.query('select * from ops.finish_and_claim($1, $2::jsonb, $3, $4, $5, $6, $7)', [
+    const rows = await this.query('select * from ops.finish_and_claim($1, $2, $3::jsonb, $4, $5, $6, $7, $8)', [
       workerId,
+      this.token(workerId),
       JSON.stringify(endsJson(ends)),
       max,
       ...claimFilterParams(filter),
@@ -388,7 +414,7 @@ export class PostgresStore implements Store {
   }
 
   async releaseRun(lease: Lease): Promise<Run> {
-    const rows = await this.query('select * from ops.release_run($1, $2, $3)', [lease.runId, lease.workerId, lease.attempt]);
+    const rows = await this.query('select * from ops.release_run($1, $2, $3, $4)', [lease.runId, lease.workerId, this.token(lease.workerId), lease.attempt]);
     return Run.parse(rows[0]);
   }
 
