@@ -1,7 +1,7 @@
 // A run: one task in one lane of a session, from queued to its end. The statuses, their order and what a new run
 // gets by default are the queue's own words; the database's CHECK constraints spell the same lists.
 import { z } from 'zod';
-import { laneName } from './session';
+import { laneName, storable, storableJson } from './session';
 
 export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export const RunStatus = z.enum(runStatuses);
@@ -59,9 +59,9 @@ export type Run = z.infer<typeof Run>;
 export const NewRun = z.object({
   session_id: z.string().uuid('session must be a session id'),
   lane: laneName,
-  intent: z.string().trim().min(1, 'a run needs an intent'),
+  intent: z.string().trim().min(1, 'a run needs an intent').superRefine(storable),
   executor: Executor.default('shell'),
-  spec: z.record(z.string(), z.unknown()).default({}),
+  spec: z.record(z.string(), z.unknown()).superRefine(storableJson).default({}),
   priority: z.number().int().min(-1_000_000).max(1_000_000).default(defaultPriority),
   max_attempts: z.number().int().min(1).max(100).default(defaultMaxAttempts),
 });
@@ -105,7 +105,12 @@ export type ExecutorOption = z.infer<typeof ExecutorOption>;
 export const LaneRunRequest = z.object({
   session_id: z.string().uuid('give the id of a session'),
   lane: laneName,
-  intent: z.string().trim().min(1, 'a run needs an intent').max(100_000, 'an intent is at most 100,000 characters'),
+  intent: z
+    .string()
+    .trim()
+    .min(1, 'a run needs an intent')
+    .max(100_000, 'an intent is at most 100,000 characters')
+    .superRefine(storable),
   run_with: ExecutorChoice.default({ executor: 'shell' }),
   priority: z.number().int().min(-1_000_000).max(1_000_000).default(defaultPriority),
   /** stop the run after this long; the worker's default (an hour) when absent */

@@ -1,5 +1,20 @@
 // A session: one intent on one repository, worked on in parallel lanes.
 import { z } from 'zod';
+import { unstorableJson, unstorableText } from './text';
+
+/** A refinement for text that goes into the database: no NUL, no half surrogate pair (see unstorableText). */
+export function storable(text: string, ctx: z.RefinementCtx<string>): void {
+  const reason = unstorableText(text);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+}
+
+/** The same for a JSON value: the issue names the path inside it. */
+export function storableJson(value: unknown, ctx: z.RefinementCtx<unknown>): void {
+  const found = unstorableJson(value);
+  if (found) ctx.addIssue({ code: 'custom', message: found.reason, path: found.path });
+}
+
+const storedText = () => z.string().superRefine(storable);
 
 export const defaultLanes: readonly string[] = ['A', 'B', 'C', 'D'];
 export const maxLanes = 26;
@@ -30,16 +45,21 @@ export const Session = z.object({
 });
 export type Session = z.infer<typeof Session>;
 
-export const sessionTitle = z.string().trim().min(1, 'a session needs a title').max(200, 'a title is at most 200 characters');
+export const sessionTitle = z
+  .string()
+  .trim()
+  .min(1, 'a session needs a title')
+  .max(200, 'a title is at most 200 characters')
+  .superRefine(storable);
 
 export const NewSession = z.object({
   title: sessionTitle,
-  intent: z.string().max(10_000, 'an intent is at most 10,000 characters').default(''),
+  intent: storedText().max(10_000, 'an intent is at most 10,000 characters').default(''),
   lanes: z.array(laneName).min(1).max(maxLanes).optional(),
-  repo_id: z.string().nullable().optional(),
-  repo_url: z.string().nullable().optional(),
-  repo_path: z.string().nullable().optional(),
-  base_ref: z.string().nullable().optional(),
-  created_by: z.string().nullable().optional(),
+  repo_id: storedText().nullable().optional(),
+  repo_url: storedText().nullable().optional(),
+  repo_path: storedText().nullable().optional(),
+  base_ref: storedText().nullable().optional(),
+  created_by: storedText().nullable().optional(),
 });
 export type NewSession = z.input<typeof NewSession>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepColorsOnly, lastCarriageReturn, plainLine, plainOneLine, stripControlSequences } from './text';
+import { keepColorsOnly, lastCarriageReturn, plainLine, plainOneLine, stripControlSequences, unstorableJson, unstorableText } from './text';
 
 describe('text from runs and the database, made safe to show', () => {
   it('removes colors, cursor moves, titles, hyperlinks and clipboard writes', () => {
@@ -25,5 +25,18 @@ describe('text from runs and the database, made safe to show', () => {
     expect(lastCarriageReturn('10%\r50%\r100%')).toBe('100%');
     expect(lastCarriageReturn('done\r')).toBe('done');
     expect(plainLine('\x1b[32m 10%\r\x1b[32m100%\x1b[0m')).toBe('100%');
+  });
+
+  it('names what the database cannot hold: a NUL, half a surrogate pair; escapes, emoji and marks are stored as they are', () => {
+    expect(unstorableText('a\u0000b')).toMatch(/NUL/);
+    expect(unstorableText('lone \ud800 high')).toMatch(/surrogate/);
+    expect(unstorableText('lone \udc00 low')).toMatch(/surrogate/);
+    expect(unstorableText('\udc00\ud800')).toMatch(/surrogate/);
+    for (const fine of ['', 'plain', '\x1b]0;title\x07', '🚀 e\u0301 \u202eevil', '\ud83d\ude80', "'); drop table x; --"]) {
+      expect(unstorableText(fine), JSON.stringify(fine)).toBeUndefined();
+    }
+    expect(unstorableJson({ a: [1, 'ok', { b: 'x\u0000' }] })).toEqual({ path: ['a', '2', 'b'], reason: expect.stringMatching(/NUL/) });
+    expect(unstorableJson({ ['k\ud800']: 1 })).toEqual({ path: ['k\ud800'], reason: expect.stringMatching(/^its name: .*surrogate/) });
+    expect(unstorableJson({ a: [null, 1, true, 'fine'] })).toBeUndefined();
   });
 });

@@ -1,6 +1,7 @@
 // Text that came from a run or from the database, made safe to show: terminal control sequences (colors, cursor
 // moves, titles, hyperlinks, clipboard writes) and control characters removed, carriage returns resolved the way a
 // terminal leaves the line. The Runboard keeps colors (it draws them); everything else shows plain text.
+// And the two things no text can hold on its way into the database: a NUL, half a surrogate pair.
 
 /** OSC sequences: window titles, hyperlinks, clipboard writes (OSC 0/8/52), ended by BEL or ST, or cut off. */
 const osc = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?/g;
@@ -44,4 +45,34 @@ export function plainLine(text: string): string {
 /** Text from the database for one line of a terminal or a list: plain, with line breaks and tabs as spaces. */
 export function plainOneLine(text: string): string {
   return stripControlSequences(text).replace(/[\t\n]/g, ' ');
+}
+
+/** Half of a UTF-16 surrogate pair, alone: not a character, and not something UTF-8 (or the database) can hold. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `text` cannot be kept as it is in a PostgreSQL text or JSON column, or undefined when it can: a NUL character
+ * (U+0000) or half of a surrogate pair. Everything else (escapes, emoji, right-to-left marks) is stored as it is and
+ * stripped only when shown.
+ */
+export function unstorableText(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'a NUL character (\\0) cannot be stored; remove it';
+  if (loneSurrogate.test(text)) return 'half of a UTF-16 surrogate pair is not text; send well-formed Unicode';
+  return undefined;
+}
+
+/** The same for every string (keys too) in a JSON value, with the path to the first one that cannot be stored. */
+export function unstorableJson(value: unknown, path: string[] = []): { path: string[]; reason: string } | undefined {
+  if (typeof value === 'string') {
+    const reason = unstorableText(value);
+    return reason ? { path, reason } : undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const inKey = unstorableText(key);
+    if (inKey) return { path: [...path, key], reason: `its name: ${inKey}` };
+    const inItem = unstorableJson(item, [...path, key]);
+    if (inItem) return inItem;
+  }
+  return undefined;
 }
