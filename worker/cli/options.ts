@@ -1,7 +1,7 @@
 // Flags are checked with zod so that a wrong value gets one line naming the flag and the fix.
 import { InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import { laneName } from '../../domain';
+import { agentProfileName, laneName } from '../../domain';
 
 function parseWith<T>(schema: z.ZodType<T>, flag: string, fix: string) {
   return (value: string): T => {
@@ -28,3 +28,5 @@ export function lanesOption(value: string): string[] {
   }
   return r.data;
 }
+
+export const agentOption = parseWith(agentProfileName, '--agent', 'give a profile name: 1 to 64 letters, digits, ".", "-" or "_", such as claude');

@@ -5,7 +5,7 @@ import { followRun } from '../runs/follow-run';
 import { queueLaneRun } from '../runs/queue-lane-run';
 import type { CliContext } from './context';
 import { plain, plainLog, runJson, table } from './format';
-import { intOption, priorityOption } from './options';
+import { agentOption, intOption, priorityOption } from './options';
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
   program
@@ -15,12 +15,12 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .requiredOption('--lane <lane>', 'one of the session\'s lanes')
     .option('--priority <n>', `lower runs first (default ${defaultPriority})`, priorityOption, defaultPriority)
     .addOption(new Option('--executor <executor>', 'how to run the intent').choices(['shell', 'agent']).default('shell'))
-    .option('--agent <profile>', 'run the intent as the prompt of this agent profile (claude, codex, gemini, aider or a custom one)')
+    .option('--agent <profile>', 'run the intent as the prompt of this agent profile (claude, codex, gemini, aider or a custom one)', agentOption)
     .option('--timeout <seconds>', 'stop the run after this long (default 3600)', intOption('--timeout', 1, 7 * 24 * 3600))
     .argument('<intent...>', 'what to run: a shell command, or the prompt for an agent')
     .action(async (words: string[], o: { session: string; lane: string; priority: number; executor: 'shell' | 'agent'; agent?: string; timeout?: number }) => {
       const store = await ctx.openStore();
-      const runWith = o.agent || o.executor === 'agent' ? { executor: 'agent' as const, profile: o.agent } : { executor: 'shell' as const };
+      const runWith = o.agent !== undefined || o.executor === 'agent' ? { executor: 'agent' as const, profile: o.agent } : { executor: 'shell' as const };
       const run = await queueLaneRun(store, {
         session_id: await store.resolveId('session', o.session),
         lane: o.lane,
