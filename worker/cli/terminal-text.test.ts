@@ -180,5 +180,9 @@ describe('ocr prints no terminal escapes that came from the database or a run', 
   it('session archive: the title as text (last: the session is gone from the lists after it)', async () => {
     const archived = await ocr(['session', 'archive', sessionId], env);
     expect(shown(archived)).toContain('"Deploy notes link clip wipe"');
+    // the database's own error quotes the title
+    const refused = await ocr(['run', '--session', sessionId, '--lane', 'A', '--', 'true'], env);
+    expect(refused.code).toBe(1);
+    expect(shown(refused, 'stderr')).toMatch(/^ocr: session: \S+ \(Deploy notes link clip wipe\) is archived and takes no new runs[^\n]*\n$/);
   });
 });
