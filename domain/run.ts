@@ -1,7 +1,7 @@
 // A run: one task in one lane of a session, from queued to its end. The statuses, their order and what a new run
 // gets by default are the queue's own words; the database's CHECK constraints spell the same lists.
 import { z } from 'zod';
-import { laneName, storable, storableJson } from './session';
+import { atMostCharacters, laneName, storable, storableJson } from './session';
 
 export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export const RunStatus = z.enum(runStatuses);
@@ -109,7 +109,7 @@ export const LaneRunRequest = z.object({
     .string()
     .trim()
     .min(1, 'a run needs an intent')
-    .max(100_000, 'an intent is at most 100,000 characters')
+    .superRefine(atMostCharacters(100_000, 'an intent is at most 100,000 characters'))
     .superRefine(storable),
   run_with: ExecutorChoice.default({ executor: 'shell' }),
   priority: z.number().int().min(-1_000_000).max(1_000_000).default(defaultPriority),

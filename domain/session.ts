@@ -16,6 +16,16 @@ export function storableJson(value: unknown, ctx: z.RefinementCtx<unknown>): voi
 
 const storedText = () => z.string().superRefine(storable);
 
+/** Characters as people and the database count them: an emoji made of a surrogate pair is one. */
+export const characterCount = (text: string): number => text.length - (text.match(/[\ud800-\udbff][\udc00-\udfff]/g)?.length ?? 0);
+
+/** A refinement: at most `max` characters (code points, as PostgreSQL's length() counts them). */
+export const atMostCharacters =
+  (max: number, message: string) =>
+  (text: string, ctx: z.RefinementCtx<string>): void => {
+    if (text.length > max && characterCount(text) > max) ctx.addIssue({ code: 'custom', message });
+  };
+
 export const defaultLanes: readonly string[] = ['A', 'B', 'C', 'D'];
 export const maxLanes = 26;
 
@@ -49,12 +59,12 @@ export const sessionTitle = z
   .string()
   .trim()
   .min(1, 'a session needs a title')
-  .max(200, 'a title is at most 200 characters')
+  .superRefine(atMostCharacters(200, 'a title is at most 200 characters'))
   .superRefine(storable);
 
 export const NewSession = z.object({
   title: sessionTitle,
-  intent: storedText().max(10_000, 'an intent is at most 10,000 characters').default(''),
+  intent: storedText().superRefine(atMostCharacters(10_000, 'an intent is at most 10,000 characters')).default(''),
   lanes: z.array(laneName).min(1).max(maxLanes).optional(),
   repo_id: storedText().nullable().optional(),
   repo_url: storedText().nullable().optional(),
