@@ -4,12 +4,16 @@ import { z } from 'zod';
 import { AgentProfiles } from '../worker/engine/executors';
 import { laneName } from '../domain';
 
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'an environment variable name (a trailing * matches a prefix)');
+
 export const Settings = z.object({
   backend: z.enum(['embedded', 'postgres']).default('embedded'),
   lanes: z.array(laneName).min(1).max(26).default(['A', 'B', 'C', 'D']),
   'worker.concurrency': z.number().int().min(1).max(64).default(4),
   'worker.autoStart': z.boolean().default(true),
   'worker.leaseSeconds': z.number().int().min(5).max(3600).default(30),
+  'worker.env.pass': z.array(envName).default([]),
+  'worker.env.allow': z.array(envName).default([]),
   'worktrees.root': z.string().default(''),
   'worktrees.copyFiles': z.array(z.string().min(1)).default(['.env', '.env.local']),
   'worktrees.setupCommand': z.string().default(''),

@@ -3,6 +3,7 @@
 import os from 'node:os';
 import * as vscode from 'vscode';
 import { Worker, type WorkerStatus } from '../../worker/engine/worker';
+import { defaultRunEnvNames } from '../../worker/engine/run-env';
 import type { Backend } from '../backend';
 import type { Log } from '../log';
 import { readSettings } from '../settings';
@@ -67,6 +68,8 @@ export class EditorWorker implements vscode.Disposable {
             setupCommand: settings['worktrees.setupCommand'] || undefined,
             agents: settings['agents.profiles'],
             defaultAgent: settings.defaultExecutor === 'shell' ? undefined : settings.defaultExecutor,
+            passEnv: settings['worker.env.pass'],
+            allowEnv: settings['worker.env.allow'].length > 0 ? [...defaultRunEnvNames, ...settings['worker.env.allow']] : undefined,
             version: this.version,
           },
           (line) => this.log.info(`worker: ${line}`),

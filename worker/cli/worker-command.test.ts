@@ -93,3 +93,44 @@ describe('ocr worker, workers, diff', () => {
     expect(none.stderr).toContain('has no diff (it is queued; its diff is recorded when it ends)');
   });
 });
+
+describe('what a run can see of its worker', () => {
+  it("finds no database credential in its environment, nor in any ancestor's environment or command line", async () => {
+    const secret = `s3cr3t-${Date.now()}`;
+    // the machine's PostgreSQL trusts local connections and ignores the password: it is there to be looked for
+    const url = new URL(db.url);
+    url.password = secret;
+    const session = await store.createSession({ title: 'secrets', lanes: ['A'] });
+    // the probe reads what to look for from a file, so that its own command line does not hold it
+    const pattern = path.join(dir.path, 'secret.txt');
+    writeFileSync(pattern, `${secret}\n`);
+    // walks from itself to pid 1 and prints every process whose environment or command line holds the secret
+    const probe = [
+      'pid=$$; chain=""',
+      'while [ -n "$pid" ] && [ "$pid" != 0 ]; do',
+      '  chain="$chain $pid"',
+      `  if tr '\\0' '\\n' < /proc/$pid/environ 2>/dev/null | grep -qF -f '${pattern}'; then echo "FOUND environ $pid"; fi`,
+      `  if tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null | grep -qF -f '${pattern}'; then echo "FOUND cmdline $pid"; fi`,
+      '  [ "$pid" = 1 ] && break',
+      "  pid=$(awk '{print $4}' /proc/$pid/stat)",
+      'done',
+      'echo "chain$chain"',
+      'env | grep -E "^(OCR_DATABASE_URL|DATABASE_URL|PGPASSWORD|PGUSER)=" || echo "no database variables"',
+    ].join('\n');
+    const run = await store.createRun({ session_id: session.id, lane: 'A', intent: probe });
+    const worker = spawnSync(process.execPath, [ocr, 'worker', '--exit-when-idle', '--id', 'secret-holder'], {
+      env: env({ OCR_DATABASE_URL: url.toString(), DATABASE_URL: url.toString(), PGPASSWORD: secret, PGUSER: 'postgres' }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(worker.status, worker.stderr).toBe(0);
+    expect((await store.getRun(run.id)).status).toBe('succeeded');
+    const lines = (await store.listEvents(run.id)).filter((e) => e.stream === 'stdout').map((e) => e.text);
+    expect(lines.filter((l) => l.startsWith('FOUND'))).toEqual([]);
+    expect(lines).toContain('no database variables');
+    // the chain reached init without passing through the worker
+    const chain = lines.find((l) => l.startsWith('chain'))!.split(' ').slice(1).map(Number);
+    expect(chain.at(-1)).toBe(1);
+    expect(chain).not.toContain(worker.pid);
+  });
+});

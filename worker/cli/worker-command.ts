@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { defaultConcurrency, formatDuration, shortId } from '../../domain';
-import { AgentProfiles } from '../engine/executors';
+import { AgentProfiles, defaultShells } from '../engine/executors';
+import { defaultRunEnvNames } from '../engine/run-env';
 import { Worker, WorkerOptions } from '../engine/worker';
 import { OcrError, parseInput } from '../store/errors';
 import type { CliContext } from './context';
@@ -22,12 +23,16 @@ interface WorkerFlags {
   setup?: string;
   agents?: string;
   agent?: string;
+  passEnv: string[];
+  allowEnv: string[];
+  shell: string[];
 }
 
 type Say = (human: string, json: Record<string, unknown>) => void;
 
 const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter(Boolean);
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collectList = (value: string, previous: string[]): string[] => [...previous, ...list(value)];
 
 export function registerWorkerCommand(program: Command, ctx: CliContext): void {
   program
@@ -45,6 +50,9 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
     .option('--setup <command>', 'run once in each new worktree, before its first run (default: OCR_WORKTREE_SETUP)')
     .option('--agents <file>', 'a JSON file of agent profiles: {"name": ["cli", "--flag", "{prompt}"]} (default: OCR_AGENT_PROFILES as JSON)')
     .option('--agent <profile>', 'the profile of agent runs that name none (default: OCR_DEFAULT_AGENT, else claude)')
+    .option('--pass-env <NAMES>', 'more names of this environment its runs see, comma-separated, a trailing * for a prefix (repeatable)', collectList, [])
+    .option('--allow-env <NAMES>', "names a run's spec.env may set, besides CI, DEBUG, NODE_ENV… (repeatable)", collectList, [])
+    .option('--shell <path>', "a shell a run's spec.shell may name, besides the common ones (repeatable)", collect, [])
     .action(async (flags: WorkerFlags) => runWorker(ctx, flags));
 }
 
@@ -131,6 +139,9 @@ function workerOptions(flags: WorkerFlags): WorkerOptions {
     setupCommand: flags.setup ?? (env.OCR_WORKTREE_SETUP || undefined),
     agents: agentProfilesFrom(flags.agents),
     defaultAgent: flags.agent ?? (env.OCR_DEFAULT_AGENT || undefined),
+    passEnv: flags.passEnv,
+    allowEnv: flags.allowEnv.length > 0 ? [...defaultRunEnvNames, ...flags.allowEnv] : undefined,
+    shells: flags.shell.length > 0 ? [...defaultShells(), ...flags.shell] : undefined,
   };
   parseInput(WorkerOptions, options);
   return options;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
 import { agentProfileName, type ExecutorOption, type Run } from '../../domain';
+import { defaultRunEnvNames, refusedRunEnvName } from './run-env';
 
 export const defaultTimeoutSeconds = 3600;
 export const promptPlaceholder = '{prompt}';
@@ -54,9 +55,30 @@ export const builtInAgents: AgentProfiles = {
   aider: ['aider', '--message', promptPlaceholder],
 };
 
+/**
+ * What each built-in agent's CLI reads its credentials and endpoint from: passed from the worker's environment to the
+ * runs of that profile only.
+ */
+export const agentEnv: Readonly<Record<string, readonly string[]>> = {
+  claude: ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'CLAUDE_CONFIG_DIR'],
+  codex: ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME'],
+  gemini: ['GEMINI_API_KEY', 'GOOGLE_API_KEY', 'GOOGLE_CLOUD_PROJECT', 'GOOGLE_CLOUD_LOCATION', 'GOOGLE_APPLICATION_CREDENTIALS'],
+  aider: ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'GEMINI_API_KEY', 'OPENROUTER_API_KEY', 'AIDER_*'],
+};
+
+/** The shells a run's `spec.shell` may name, when the worker names none: the common ones this machine has. */
+export function defaultShells(): string[] {
+  const candidates = [process.env.SHELL, '/bin/sh', '/bin/bash', '/usr/bin/bash', '/bin/zsh', '/usr/bin/zsh', '/bin/dash', '/usr/bin/fish'];
+  return [...new Set(candidates.filter((s): s is string => Boolean(s && findExecutable(s))))];
+}
+
 export interface ExecutorConfig {
   /** custom profiles, and overrides of the built-in ones */
   agents?: AgentProfiles;
+  /** the shells a run may choose with spec.shell; defaultShells() when absent */
+  shells?: readonly string[];
+  /** the names a run's spec.env may set (a trailing * matches a prefix); defaultRunEnvNames when absent */
+  runEnvNames?: readonly string[];
   /** the profile of an agent run that names none */
   defaultAgent?: string;
   /** PATH to look agents up in; the worker's own by default */
@@ -66,8 +88,10 @@ export interface ExecutorConfig {
 export interface Command {
   argv: string[];
   timeoutMs: number;
-  /** extra environment for the run */
+  /** extra environment for the run: its spec's own variables, each allowed by the worker */
   env: Record<string, string>;
+  /** names of the worker's environment passed to this run besides the worker's allow-list (an agent's credentials) */
+  passEnv: readonly string[];
   /** what the log's first line says is being run */
   describe: string;
 }
@@ -100,8 +124,12 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
     case 'shell': {
       const spec = parseSpec(ShellSpec, run.spec, 'shell');
       const shell = spec.shell ?? process.env.SHELL ?? '/bin/sh';
+      const shells = config.shells ?? defaultShells();
+      if (spec.shell && !shells.includes(spec.shell)) {
+        throw new OcrError('invalid_input', `spec.shell: this worker does not run ${JSON.stringify(spec.shell)}`, `use one of ${shells.join(', ')}, or allow it on the worker (--shell)`);
+      }
       const script = spec.command ?? run.intent;
-      return { argv: [shell, '-c', script], timeoutMs: timeoutMs(spec), env: spec.env ?? {}, describe: `$ ${script}` };
+      return { argv: [shell, '-c', script], timeoutMs: timeoutMs(spec), env: runEnv(spec.env, config), passEnv: [], describe: `$ ${script}` };
     }
     case 'agent': {
       const spec = parseSpec(AgentSpec, run.spec, 'agent');
@@ -128,7 +156,8 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
         );
       }
       argv[0] = found;
-      return { argv, timeoutMs: timeoutMs(spec), env: spec.env ?? {}, describe: `${name}: ${[program, ...argv.slice(1)].map(quoteForDisplay).join(' ')}` };
+      const passEnv = Object.hasOwn(agentEnv, name) ? agentEnv[name]! : [];
+      return { argv, timeoutMs: timeoutMs(spec), env: runEnv(spec.env, config), passEnv, describe: `${name}: ${[program, ...argv.slice(1)].map(quoteForDisplay).join(' ')}` };
     }
     case 'runbook':
       throw new OcrError('invalid_input', 'executor: runbook runs are not supported by this worker yet', 'run it as shell or agent steps');
@@ -155,6 +184,17 @@ export function findExecutable(program: string, searchPath = process.env.PATH ??
     }
   }
   return undefined;
+}
+
+/** A run's own variables, each one the worker lets a run set; an OcrError names the first it does not. */
+function runEnv(env: Record<string, string> | undefined, config: ExecutorConfig): Record<string, string> {
+  const allowed = config.runEnvNames ?? defaultRunEnvNames;
+  for (const name of Object.keys(env ?? {})) {
+    if (refusedRunEnvName(name, allowed)) {
+      throw new OcrError('invalid_input', `spec.env.${name}: this worker does not let a run set ${name}`, `allow it on the worker (--allow-env ${name}, or the setting ocr.worker.env.allow)`);
+    }
+  }
+  return { ...(env ?? {}) };
 }
 
 function timeoutMs(spec: { timeoutSeconds?: number | undefined }): number {

@@ -1,26 +1,42 @@
-// A run's processes: one process group per run, stopped as a whole (TERM, then KILL after a grace period), and never
-// outliving the worker that started them.
+// A run's processes: one process group per run, stopped as a whole (TERM, then KILL after a grace period), never
+// outliving the worker that started them, and never having the worker among their ancestors.
 //
 // Node has no "kill my children when I die" (Linux's PDEATHSIG), so each run starts under a few lines of POSIX sh.
-// The sh leads the run's process group and hands a watcher the read end of a pipe whose only write end the worker
-// holds. However the worker ends (exit, crash, SIGKILL) the kernel closes that end, the watcher reads EOF and kills
-// the whole group. The watcher ignores TERM so that it survives a cancel's grace period and can still act.
+// The outer sh leads the run's process group (setsid) and starts the inner sh in the background, then exits at once:
+// the inner sh, and the command under it, are then children of init (or the nearest subreaper), not of the worker, so
+// a run that walks up /proc/$PPID finds no process of the worker's and none of its environment or command line.
+// The inner sh hands a watcher the read end of a pipe whose only write end the worker holds. However the worker ends
+// (exit, crash, SIGKILL) the kernel closes that end, the watcher reads EOF and kills the whole group. The watcher
+// ignores TERM so that it survives a cancel's grace period and can still act. The worker is not the inner sh's parent
+// and cannot wait for it, so the inner sh writes the command's exit code to a second pipe before it exits.
+//
+// A process that leaves the group (its own setsid) escapes the group's kill; after the run, processes that still carry
+// the run's marker in their environment (Linux: /proc/<pid>/environ) are killed too.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 
-const wrapper = [
-  'exec 3<&0 </dev/null',
-  "( trap '' TERM INT HUP; read -r _ <&3; kill -KILL 0 ) &",
+// fd 4 is the worker's pipe (not stdin: Node closes a child's stdin when that child, the outer sh, exits).
+const outer = [
+  'inner=$1',
+  'shift',
+  '/bin/sh -c "$inner" ocr-run "$@" &',
+  'exit 0',
+].join('\n');
+
+const inner = [
+  "( trap '' TERM INT HUP; read -r _ <&4; kill -KILL 0 ) 3>&- &",
   'watcher=$!',
-  'exec 3<&-',
+  'exec 4<&-',
   // A trap (not an ignore) so the command still gets default signal handling, and the sh waits for it to end.
   "trap ':' TERM INT HUP",
-  '"$@"',
+  '"$@" 3>&-',
   'code=$?',
   'kill -KILL "$watcher" 2>/dev/null',
   // reaped before the sh exits, so a group still alive after that holds only what the command left behind
   'wait "$watcher" 2>/dev/null',
+  'echo "$code" >&3',
   'exit "$code"',
 ].join('\n');
 
@@ -35,6 +51,11 @@ export interface ProcessSpec {
   timeoutMs?: number;
   /** how long a stopped run has between TERM and KILL; default 5 s */
   killGraceMs?: number;
+  /**
+   * `NAME=value` of an environment variable only this run's processes carry (it must be in `env`): after the run,
+   * processes that still carry it, having left the group, are killed too
+   */
+  marker?: string;
 }
 
 export interface ProcessResult {
@@ -68,12 +89,15 @@ export class RunProcess {
   private constructor(private readonly spec: ProcessSpec) {
     const [file, ...args] = spec.argv;
     if (!file) throw new Error('a run needs a command to start');
-    this.child = spawn('/bin/sh', ['-c', wrapper, 'ocr-run', file, ...args], {
+    this.child = spawn('/bin/sh', ['-c', outer, 'ocr-run', inner, file, ...args], {
       cwd: spec.cwd,
       env: spec.env,
-      detached: true, // setsid: its own session and process group, whose id is the sh's pid
-      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true, // setsid: its own session and process group, whose id is the outer sh's pid
+      // 3: the command's exit code, written by the inner sh; 4: the worker's pipe the watcher reads
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
+    // the outer sh exits at once; what matters is the exit code the inner sh reports
+    this.child.on('exit', () => undefined);
     const { stdout, stderr } = this.child;
     if (!stdout || !stderr) throw new Error('the run process has no output pipes');
     this.stdout = stdout;
@@ -109,7 +133,7 @@ export class RunProcess {
 
   /** True while any process of the run's group is alive. */
   groupAlive(): boolean {
-    return this.pid > 0 && signalGroup(this.pid, 0);
+    return this.pid > 0 && groupAlive(this.pid);
   }
 
   private signalGroup(signal: NodeJS.Signals | 0): void {
@@ -117,24 +141,34 @@ export class RunProcess {
   }
 
   private watch(): Promise<ProcessResult> {
+    const report = this.child.stdio[3] as Readable | null;
+    if (!report) throw new Error('the run process has no exit-code pipe');
+    let text = '';
+    report.setEncoding('utf8');
+    report.on('data', (chunk: string) => (text += chunk));
     return new Promise<ProcessResult>((resolve, reject) => {
       this.child.once('error', (e) => {
         this.exited = true;
         this.clearTimers();
         reject(e);
       });
-      this.child.once('exit', (code, signal) => {
+      // The inner sh holds the pipe's only write end: its end is the inner sh's exit.
+      report.once('close', () => {
         this.exited = true;
         this.clearTimers();
-        // Whatever the command left behind (a background job, a daemon in its group) ends with it.
-        const killedLeftovers = signalGroup(this.pid, 0) && signalGroup(this.pid, 'SIGKILL');
-        const exitCode = code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
+        // Whatever the command left behind (a background job, a daemon in its group, one that left the group) ends with it.
+        const leftInGroup = groupAlive(this.pid) && signalGroup(this.pid, 'SIGKILL');
+        const escaped = this.spec.marker ? killMarked(this.spec.marker) : 0;
+        const reported = /^\s*(\d+)\s*$/.exec(text);
+        // No code: the inner sh itself was killed (SIGKILL to the group), and the command with it.
+        const exitCode = reported ? Number(reported[1]) : 128 + constants.signals.SIGKILL;
+        const signal = exitCode > 128 ? signalName(exitCode - 128) : null;
         const result: ProcessResult = {
           exitCode,
           signal,
           stoppedBy: this.stoppedBy,
           durationMs: performance.now() - this.started,
-          killedLeftovers,
+          killedLeftovers: leftInGroup || escaped > 0,
         };
         void this.drained().then(() => resolve(result));
       });
@@ -181,6 +215,61 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
     if ((e as NodeJS.ErrnoException).code === 'EPERM') return true;
     throw e;
   }
+}
+
+/**
+ * Whether a process of the group is still alive. Its exited processes are children of init now, which reaps them when
+ * it will: on Linux a zombie does not count (it is read from /proc); elsewhere the group's existence is the answer.
+ */
+export function groupAlive(pgid: number): boolean {
+  if (process.platform !== 'linux') return signalGroup(pgid, 0);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && Number(fields[2]) === pgid) return true;
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return false;
+}
+
+function signalName(n: number): NodeJS.Signals | null {
+  const found = Object.entries(constants.signals).find(([, value]) => value === n);
+  return found ? (found[0] as NodeJS.Signals) : null;
+}
+
+/**
+ * Kills every process that carries `marker` (`NAME=value`) in its environment, and answers how many. Linux only
+ * (elsewhere there is no /proc to read): it finds the processes of a run that left its process group.
+ */
+export function killMarked(marker: string): number {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'latin1');
+    } catch {
+      continue; // gone, or not ours
+    }
+    if (!environ.split('\0').includes(marker)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed++;
+    } catch {
+      // it ended meanwhile
+    }
+  }
+  return killed;
 }
 
 function streamClosed(stream: Readable): Promise<void> {

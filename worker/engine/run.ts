@@ -8,6 +8,7 @@ import { captureDiff } from './diff';
 import { commandFor, type ExecutorConfig } from './executors';
 import type { ExecutionContext, RunEnd, RunExecution, RunExecutor, StopReason } from './execution';
 import { LogWriter } from './output';
+import { defaultPassEnv, passedEnv } from './run-env';
 import { RunProcess, type ProcessResult } from './run-process';
 import { prepareLaneWorkspace, type LaneWorkspace } from './worktree';
 
@@ -17,6 +18,8 @@ export interface RunSettings {
   /** runs once in each new lane worktree, through the user's shell */
   setupCommand?: string;
   executor: ExecutorConfig;
+  /** names (a trailing * matches a prefix) of the worker's environment passed to runs besides defaultPassEnv */
+  passEnv?: readonly string[];
   /** between TERM and KILL when a run is stopped */
   killGraceMs: number;
   /** the local clone for the session's repository; undefined for a session without one */
@@ -113,7 +116,7 @@ export class ActiveRun implements RunExecution {
         end = this.stoppedBeforeStart();
       } else {
         this.log.system(command.describe);
-        const result = await this.spawn(command.argv, workspace.folder, { ...env, ...command.env }, command.timeoutMs);
+        const result = await this.spawn(command.argv, workspace.folder, { ...env, ...passedEnv(process.env, command.passEnv), ...command.env }, command.timeoutMs);
         end = this.endOf(result, command.timeoutMs);
       }
     } catch (e) {
@@ -127,11 +130,13 @@ export class ActiveRun implements RunExecution {
     return this.lost ? this.lostEnd() : end;
   }
 
+  /**
+   * What the run's processes see: the worker's environment through its allow-list only (never the worker's own
+   * settings or a database's credentials), and the run's own variables.
+   */
   private environment(folder: string): NodeJS.ProcessEnv {
-    // The worker's own OCR_* settings (its database URL among them) are not the run's business.
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OCR_')));
     return {
-      ...inherited,
+      ...passedEnv(process.env, [...defaultPassEnv, ...(this.settings.passEnv ?? [])]),
       OCR_RUN_ID: this.run.id,
       OCR_SESSION_ID: this.run.session_id,
       OCR_LANE: this.run.lane,
@@ -141,7 +146,15 @@ export class ActiveRun implements RunExecution {
   }
 
   private async spawn(argv: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProcessResult> {
-    const proc = RunProcess.start({ argv, cwd, env, timeoutMs: timeoutMs || undefined, killGraceMs: this.settings.killGraceMs });
+    const proc = RunProcess.start({
+      argv,
+      cwd,
+      env,
+      timeoutMs: timeoutMs || undefined,
+      killGraceMs: this.settings.killGraceMs,
+      // a process that leaves the run's group still carries its id: it is found and killed when the run ends
+      marker: `OCR_RUN_ID=${this.run.id}`,
+    });
     this.process = proc;
     // A cancel or a lost lease that arrived while the process was starting still applies to it.
     if (this.lost) proc.kill('lost');

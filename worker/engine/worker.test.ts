@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../store/open';
 import type { PostgresStore } from '../store/postgres';
@@ -322,5 +323,46 @@ describe('worker', () => {
     expect(canceled.status).toBe('canceled');
     expect(canceled.error).toContain('stopped before the run finished');
     expect((await store.listWorkers()).find((w) => w.id === worker.id)?.state).toBe('stopped');
+  });
+});
+
+describe('what a run may choose, and what it cannot leave behind', () => {
+  it('ignores a cancel notification the database does not confirm, and obeys one it does', async () => {
+    const session = await scratchSession(['A']);
+    const worker = await startWorker(session, { concurrency: 1 });
+    const run = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo started; sleep 30' });
+    await waitForLine(run.id, /^started$/);
+    // anyone connected may send a notification: a forged one names the run and its worker
+    const forger = new pg.Client({ connectionString: db.url });
+    await forger.connect();
+    await forger.query(`select pg_notify('ops_cancel', $1)`, [JSON.stringify({ run_id: run.id, worker_id: worker.id })]);
+    await forger.end();
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await store.getRun(run.id)).status).toBe('running');
+    await store.cancelRun(run.id);
+    expect((await finished(run.id)).status).toBe('canceled');
+  });
+
+  it("refuses a shell and an environment the worker does not allow, naming them", async () => {
+    const session = await scratchSession(['A', 'B', 'C']);
+    await startWorker(session, { concurrency: 3, allowEnv: ['CI', 'MY_FLAG'] });
+    const shell = await store.createRun({ session_id: session.id, lane: 'A', intent: 'print("hi")', spec: { shell: '/usr/bin/python3' } });
+    const preload = await store.createRun({ session_id: session.id, lane: 'B', intent: 'echo hi', spec: { env: { LD_PRELOAD: '/tmp/evil.so' } } });
+    const allowed = await store.createRun({ session_id: session.id, lane: 'C', intent: 'echo "flag=$MY_FLAG"', spec: { env: { MY_FLAG: 'on' } } });
+    expect(await finished(shell.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('spec.shell: this worker does not run "/usr/bin/python3"') });
+    expect(await finished(preload.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('spec.env.LD_PRELOAD') });
+    expect((await finished(allowed.id)).status).toBe('succeeded');
+    await waitForLine(allowed.id, /^flag=on$/);
+  });
+
+  it('kills a process that left the run\'s process group when the run ends', async () => {
+    const session = await scratchSession(['A']);
+    await startWorker(session);
+    const run = await store.createRun({ session_id: session.id, lane: 'A', intent: 'setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo "escaped $!"' });
+    const done = await finished(run.id);
+    expect(done.status).toBe('succeeded');
+    const [, pid] = await waitForLine(run.id, /^escaped (\d+)$/);
+    await eventually(() => !alive(Number(pid)), 'the escaped process is gone');
+    await waitForLine(run.id, /stopped the processes the run left running/);
   });
 });

@@ -17,6 +17,8 @@ import { defaultCopyFiles, defaultWorktreeRoot } from './worktree';
 
 export type { RunEnd } from './execution';
 
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'an environment variable name (a trailing * matches a prefix)');
+
 export const WorkerOptions = z.object({
   id: z.string().trim().min(1).max(200).optional(),
   concurrency: z.number().int().min(1).max(256).default(defaultConcurrency),
@@ -40,6 +42,12 @@ export const WorkerOptions = z.object({
   setupCommand: z.string().trim().min(1).optional(),
   agents: AgentProfiles.optional(),
   defaultAgent: z.string().min(1).optional(),
+  /** names of this worker's environment its runs also see, besides the built-in allow-list (a trailing * is a prefix) */
+  passEnv: z.array(envName).default([]),
+  /** names a run's spec.env may set; the built-in list when absent */
+  allowEnv: z.array(envName).optional(),
+  /** the shells a run's spec.shell may name; the common ones this machine has when absent */
+  shells: z.array(z.string().min(1)).optional(),
   version: z.string().optional(),
 });
 export type WorkerOptions = z.input<typeof WorkerOptions>;
@@ -132,6 +140,7 @@ export class Worker {
         setupCommand: this.settings.setupCommand,
         executor: this.executorConfig(),
         killGraceMs: this.settings.killGraceMs,
+        passEnv: this.settings.passEnv,
         resolveRepo: (session) => this.repos.pathFor(session),
       });
   }
@@ -152,7 +161,7 @@ export class Worker {
     this.setState('running');
     this.subscriptions.push(
       this.store.onQueueChange((first) => this.onQueueChange(first)),
-      this.store.onCancelRequested((runId) => this.cancel(runId)),
+      this.store.onCancelRequested((runId) => void this.confirmCancel(runId)),
       this.store.onSessionsChange(() => void this.discoverRepos().then((found) => found && this.pump())),
     );
     this.every(this.settings.pollMs, () => this.pump());
@@ -216,7 +225,7 @@ export class Worker {
   }
 
   private executorConfig(): ExecutorConfig {
-    return { agents: this.settings.agents, defaultAgent: this.settings.defaultAgent };
+    return { agents: this.settings.agents, defaultAgent: this.settings.defaultAgent, runEnvNames: this.settings.allowEnv, shells: this.settings.shells };
   }
 
   private claimFilter(): ClaimFilter {
@@ -409,6 +418,23 @@ export class Worker {
   }
 
   // ---- cancel, leases, recovery -------------------------------------------------------------------------------
+
+  /**
+   * A cancel notification is a hint (anyone may send one): the database says whether the run was really asked to stop
+   * — the heartbeat's answer for it — before anything is killed.
+   */
+  private async confirmCancel(runId: string): Promise<void> {
+    const held = this.executing.has(runId) || this.waiting.some((r) => r.id === runId);
+    if (!held) return;
+    try {
+      const outcome = (await this.store.heartbeat(this.id, [runId], this.settings.leaseSeconds)).get(runId);
+      if (outcome === 'cancel') this.cancel(runId);
+      else if (outcome === 'lost') this.lose(runId, 'the heartbeat says another worker holds it now, or it was recovered');
+    } catch (e) {
+      // the next heartbeat asks again
+      this.log(`could not confirm a cancel of run ${runId}: ${(e as Error).message}`);
+    }
+  }
 
   /** A run this worker holds was asked to stop: a running one is stopped, a waiting one ends before it starts. */
   private cancel(runId: string): void {
