@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type DiffFile, type DiffSummary } from '../../domain';
-import { git, gitBuffer } from './git';
+import { checkArgument, git, gitBuffer } from './git';
 
 export interface LaneDiff {
   /** the patch as stored: text, or base64 (see summary.encoding) */
@@ -25,6 +25,7 @@ const statusLetters: Record<string, DiffFile['status']> = { A: 'added', M: 'modi
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export async function captureDiff(worktree: string, base: string, options: DiffOptions = {}): Promise<LaneDiff> {
+  checkArgument(base, 'the base of the diff', 'the lane records the commit its session started from; start the session again');
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'ocr-diff-'));
   try {
     const index = path.join(scratch, 'index');
@@ -39,9 +40,9 @@ export async function captureDiff(worktree: string, base: string, options: DiffO
     if (exclude.length > 0) await git(worktree, ['rm', '--cached', '--quiet', '--ignore-unmatch', '--', ...exclude.map((p) => `:(literal)${p}`)], { env });
     const diffArgs = ['diff', '--cached', '--no-renames', '--no-ext-diff', '--no-textconv', '--ignore-submodules=none'];
     const [patch, numstat, nameStatus] = await Promise.all([
-      gitBuffer(worktree, [...diffArgs, '--binary', base, '--'], { env, maxBuffer: 1024 * 1024 * 1024 }),
-      git(worktree, [...diffArgs, '--numstat', '-z', base, '--'], { env }),
-      git(worktree, [...diffArgs, '--name-status', '-z', base, '--'], { env }),
+      gitBuffer(worktree, [...diffArgs, '--binary', '--end-of-options', base, '--'], { env, maxBuffer: 1024 * 1024 * 1024 }),
+      git(worktree, [...diffArgs, '--numstat', '-z', '--end-of-options', base, '--'], { env }),
+      git(worktree, [...diffArgs, '--name-status', '-z', '--end-of-options', base, '--'], { env }),
     ]);
     const entries = parseEntries(numstat, nameStatus);
     const maxPatchBytes = options.maxPatchBytes ?? 32 * 1024 * 1024;

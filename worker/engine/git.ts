@@ -1,11 +1,61 @@
-// Runs git as a child process. Every call names its repository with -C, so nothing depends on the process's cwd.
+// Runs git as a child process: the one place every git command of the worker and the extension goes through. Every
+// call names its repository with -C, so nothing depends on the process's cwd, and every call is made safe against the
+// repository's own configuration: a repository (one from elsewhere, or one a run has written to) must not be able to
+// make OCR run a program of its choosing.
+//
+// What git runs because configuration says so, and what each call passes against it:
+//
+//   core.fsmonitor            a command run by anything that reads the index (status, add, diff, apply, read-tree,
+//                             worktree add)                                           → -c core.fsmonitor=false
+//   hooks                     $GIT_DIR/hooks or core.hooksPath: post-checkout (worktree add), reference-transaction
+//                             (branch, fetch, worktree add -b), post-index-change (add, read-tree, apply), pre-auto-gc
+//                                                   → -c core.hooksPath=<an empty folder of this process's own>
+//   filter.<driver>.clean/smudge/process
+//                             run by add, apply (to a working tree, and its --check) and checkout for the files
+//                             .gitattributes names      → each of these keys the repository's own config (local,
+//                             worktree, or a file those include) sets is set again to the user's own value of it
+//                             (system, global, -c in the user's environment: git-lfs keeps working) or to nothing
+//                             (.required to false)
+//   diff.external, diff.<driver>.command/textconv
+//                             run by diff, log and show                         → --no-ext-diff --no-textconv
+//   core.sshCommand           run by fetch over ssh         → the user's own value, else $GIT_SSH, else plain ssh
+//   core.askPass, credential.helper and credential.<url>.helper
+//                             run when a fetch needs credentials (a partial clone fetches lazily from any command)
+//                             → the list is emptied, then the user's own helpers and askPass are given again
+//   core.gitProxy             runs for git:// fetches; the first value found wins, so -c cannot override it
+//                             → GIT_PROXY_COMMAND= (empty) unless the user's environment sets one
+//   remote.<name>.uploadpack  the command a fetch from a local path runs; the first value wins here too
+//                             → fetch passes --upload-pack=git-upload-pack; every other command refuses the file
+//                             protocol (-c protocol.file.allow=never), which only a partial clone's lazy fetch uses
+//   protocol.ext.allow        the repository may allow ext:: URLs, which run any command → -c protocol.ext.allow=never
+//   core.alternateRefsCommand run by fetch when the repository has alternates → -c core.alternateRefsCommand=true
+//   gc.auto, maintenance.auto a fetch may start gc or maintenance in the background, outliving the call
+//                                                                  → -c gc.auto=0 -c maintenance.auto=false
+//   submodule.recurse, fetch.recurseSubmodules
+//                             would fetch and check out submodules, each with its own configuration
+//                             → -c submodule.recurse=false; fetch passes --no-recurse-submodules
+//   core.pager, pager.<cmd>   only when git writes to a terminal, which it never does here  → --no-pager
+//   core.editor, sequence.editor, gpg.program, merge.<driver>.driver
+//                             only for commands OCR never runs (commit, rebase, tag, merge, log --show-signature)
+//
+// The environment: GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE and their kind are dropped (the -C folder decides);
+// GIT_TERMINAL_PROMPT=0 (nobody is there to answer). GIT_CONFIG_NOSYSTEM is not set: the system config belongs to the
+// machine's administrator, not to a repository, and holds what makes git work there (proxies, certificates).
+//
+// Arguments: refs, commits and URLs that come from a session or an artifact go through `checkArgument` (one that
+// starts with "-" is refused before git runs) and follow --end-of-options where the command takes it; paths follow --.
 import { execFile } from 'node:child_process';
+import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { OcrError } from '../store/errors';
 
 export interface GitOptions {
   env?: NodeJS.ProcessEnv;
   /** bytes git may print before the call fails; patches can be large */
   maxBuffer?: number;
+  /** written to git's standard input */
+  input?: string | Buffer;
 }
 
 export class GitError extends OcrError {
@@ -19,6 +69,18 @@ export class GitError extends OcrError {
   }
 }
 
+/**
+ * `value` as an argument for git, or an invalid_input error when git could take it for an option (it starts with
+ * "-") or it cannot be one argument (empty, or a control character such as a newline).
+ */
+export function checkArgument(value: string, what: string, hint: string): string {
+  if (value.startsWith('-')) throw new OcrError('invalid_input', `${what} "${value}" starts with "-", so git would read it as an option`, hint);
+  if (value === '') throw new OcrError('invalid_input', `${what} is empty`, hint);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new OcrError('invalid_input', `${what} ${JSON.stringify(value)} contains a control character`, hint);
+  return value;
+}
+
 // Commits made inside a worktree need an identity even on machines where none is configured.
 const quietEnv: NodeJS.ProcessEnv = {
   GIT_TERMINAL_PROMPT: '0',
@@ -28,17 +90,145 @@ const quietEnv: NodeJS.ProcessEnv = {
   GIT_COMMITTER_EMAIL: process.env.GIT_COMMITTER_EMAIL ?? 'ocr@localhost',
 };
 
-export function gitBuffer(cwd: string, args: string[], options: GitOptions = {}): Promise<Buffer> {
-  const full = ['-C', cwd, ...args];
+// Variables that would point git at another repository, index or object store than the -C folder's.
+const repositoryVariables = [
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_COMMON_DIR',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+];
+
+function environment(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of repositoryVariables) delete env[name];
+  return { ...env, ...quietEnv, GIT_PROXY_COMMAND: process.env.GIT_PROXY_COMMAND ?? '', ...extra };
+}
+
+let noHooks: string | undefined;
+
+/**
+ * An empty folder only this process writes to, for core.hooksPath: made with mkdtemp (mode 0700, a new name), checked
+ * before each use (still a folder of ours, still empty) and made again when it is not, removed when the process ends.
+ */
+export function emptyHooksFolder(): string {
+  if (noHooks && isOwnEmptyFolder(noHooks)) return noHooks;
+  const previous = noHooks;
+  noHooks = mkdtempSync(path.join(os.tmpdir(), 'ocr-no-hooks-'));
+  if (!previous) process.once('exit', () => noHooks && rmSync(noHooks, { recursive: true, force: true }));
+  return noHooks;
+}
+
+function isOwnEmptyFolder(folder: string): boolean {
+  try {
+    const stat = lstatSync(folder);
+    const ours = typeof process.getuid !== 'function' || stat.uid === process.getuid();
+    return stat.isDirectory() && ours && readdirSync(folder).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+interface ConfigEntry {
+  scope: string;
+  /** as git prints it: section and variable in lower case, a subsection as written */
+  key: string;
+  value: string;
+}
+
+/** Every configuration value git reads in `cwd`, with where it comes from. */
+async function configEntries(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ConfigEntry[]> {
+  // `git config` reads files and runs nothing, so this one call needs no protection of its own. When it fails, so
+  // would the command (a folder that is not there, a config git cannot read): that command does not run.
+  const out = await execute(['--no-pager', '-C', cwd, 'config', '--show-scope', '--list', '-z'], args, { env });
+  const entries: ConfigEntry[] = [];
+  const fields = out.toString('utf8').split('\0');
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const item = fields[i + 1]!;
+    const eol = item.indexOf('\n');
+    entries.push({ scope: fields[i]!, key: eol === -1 ? item : item.slice(0, eol), value: eol === -1 ? '' : item.slice(eol + 1) });
+  }
+  return entries;
+}
+
+// Scopes the user controls; everything else (local, worktree) is the repository's.
+const userScopes = new Set(['system', 'global', 'command']);
+
+/** The -c settings for one call in `cwd`: see the table at the top of this file. */
+function safetySettings(cwd: string, entries: ConfigEntry[], fetching: boolean): string[] {
+  const user = entries.filter((e) => userScopes.has(e.scope));
+  // git prints sections and variables in lower case, subsections as written.
+  const lastOfUser = (key: string) => user.filter((e) => e.key === key).at(-1)?.value;
+  const settings: Array<[string, string]> = [
+    ['core.fsmonitor', 'false'],
+    ['core.hooksPath', emptyHooksFolder()],
+    ['core.sshCommand', lastOfUser('core.sshcommand') ?? (process.env.GIT_SSH ? shellQuote(process.env.GIT_SSH) : 'ssh')],
+    ['core.askPass', lastOfUser('core.askpass') ?? ''],
+    ['core.alternateRefsCommand', 'true'],
+    ['protocol.ext.allow', 'never'],
+    ['protocol.file.allow', fetching ? 'always' : 'never'],
+    ['gc.auto', '0'],
+    ['maintenance.auto', 'false'],
+    ['submodule.recurse', 'false'],
+    // An empty helper empties the list, URL-specific helpers included; then the user's own come back, in order.
+    ['credential.helper', ''],
+  ];
+  // (-c splits at the first "=": a URL with one cannot be named that way, and its helper is left out.)
+  for (const e of user) if (/^credential\.(.+\.)?helper$/.test(e.key) && !e.key.includes('=')) settings.push([e.key, e.value]);
+  // Only the keys the repository sets are replaced: an empty `process` would switch the user's clean and smudge off too.
+  const neutral: Record<string, string> = { clean: '', smudge: '', process: '', required: 'false' };
+  const replaced = new Set<string>();
+  for (const e of entries) {
+    const m = /^filter\.(.+)\.(clean|smudge|process|required)$/.exec(e.key);
+    if (!m || userScopes.has(e.scope) || replaced.has(e.key)) continue;
+    if (m[1]!.includes('=')) {
+      throw new OcrError('repo_unavailable', `the git config of ${cwd} defines the filter "${m[1]}", whose name cannot be switched off on git's command line`,
+        `remove the [filter "${m[1]}"] section from the repository's .git/config`);
+    }
+    replaced.add(e.key);
+    settings.push([e.key, lastOfUser(e.key) ?? neutral[m[2]!]!]);
+  }
+  return settings.flatMap(([key, value]) => ['-c', `${key}=${value}`]);
+}
+
+const shellQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/** Options a subcommand always gets, right after its name. */
+function subcommandOptions(subcommand: string): string[] {
+  switch (subcommand) {
+    case 'fetch':
+      return ['--upload-pack=git-upload-pack', '--no-recurse-submodules'];
+    case 'diff':
+    case 'log':
+    case 'show':
+      return ['--no-ext-diff', '--no-textconv'];
+    default:
+      return [];
+  }
+}
+
+/** The full command line of one git call in `cwd`, made safe as described at the top of this file. */
+export async function gitCommandLine(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
+  const [subcommand, ...rest] = args;
+  if (!subcommand || subcommand.startsWith('-')) throw new Error(`git: the first argument must be the subcommand, not ${JSON.stringify(subcommand ?? '')}`);
+  const settings = safetySettings(cwd, await configEntries(cwd, args, env), subcommand === 'fetch');
+  return ['--no-pager', '-C', cwd, ...settings, subcommand, ...subcommandOptions(subcommand), ...rest];
+}
+
+export async function gitBuffer(cwd: string, args: string[], options: GitOptions = {}): Promise<Buffer> {
+  const env = environment(options.env);
+  return execute(await gitCommandLine(cwd, args, env), args, { ...options, env });
+}
+
+function execute(full: string[], args: readonly string[], options: GitOptions & { env: NodeJS.ProcessEnv }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       'git',
       full,
-      {
-        encoding: 'buffer',
-        maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024,
-        env: { ...process.env, ...quietEnv, ...options.env },
-      },
+      { encoding: 'buffer', maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, env: options.env },
       (error, stdout, stderr) => {
         if (error) {
           const code = typeof error.code === 'number' ? error.code : null;
@@ -48,6 +238,8 @@ export function gitBuffer(cwd: string, args: string[], options: GitOptions = {})
         }
       },
     );
+    child.stdin?.on('error', () => undefined); // git exiting before it read everything shows in its exit
+    child.stdin?.end(options.input ?? '');
   });
 }
 

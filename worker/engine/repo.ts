@@ -19,7 +19,7 @@ export async function describeRepo(folder: string): Promise<RepoDescription> {
   if (!top) {
     throw new OcrError('repo_unavailable', `${folder} is not inside a git repository`, 'pass the folder of a git clone, or run `git init` there');
   }
-  const baseRef = await gitMaybe(top, ['rev-parse', '--verify', 'HEAD^{commit}']);
+  const baseRef = await gitMaybe(top, ['rev-parse', '--verify', '--end-of-options', 'HEAD^{commit}']);
   if (!baseRef) {
     throw new OcrError('repo_unavailable', `${top} has no commit yet`, 'make a first commit, then try again');
   }
@@ -27,13 +27,13 @@ export async function describeRepo(folder: string): Promise<RepoDescription> {
     repoId: await rootCommit(top),
     repoPath: path.resolve(top),
     baseRef,
-    repoUrl: (await gitMaybe(top, ['remote', 'get-url', 'origin'])) ?? null,
+    repoUrl: (await gitMaybe(top, ['remote', 'get-url', '--end-of-options', 'origin'])) ?? null,
   };
 }
 
 /** The oldest root commit reachable from HEAD; a history with several roots (merged projects) keeps a stable choice. */
 export async function rootCommit(repoPath: string): Promise<string> {
-  const roots = (await git(repoPath, ['rev-list', '--max-parents=0', 'HEAD'])).trim().split('\n').filter(Boolean);
+  const roots = (await git(repoPath, ['rev-list', '--max-parents=0', '--end-of-options', 'HEAD'])).trim().split('\n').filter(Boolean);
   const last = roots[roots.length - 1];
   if (!last) throw new OcrError('repo_unavailable', `${repoPath} has no commit yet`, 'make a first commit, then try again');
   return last;

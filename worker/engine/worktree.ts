@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { OcrError } from '../store/errors';
 import { defaultDataFolder } from '../store/embedded';
 import type { Session } from '../../domain';
-import { git, GitError, gitMaybe } from './git';
+import { checkArgument, git, GitError, gitMaybe } from './git';
 
 export const defaultCopyFiles = ['.env', '.env.local'];
 
@@ -64,6 +64,7 @@ export interface PrepareOptions {
 
 export async function prepareLaneWorkspace(options: PrepareOptions): Promise<LaneWorkspace> {
   const folder = laneFolder(options.root, options.session.id, options.lane);
+  if (options.repoPath) checkSessionRefs(options.session);
   if (!options.repoPath) {
     const created = !existsSync(folder);
     await mkdir(folder, { recursive: true });
@@ -72,6 +73,19 @@ export async function prepareLaneWorkspace(options: PrepareOptions): Promise<Lan
   const repoPath = options.repoPath;
   // git keeps one worktree list per repository; two lanes creating theirs at once would race on it.
   return serialised(repoPath, () => prepareWorktree(folder, repoPath, options));
+}
+
+const refHint = 'start the session again from a commit hash or a branch name of the repository';
+
+/**
+ * The session's base ref and URL reach git as arguments: refused here, before any git runs and before anything is
+ * made, when git could read them as options.
+ */
+function checkSessionRefs(session: Pick<Session, 'base_ref' | 'repo_url'>): void {
+  if (session.base_ref !== null && session.base_ref !== undefined) checkArgument(session.base_ref, "the session's base ref", refHint);
+  if (session.repo_url !== null && session.repo_url !== undefined) {
+    checkArgument(session.repo_url, "the session's repository URL", 'start the session again from a clone whose origin is a URL or a path');
+  }
 }
 
 async function prepareWorktree(laneRoot: string, repoPath: string, options: PrepareOptions): Promise<LaneWorkspace> {
@@ -103,14 +117,14 @@ async function prepareWorktree(laneRoot: string, repoPath: string, options: Prep
         'move it away or delete it; the worker creates the worktree there',
       );
     }
-    const baseRef = options.session.base_ref ?? (await git(repoPath, ['rev-parse', 'HEAD'])).trim();
+    const baseRef = options.session.base_ref ?? (await git(repoPath, ['rev-parse', '--verify', '--end-of-options', 'HEAD^{commit}'])).trim();
     await ensureCommit(repoPath, baseRef, options.session.repo_url, note);
     await mkdir(path.dirname(folder), { recursive: true });
     await git(repoPath, ['worktree', 'prune']);
-    const branchExists = (await gitMaybe(repoPath, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`])) !== undefined;
+    const branchExists = (await gitMaybe(repoPath, ['rev-parse', '--verify', '--quiet', '--end-of-options', `refs/heads/${branch}`])) !== undefined;
     // A branch left from an earlier worktree (its folder deleted) keeps the lane's work: check it out again.
-    if (branchExists) await git(repoPath, ['worktree', 'add', folder, branch]);
-    else await git(repoPath, ['worktree', 'add', '-b', branch, folder, baseRef]);
+    if (branchExists) await git(repoPath, ['worktree', 'add', '--end-of-options', folder, branch]);
+    else await git(repoPath, ['worktree', 'add', '-b', branch, '--end-of-options', folder, baseRef]);
     gitDir = await worktreeGitDir(folder, repoPath);
     if (!gitDir) throw new OcrError('workspace_failed', `git created no worktree at ${folder}`);
     const copied = await copyUserFiles(repoPath, folder, options.copyFiles ?? defaultCopyFiles);
@@ -155,13 +169,15 @@ async function worktreeGitDir(folder: string, repoPath: string): Promise<string 
 
 /** A machine that never had the session's base commit fetches it: by hash first, then everything. */
 async function ensureCommit(repoPath: string, ref: string, repoUrl: string | null, note: (text: string) => void): Promise<void> {
-  const has = async () => (await gitMaybe(repoPath, ['cat-file', '-e', `${ref}^{commit}`])) !== undefined;
+  checkArgument(ref, "the session's base ref", refHint);
+  const has = async () => (await gitMaybe(repoPath, ['cat-file', '-e', '--end-of-options', `${ref}^{commit}`])) !== undefined;
   if (await has()) return;
-  const remotes = (await git(repoPath, ['remote'])).split('\n').filter(Boolean);
+  // A remote whose name git could read as an option is not one a person made; it is skipped.
+  const remotes = (await git(repoPath, ['remote'])).split('\n').filter((r) => r && !r.startsWith('-'));
   const sources = [...new Set([...(remotes.includes('origin') ? ['origin'] : []), ...(repoUrl ? [repoUrl] : []), ...remotes])];
   for (const source of sources) {
     note(`fetching ${ref.slice(0, 12)} from ${source}`);
-    for (const args of [['fetch', '--quiet', source, ref], ['fetch', '--quiet', source]]) {
+    for (const args of [['fetch', '--quiet', '--end-of-options', source, ref], ['fetch', '--quiet', '--end-of-options', source]]) {
       try {
         await git(repoPath, args);
       } catch (e) {
@@ -248,7 +264,7 @@ export async function cleanSessionWorktrees(
       const branch = /^branch refs\/heads\/(.+)$/m.exec(block)?.[1];
       if (!worktree || !branch?.startsWith(prefix)) continue;
       // Twice forced: a locked worktree is still the session's to remove.
-      await git(repoPath, ['worktree', 'remove', '--force', '--force', worktree]).catch(async (e: unknown) => {
+      await git(repoPath, ['worktree', 'remove', '--force', '--force', '--end-of-options', worktree]).catch(async (e: unknown) => {
         if (!(e instanceof GitError)) throw e;
         await rm(worktree, { recursive: true, force: true });
       });
@@ -256,10 +272,10 @@ export async function cleanSessionWorktrees(
     }
     await git(repoPath, ['worktree', 'prune']);
     if (!options.keepBranches) {
-      const branches = (await git(repoPath, ['for-each-ref', '--format=%(refname:short)', `refs/heads/${prefix}`]))
+      const branches = (await git(repoPath, ['for-each-ref', '--format=%(refname:short)', '--end-of-options', `refs/heads/${prefix}`]))
         .split('\n')
         .filter(Boolean);
-      if (branches.length > 0) await git(repoPath, ['branch', '-D', ...branches]);
+      if (branches.length > 0) await git(repoPath, ['branch', '-D', '--end-of-options', ...branches]);
       result.deletedBranches.push(...branches);
     }
   }
