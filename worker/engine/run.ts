@@ -9,6 +9,7 @@ import { commandFor, type ExecutorConfig } from './executors';
 import type { ExecutionContext, RunEnd, RunExecution, RunExecutor, StopReason } from './execution';
 import { LogWriter } from './output';
 import { defaultPassEnv, passedEnv } from './run-env';
+import { protectRepoConfig, type RepoConfigGuard } from './repo-config';
 import { RunProcess, type ProcessResult } from './run-process';
 import { prepareLaneWorkspace, type LaneWorkspace } from './worktree';
 
@@ -88,6 +89,7 @@ export class ActiveRun implements RunExecution {
     this.log.system(`claimed by ${this.workerId} (attempt ${this.run.attempt} of ${this.run.max_attempts})`);
     let end: RunEnd;
     let workspace: LaneWorkspace | undefined;
+    let repoConfig: RepoConfigGuard | undefined;
     try {
       const session = await this.store.getSession(this.run.session_id);
       const repoPath = await this.settings.resolveRepo(session);
@@ -100,6 +102,8 @@ export class ActiveRun implements RunExecution {
         hasSetupCommand: Boolean(this.settings.setupCommand),
         note: (text) => this.log.system(text),
       });
+      // The worktree shares the user's repository's git folder: what the run changes in its config and hooks is undone.
+      if (workspace.git) repoConfig = await protectRepoConfig(workspace.git.repoPath);
       const env = this.environment(workspace.folder);
       if (workspace.needsSetup && this.settings.setupCommand && !this.stopReason && !this.lost) {
         this.log.system(`setup: $ ${this.settings.setupCommand}`);
@@ -122,6 +126,7 @@ export class ActiveRun implements RunExecution {
     } catch (e) {
       end = this.lost ? this.lostEnd() : this.failure(e);
     }
+    for (const change of (await repoConfig?.restore()) ?? []) if (!this.lost) this.log.system(change, 'warn');
     if (end.status !== 'lost' && workspace?.git) await this.recordDiff(workspace);
     if (this.lost) return this.lostEnd();
     // The exit line comes last, after the diff's, so a log's final line always says how the run ended.
