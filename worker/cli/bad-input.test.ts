@@ -11,7 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../domain';
-import { openStore } from '../store/open';
+import * as open from '../store/open';
 import type { PostgresStore } from '../store/postgres';
 import { createTestDatabase } from '../store/testing';
 
@@ -47,7 +47,7 @@ const ambiguousRuns = ['dcba0000-0000-4000-8000-000000000001', 'dcba0000-0000-40
 
 beforeAll(async () => {
   db = await createTestDatabase('ocr_cli_bad');
-  store = await openStore(db.url);
+  store = await open.openStore(db.url);
   admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   const session = await store.createSession({ title: 'corpus', lanes: ['A', 'B', 'C', 'D'] });
@@ -223,17 +223,20 @@ const refused: Refused[] = [
 // the unreachable one takes its URL from the environment
 const rowEnv: Record<string, NodeJS.ProcessEnv> = { 'an unreachable database': { OCR_DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' } };
 
-// The --db values an engineer is hardening in worker/store/open.ts right now, as the README will describe them: each one
-// line naming --db, nothing created. Today `http://…` and `postgress://…` are taken for embedded data folders (a server is
-// started in ./http:/…), `postgres://h:abc/db` ends in a bare "Invalid URL" and `sslmode=require` adds pg's
-// multi-line security warning. Skipped until open.ts lands: running them today starts an embedded server.
+// The --db values worker/store/open.ts (chooseDatabase) decides about, as the README describes them: each one line
+// naming --db and its value, nothing created. Before those checks, `http://…` and `postgress://…` were taken for
+// embedded data folders (a server was started in ./http:/…), `postgres://h:abc/db` ended in a bare "Invalid URL" and
+// `sslmode=require` added node-postgres's security warning of eight lines; these rows run once open.ts has them.
+// prettier-ignore
 const databaseUrls: Refused[] = [
-  ['an http URL', ['--db', 'http://example.com/db', 'status'], 1, /--db/],
-  ['a misspelt scheme', ['--db', 'postgress://h/db', 'status'], 1, /--db/],
-  ['a port that is not a number', ['--db', 'postgres://h:abc/db', 'status'], 1, /--db|port/],
-  ['sslmode=require', ['--db', 'postgres://h/db?sslmode=require', 'status'], 1, /postgres:\/\/h\/db/],
+  ['an http URL', ['--db', 'http://example.com/db', 'status'], 1, /^--db "http:\/\/example\.com\/db" is neither a PostgreSQL URL nor a folder \(.*postgres:\/\//],
+  ['a misspelt scheme', ['--db', 'postgress://h/db', 'status'], 1, /^--db "postgress:\/\/h\/db" is neither a PostgreSQL URL nor a folder/],
+  ['a port that is not a number', ['--db', 'postgres://h:abc/db', 'status'], 1, /^--db "postgres:\/\/h:abc\/db": the port "abc" is not a number/],
+  ['sslmode=require, one line without a warning', ['--db', 'postgres://h/db?sslmode=require', 'status'], 1, /^cannot (reach|use) the database at postgres:\/\/h\/db\?sslmode=require: /],
+  ['a folder with no database in it', ['--db', 'no-such-folder', 'status'], 1, /^--db "[^"]*no-such-folder": there is no embedded database in that folder \(add --init/],
+  ['an http URL in OCR_DATABASE_URL', ['status'], 1, /^OCR_DATABASE_URL "http:\/\/example\.com\/db" is neither a PostgreSQL URL nor a folder/],
 ];
-const databaseUrlsHardened = false;
+const databaseUrlsHardened = 'chooseDatabase' in open;
 
 function expectRefused(r: Result, exitCode: number, message: RegExp, label: string): void {
   expect(r.stderr, label).toMatch(/^ocr: [^\n]*\n$/);
@@ -253,7 +256,7 @@ describe.concurrent('ocr refuses bad input with one line and changes nothing', (
   });
 
   it.skipIf(!databaseUrlsHardened).each(databaseUrls)('--db: %s', async (name, args, exitCode, message) => {
-    const r = await ocr(args, { OCR_DATABASE_URL: '' });
+    const r = await ocr(args, { OCR_DATABASE_URL: name.includes('OCR_DATABASE_URL') ? 'http://example.com/db' : '' });
     expectRefused(r, exitCode, message, name);
     expect(readdirSync(scratch).filter((f) => f !== 'data'), 'nothing created in the working folder').toEqual([]);
     expect(existsSync(path.join(scratch, 'data', 'ops-control-room')), 'no embedded database started').toBe(false);
