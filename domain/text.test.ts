@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepColorsOnly, lastCarriageReturn, plainLine, plainOneLine, stripControlSequences, unstorableJson, unstorableText } from './text';
+import { jsonForTerminal, keepColorsOnly, lastCarriageReturn, plainLine, plainOneLine, stripControlSequences, unstorableJson, unstorableText } from './text';
 
 describe('text from runs and the database, made safe to show', () => {
   it('removes colors, cursor moves, titles, hyperlinks and clipboard writes', () => {
@@ -38,5 +38,14 @@ describe('text from runs and the database, made safe to show', () => {
     expect(unstorableJson({ a: [1, 'ok', { b: 'x\u0000' }] })).toEqual({ path: ['a', '2', 'b'], reason: expect.stringMatching(/NUL/) });
     expect(unstorableJson({ ['k\ud800']: 1 })).toEqual({ path: ['k\ud800'], reason: expect.stringMatching(/^its name: .*surrogate/) });
     expect(unstorableJson({ a: [null, 1, true, 'fine'] })).toBeUndefined();
+  });
+});
+
+describe('JSON for a terminal', () => {
+  it('escapes the C1 controls JSON.stringify leaves raw, and means the same', () => {
+    const value = { title: 'a\u009b31mb', plain: 'é ü' };
+    const json = jsonForTerminal(value);
+    expect(/[\u0080-\u009f]/.test(json)).toBe(false);
+    expect(JSON.parse(json)).toEqual(value);
   });
 });

@@ -76,3 +76,12 @@ export function unstorableJson(value: unknown, path: string[] = []): { path: str
   }
   return undefined;
 }
+
+/**
+ * JSON for a terminal: JSON.stringify leaves the C1 control characters (U+0080–U+009F) as they are, and a terminal
+ * may read them as escapes; here they are written as \u escapes too, so the text means the same and cannot act.
+ */
+export function jsonForTerminal(value: unknown, indent?: number): string {
+  const json = JSON.stringify(value, null, indent);
+  return json.replace(/[\u0080-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -2,7 +2,7 @@
 // --grace to finish, then they are canceled; a second signal cancels them at once.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { defaultConcurrency, formatDuration, shortId } from '../../domain';
+import { defaultConcurrency, formatDuration, jsonForTerminal, plainOneLine, shortId } from '../../domain';
 import { AgentProfiles, defaultShells } from '../engine/executors';
 import { defaultRunEnvNames } from '../engine/run-env';
 import { Worker, WorkerOptions } from '../engine/worker';
@@ -60,8 +60,9 @@ async function runWorker(ctx: CliContext, flags: WorkerFlags): Promise<void> {
   const options = workerOptions(flags);
   const store = await ctx.openStore();
   const say: Say = (human, json) => {
-    if (ctx.jsonMode()) process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), ...json })}\n`);
-    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${human}\n`);
+    // a run's error can quote what a run or a repository said: it is shown as text, never as terminal escapes
+    if (ctx.jsonMode()) process.stdout.write(`${jsonForTerminal({ ts: new Date().toISOString(), ...json })}\n`);
+    else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${plainOneLine(human)}\n`);
   };
   const worker = new Worker(store, options, (line) => say(line, { event: 'log', message: line }));
   reportRuns(worker, say);

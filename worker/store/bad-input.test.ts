@@ -282,9 +282,8 @@ describe('ids that are not ids: the bad-input corpus', () => {
 
 describe('appendEvents: text a worker sends', () => {
   // The worker replaces NULs itself (worker/engine/output.ts decodeLine); a NUL that reaches appendEvents anyway is
-  // refused by PostgreSQL's jsonb with its own words ("unsupported Unicode escape sequence"), not a named error.
-  // worker/store/postgres.ts appendEvents does not check its events against the domain's NewEvent.
-  it.fails('a NUL in an event is refused with an error naming the field', async () => {
+  // refused before the database sees it, naming the line that holds it.
+  it('a NUL in an event is refused with an error naming the field', async () => {
     const session = await store.createSession({ title: 'events', lanes: ['A'] });
     await store.createRun({ session_id: session.id, lane: 'A', intent: 'true' });
     await store.registerWorker({ id: 'bad-input-worker', host: 'h', pid: 1, concurrency: 1, labels: {} });
@@ -294,6 +293,6 @@ describe('appendEvents: text a worker sends', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(OcrError);
-    expect((error as OcrError).line).toMatch(/text/);
+    expect((error as OcrError).line).toMatch(/^events\.0\.text: a NUL/);
   });
 });

@@ -28,6 +28,7 @@ import {
   Run,
   RunEvent,
   Session,
+  unstorableJson,
   WorkerRow,
 } from '../../domain';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
@@ -370,6 +371,9 @@ export class PostgresStore implements Store {
   }
 
   async appendEvents(lease: Lease, events: NewEvent[]): Promise<number> {
+    // the engine's log writer replaces what cannot be stored; any other caller is told which line holds it
+    const bad = unstorableJson(events);
+    if (bad) throw new OcrError('invalid_input', `events.${bad.path.join('.')}: ${bad.reason}`);
     const rows = await this.query<{ last: number }>('select ops.append_events($1, $2, $3, $4, $5::jsonb) as last', [
       lease.runId,
       lease.workerId,
