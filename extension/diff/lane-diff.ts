@@ -1,11 +1,13 @@
 // A run's changes in VS Code's own diff editors: "Open Lane Diff" shows every file of the run's diff artifact in the
-// multi-file diff editor, "Apply Lane Changes" applies the artifact to the user's working tree after asking.
+// multi-file diff editor, "Apply Lane Changes" applies the artifact to the user's working tree after asking. What they
+// show are the files the patch itself changes, not the summary the worker stored beside it.
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { OcrError } from '../../worker/store/errors';
 import type { Store } from '../../worker/store/store';
-import { describeDiff, isFinal, type Run, type Session, shortId } from '../../domain';
-import { applyLanePatch, laneFiles, loadLanePatch, type LaneFile, type LanePatch, type PatchConflict } from './patch';
+import { describeDiff, type DiffSummary, isFinal, type Run, type Session, shortId } from '../../domain';
+import { applyLanePatch, laneFiles, loadLanePatch, planApply, type LaneFile, type LanePatch, type PatchConflict } from './patch';
+import type { PatchFile } from './patch-files';
 
 export const diffScheme = 'ocr-diff';
 
@@ -125,8 +127,8 @@ function nothingToShow(run: Run, lane: LanePatch | undefined): string | undefine
     if (!isFinal(run.status)) return `${who} has not finished yet; its diff is recorded when it ends.`;
     return `${who} has no diff: its worker recorded none (the session has no repository, or the run ended before the diff was taken).`;
   }
-  if (lane.summary.files === 0) return `${who} changed no files.`;
   if (lane.summary.omitted) return `${who} changed more than the worker stores (${describeDiff(lane.summary)}); only that summary was kept. Its branch has the changes.`;
+  if (lane.files.length === 0) return `${who} changed no files.`;
   return undefined;
 }
 
@@ -186,9 +188,73 @@ export interface ApplyLaneOptions {
   confirm?: boolean;
 }
 
+export interface ApplyConfirmation {
+  message: string;
+  /** the files, one a line, then what happens when one does not apply */
+  detail: string;
+  /** the worker's summary names other files than the patch does */
+  disagrees: boolean;
+}
+
+/** How many files the dialog lists before "… and n more"; files whose place makes them run or configure something are always listed. */
+const listedFiles = 20;
+
+/**
+ * What Apply asks before it changes the working tree: the files the patch itself changes (`files`, from planApply),
+ * each with what happens to it, whatever the worker's `summary` says.
+ */
+export function applyConfirmation(input: { run: Pick<Run, 'id' | 'lane'>; session: Pick<Session, 'title'>; folder: string; summary: DiffSummary; files: PatchFile[] }): ApplyConfirmation {
+  const { files, summary } = input;
+  const lines = files.map((f, i) => ({ line: `  ${fileLine(f)}`, always: i < listedFiles || noteworthy(f) }));
+  const listed = lines.filter((l) => l.always).map((l) => l.line);
+  if (listed.length < files.length) listed.push(`  … and ${files.length - listed.length} more`);
+  const patchPaths = new Set(files.flatMap((f) => [f.path, ...(f.from !== undefined ? [f.from] : [])]));
+  const summaryPaths = new Set(summary.entries.map((e) => e.path));
+  const disagrees = patchPaths.size !== summaryPaths.size || [...summaryPaths].some((p) => !patchPaths.has(p));
+  const count = `${files.length} file${files.length === 1 ? '' : 's'}`;
+  const detail = [
+    `The patch of session "${input.session.title}" changes ${count}:`,
+    ...listed,
+    ...(disagrees
+      ? ['', `The worker's summary of this run lists other files (${[...summaryPaths].slice(0, 5).join(', ') || 'none'}${summaryPaths.size > 5 ? ', …' : ''}); the files above are what the patch changes.`]
+      : []),
+    '',
+    'Your working tree changes only if every file applies cleanly; otherwise nothing is changed.',
+  ].join('\n');
+  return { message: `Apply lane ${input.run.lane}'s changes (run ${shortId(input.run.id)}) to ${input.folder}?`, detail, disagrees };
+}
+
+/**
+ * The question Apply asks for this run's patch and this working tree, after what it refuses outright (planApply):
+ * everything the dialog shows, so that the dialog itself is one call.
+ */
+export async function applyQuestion(lane: LanePatch, run: Pick<Run, 'id' | 'lane'>, session: Pick<Session, 'title'>, folder: string): Promise<ApplyConfirmation> {
+  const plan = await planApply(folder, lane);
+  return applyConfirmation({ run, session, folder: path.resolve(folder), summary: lane.summary, files: plan.files });
+}
+
+function fileLine(f: PatchFile): string {
+  const mark = { added: '+', deleted: '−', modified: '~', renamed: '→', copied: '+' }[f.status];
+  const name = f.from !== undefined ? `${f.from} → ${f.path}` : f.path;
+  const notes: string[] = [];
+  if (f.status === 'copied') notes.push('copied');
+  if (f.binary) notes.push('binary');
+  if ((f.newMode ?? f.oldMode)?.startsWith('120')) notes.push('symbolic link');
+  if (f.oldMode && f.newMode && f.oldMode !== f.newMode) notes.push(`mode ${f.oldMode} → ${f.newMode}`);
+  else if (f.status === 'added' && f.newMode === '100755') notes.push('executable');
+  return `${mark} ${name}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+}
+
+/** A dot-folder or dotfile (.vscode, .github, .envrc…), a link, or a file made executable: listed however many files there are. */
+function noteworthy(f: PatchFile): boolean {
+  const dotted = (p: string) => p.split('/').some((segment) => segment.startsWith('.'));
+  return dotted(f.path) || (f.from !== undefined && dotted(f.from)) || Boolean(f.newMode && (f.newMode.startsWith('120') || f.newMode === '100755'));
+}
+
 /**
  * Applies the run's diff to the working tree at `targetFolder` after the person confirms. Either every file applies
- * or nothing changes: conflicts are named file by file, and the tree is left as it was.
+ * or nothing changes: conflicts are named file by file, and the tree is left as it was. A patch that would write into
+ * a .git folder, to an absolute path or outside the tree is refused before anything is asked.
  */
 export async function applyLaneChanges(store: Store, run: Run, session: Session, targetFolder: string, options: ApplyLaneOptions = {}): Promise<ApplyLaneResult> {
   const lane = await loadLanePatch(store, run);
@@ -200,21 +266,13 @@ export async function applyLaneChanges(store: Store, run: Run, session: Session,
   const where = path.resolve(targetFolder);
   const name = `lane ${run.lane}'s changes (run ${shortId(run.id)})`;
   if (options.confirm ?? true) {
-    const files = lane.summary.entries;
-    const listed = files.slice(0, 12).map((f) => `  ${f.status === 'added' ? '+' : f.status === 'deleted' ? '−' : '~'} ${f.path}`);
-    if (files.length > listed.length) listed.push(`  … and ${files.length - listed.length} more`);
-    const detail = [
-      `${describeDiff(lane.summary)} in session "${session.title}":`,
-      ...listed,
-      '',
-      'Your working tree changes only if every file applies cleanly; otherwise nothing is changed.',
-    ].join('\n');
-    const answer = await vscode.window.showWarningMessage(`Apply ${name} to ${where}?`, { modal: true, detail }, 'Apply');
+    const question = await applyQuestion(lane, run, session, where);
+    const answer = await vscode.window.showWarningMessage(question.message, { modal: true, detail: question.detail }, 'Apply');
     if (answer !== 'Apply') return { outcome: 'declined', folder: where };
   }
   const outcome = await applyLanePatch(where, lane);
   if (outcome.applied) {
-    void vscode.window.showInformationMessage(`Applied ${name} to ${path.basename(outcome.folder)}: ${describeDiff(lane.summary)}.`);
+    void vscode.window.showInformationMessage(`Applied ${name} to ${path.basename(outcome.folder)}: ${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'} changed.`);
     return { outcome: 'applied', folder: outcome.folder, files: outcome.files };
   }
   const shown = outcome.conflicts.slice(0, 5).map((c) => (c.path ? `${c.path} (${c.reason})` : c.reason));

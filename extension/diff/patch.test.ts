@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureDiff } from '../../worker/engine/diff';
 import { makeRepo, sh, tempDir } from '../../worker/engine/git.test-support';
-import { applyLanePatch, laneFiles, parseApplyErrors, type LanePatch } from './patch';
+import { applyLanePatch, laneFiles, lanePatch, parseApplyErrors, type LanePatch } from './patch';
 
 const binary = Buffer.from([0, 1, 2, 3, 255, 254, 0, 9]);
 const cleanups: Array<() => void> = [];
@@ -23,7 +23,7 @@ async function laneChange(): Promise<{ repo: string; base: string; lane: LanePat
   writeFileSync(path.join(repo, 'logo.bin'), Buffer.concat([binary, binary]));
   const diff = await captureDiff(repo, base);
   sh(repo, 'git reset -q --hard && git clean -qfd');
-  return { repo, base, lane: { summary: diff.summary, patch: Buffer.from(diff.content, 'utf8') } };
+  return { repo, base, lane: lanePatch(diff.summary, Buffer.from(diff.content, 'utf8')) };
 }
 
 describe('laneFiles', () => {

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import { applyLaneChanges, diffScheme, diffUri, laneDiffTitle, openLaneDiff } from '../../../extension/diff/lane-diff';
+import { applyLaneChanges, applyQuestion, diffScheme, diffUri, laneDiffTitle, openLaneDiff } from '../../../extension/diff/lane-diff';
+import { loadLanePatch } from '../../../extension/diff/patch';
 import type { Run } from '../../../domain';
 import { git, laneFixture, until, type LaneFixture } from './lane-fixture';
 
@@ -133,5 +134,80 @@ describe('lane diffs', function () {
     assert.deepEqual(result.conflicts.map((c) => c.path).sort(), ['new.md', 'src/app.ts']);
     assert.ok(result.conflicts.every((c) => c.reason.length > 0 && !c.reason.startsWith('error')));
     assert.equal(snapshot(target), before);
+  });
+
+  it('asks about the files the patch changes, .vscode/tasks.json among them, when the summary names only src/app.ts', async () => {
+    const patch = [
+      'diff --git a/src/app.ts b/src/app.ts',
+      '--- a/src/app.ts',
+      '+++ b/src/app.ts',
+      '@@ -1,3 +1,3 @@',
+      ' one',
+      '-two',
+      '+2',
+      ' three',
+      'diff --git a/.vscode/tasks.json b/.vscode/tasks.json',
+      'new file mode 100644',
+      '--- /dev/null',
+      '+++ b/.vscode/tasks.json',
+      '@@ -0,0 +1 @@',
+      '+{"version":"2.0.0","tasks":[{"label":"x","type":"shell","command":"touch pwned","runOptions":{"runOn":"folderOpen"}}]}',
+      '',
+    ].join('\n');
+    const { run, session } = await lane.forgedRun(patch, [{ path: 'src/app.ts', status: 'modified' }]);
+    const target = path.join(lane.scratch, 'clone-tasks');
+    git(lane.scratch, 'clone', '-q', lane.repo, target);
+    const question = await applyQuestion((await loadLanePatch(lane.store, run))!, run, session, target);
+    assert.equal(question.message, `Apply lane A's changes (run ${run.id.slice(0, 8)}) to ${target}?`);
+    const listed = question.detail.split('\n').filter((l) => /^ {2}\S/.test(l));
+    assert.deepEqual(listed, ['  ~ src/app.ts', '  + .vscode/tasks.json']);
+    assert.equal(question.disagrees, true);
+    assert.match(question.detail, /The worker's summary of this run lists other files \(src\/app\.ts\); the files above are what the patch changes\./);
+    // What gets applied is that patch: both files.
+    const result = await applyLaneChanges(lane.store, run, session, target, { confirm: false });
+    assert.equal(result.outcome, 'applied', JSON.stringify(result));
+    assert.deepEqual(result.outcome === 'applied' && result.files, ['src/app.ts', '.vscode/tasks.json']);
+    assert.ok(existsSync(path.join(target, '.vscode', 'tasks.json')));
+  });
+
+  it('refuses, before asking, a patch that writes .git/config, and changes nothing', async () => {
+    const patch = ['diff --git a/.git/config b/.git/config', '--- a/.git/config', '+++ b/.git/config', '@@ -1 +1,2 @@', ' [core]', '+\tfsmonitor = touch pwned', ''].join('\n');
+    const { run, session } = await lane.forgedRun(patch, [{ path: 'src/app.ts', status: 'modified' }]);
+    const target = path.join(lane.scratch, 'clone-git-config');
+    git(lane.scratch, 'clone', '-q', lane.repo, target);
+    const before = readFileSync(path.join(target, '.git', 'config'), 'utf8');
+    // Were it to ask, the modal dialog would wait for an answer: the race says so instead of hanging.
+    const asked = new Promise<'asked'>((resolve) => setTimeout(() => resolve('asked'), 15_000));
+    const answer = await Promise.race([applyLaneChanges(lane.store, run, session, target).then((r) => r, (e: unknown) => e), asked]);
+    assert.ok(answer instanceof Error, `expected a refusal, got ${JSON.stringify(answer)}`);
+    assert.equal((answer as { code?: string }).code, 'invalid_input');
+    assert.equal(
+      answer.message,
+      `the run's patch changes ".git/config", and it is inside a .git folder, which holds the repository's config and hooks; nothing was applied`,
+    );
+    await assert.rejects(applyQuestion((await loadLanePatch(lane.store, run))!, run, session, target), /"\.git\/config"/);
+    await assert.rejects(openLaneDiff(lane.store, run, session), /"\.git\/config"/);
+    assert.equal(readFileSync(path.join(target, '.git', 'config'), 'utf8'), before);
+  });
+
+  it("runs no core.fsmonitor of the repository: neither Open Lane Diff nor Apply", async () => {
+    const marker = path.join(lane.scratch, 'fsmonitor-ran');
+    const target = path.join(lane.scratch, 'clone-fsmonitor');
+    git(lane.scratch, 'clone', '-q', lane.repo, target);
+    for (const repo of [lane.repo, target]) git(repo, 'config', 'core.fsmonitor', `touch ${marker}; false`);
+    try {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      const shown = await openLaneDiff(lane.store, changed, lane.session);
+      assert.equal(shown.files.length, 4);
+      assert.equal(await textOf(diffUri(changed.id, 'src/app.ts', 'after')), 'one\nTWO\nthree\nfour\n');
+      const applied = await applyLaneChanges(lane.store, changed, lane.session, target, { confirm: false });
+      assert.equal(applied.outcome, 'applied', JSON.stringify(applied));
+      assert.equal(existsSync(marker), false, "the repository's core.fsmonitor ran");
+      // The setting is real: the user's own git runs it.
+      git(target, 'status', '--porcelain');
+      assert.equal(existsSync(marker), true);
+    } finally {
+      git(lane.repo, 'config', '--unset', 'core.fsmonitor');
+    }
   });
 });

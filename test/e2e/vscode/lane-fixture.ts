@@ -5,11 +5,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import type { RunExecution } from '../../../worker/engine/execution';
 import { describeRepo } from '../../../worker/engine/repo';
 import { Worker } from '../../../worker/engine/worker';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
-import { isFinal, type Run, type Session } from '../../../domain';
+import { type DiffFile, isFinal, type Run, type Session } from '../../../domain';
 
 export const gitIdentity = {
   GIT_AUTHOR_NAME: 'Test',
@@ -69,6 +70,11 @@ export interface LaneFixture {
   run(lane: string, command: string): Promise<Run>;
   /** waits until the run has ended */
   finished(runId: string): Promise<Run>;
+  /**
+   * A finished run, in a session of its own on the same repository, whose diff artifact is what a worker that lies
+   * would store: `patch` as the patch, `summary` as the files it claims the patch changes.
+   */
+  forgedRun(patch: string, summary: Array<Pick<DiffFile, 'path' | 'status'>>): Promise<{ run: Run; session: Session }>;
   dispose(): Promise<void>;
 }
 
@@ -106,16 +112,52 @@ export async function laneFixture(title: string, files: Record<string, string | 
     killGraceMs: 500,
   });
   await worker.start();
+  const finished = (runId: string) =>
+    until(`run ${runId} to end`, async () => {
+      const run = await store.getRun(runId);
+      return isFinal(run.status) ? run : undefined;
+    });
   return {
     store,
     session,
     repo: described.repoPath,
     scratch,
     run: (lane, command) => store.createRun({ session_id: session.id, lane, intent: command, executor: 'shell', spec: { shell: '/bin/sh' } }),
-    finished: (runId) => until(`run ${runId} to end`, async () => {
-      const run = await store.getRun(runId);
-      return isFinal(run.status) ? run : undefined;
-    }),
+    finished,
+    async forgedRun(patch, summary) {
+      const forged = await store.createSession({ title: `${title} (forged)`, repo_id: described.repoId, repo_path: described.repoPath, base_ref: described.baseRef, lanes: ['A'] });
+      const meta = {
+        base: described.baseRef,
+        files: summary.length,
+        insertions: 0,
+        deletions: 0,
+        binaryFiles: 0,
+        entries: summary.map((e) => ({ ...e, insertions: 0, deletions: 0, binary: false })),
+        encoding: 'utf8',
+        omitted: false,
+      };
+      const liar = new Worker(store, { id: `forger-${forged.id.slice(0, 8)}`, sessions: [forged.id], repos: [repo], pollMs: 250 }, {
+        executor: (run, context): RunExecution => ({
+          run,
+          lost: false,
+          processGroup: undefined,
+          cancel: () => undefined,
+          loseLease: () => undefined,
+          async execute() {
+            const lease = { runId: run.id, workerId: context.workerId, attempt: run.attempt };
+            await context.store.putArtifact(lease, { kind: 'diff', name: 'lane-A.patch', mime: 'text/x-diff', content: patch, meta });
+            return { status: 'succeeded', exitCode: 0, error: null };
+          },
+        }),
+      });
+      await liar.start();
+      try {
+        const queued = await store.createRun({ session_id: forged.id, lane: 'A', intent: 'forge a diff', executor: 'shell', spec: { shell: '/bin/sh' } });
+        return { run: await finished(queued.id), session: forged };
+      } finally {
+        await liar.stop({ graceMs: 0 });
+      }
+    },
     async dispose() {
       await worker.stop({ graceMs: 0 }).catch(() => undefined);
       await store.close().catch(() => undefined);
