@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { Run } from '../../domain';
 import type { Store } from '../../worker/store/store';
-import { type ApplyLaneResult, applyLaneChanges, openLaneDiff, type OpenLaneDiffResult } from '../diff/lane-diff';
+import { type ApplyLaneResult, applyLaneChanges, openLaneDiff, type OpenLaneDiffResult, untrustedReason } from '../diff/lane-diff';
 import { showRunLog } from '../runs/run-log';
 import { laneOf, runIdOf } from './args';
 import type { CommandContext } from './context';
@@ -38,6 +38,8 @@ export function registerViewCommands(ctx: CommandContext): vscode.Disposable[] {
     }),
 
     register(ctx, 'ocr.openLaneDiff', async (arg?: unknown) => {
+      // In an untrusted workspace: one message, and no picker, store or git first.
+      if (saysUntrusted('Open Lane Diff')) return undefined;
       const run = await runWithDiff(ctx, await ctx.store(), arg, 'Open the diff of which run?');
       if (!run) return undefined;
       await openRunDiff(ctx, run);
@@ -45,12 +47,19 @@ export function registerViewCommands(ctx: CommandContext): vscode.Disposable[] {
     }),
 
     register(ctx, 'ocr.applyLaneChanges', async (arg?: unknown) => {
+      if (saysUntrusted('Apply Lane Changes')) return undefined;
       const run = await runWithDiff(ctx, await ctx.store(), arg, 'Apply the changes of which run?');
       if (!run) return undefined;
       const scripted = typeof arg === 'object' && arg !== null && 'runId' in arg && (arg as { confirm?: unknown }).confirm === false;
       return applyRunChanges(ctx, run, { confirm: !scripted });
     }),
   ];
+}
+
+function saysUntrusted(action: 'Open Lane Diff' | 'Apply Lane Changes'): boolean {
+  const reason = untrustedReason(action);
+  if (reason) void vscode.window.showWarningMessage(reason);
+  return reason !== undefined;
 }
 
 /** The run itself, or for a lane its newest finished run: the lane's changes so far. */

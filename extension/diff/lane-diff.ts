@@ -1,6 +1,7 @@
 // A run's changes in VS Code's own diff editors: "Open Lane Diff" shows every file of the run's diff artifact in the
-// multi-file diff editor, "Apply Lane Changes" applies the artifact to the user's working tree after asking. What they
-// show are the files the patch itself changes, not the summary the worker stored beside it.
+// multi-file diff editor, "Apply Lane Changes" applies the artifact to the user's working tree after asking. Both run
+// git in the user's repository, so both need a trusted workspace; what they show are the files the patch itself
+// changes, not the summary the worker stored beside it.
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { OcrError } from '../../worker/store/errors';
@@ -11,6 +12,14 @@ import type { PatchFile } from './patch-files';
 
 export const diffScheme = 'ocr-diff';
 
+/**
+ * Why the command runs nothing here, in words for the person, or undefined in a trusted workspace: in an untrusted
+ * one OCR runs no git in the user's repository, whose config could make git run a program.
+ */
+export function untrustedReason(action: 'Open Lane Diff' | 'Apply Lane Changes'): string | undefined {
+  if (vscode.workspace.isTrusted) return undefined;
+  return `${action} runs git in your repository, which Ops Control Room does not do in an untrusted workspace. Trust this workspace (Manage Workspace Trust) to use it.`;
+}
 
 /** "Lane A — run 1a2b3c4d": the diff editor's title. */
 export const laneDiffTitle = (run: Pick<Run, 'id' | 'lane'>): string => `Lane ${run.lane} — run ${shortId(run.id)}`;
@@ -65,7 +74,8 @@ export class LaneDiffContent implements vscode.TextDocumentContentProvider {
 
   async provideTextDocumentContent(uri: vscode.Uri): Promise<string | undefined> {
     const parsed = parseDiffUri(uri);
-    if (!parsed) return undefined;
+    // A diff editor restored in an untrusted workspace stays empty: rebuilding it would run git.
+    if (!parsed || untrustedReason('Open Lane Diff')) return undefined;
     let files = runFiles.get(parsed.runId);
     if (!files && this.store) {
       files = this.store().then((store) => filesOfRun(store, parsed.runId));
@@ -147,6 +157,11 @@ export interface OpenLaneDiffResult {
  */
 export async function openLaneDiff(store: Store, run: Run, session: Session): Promise<OpenLaneDiffResult> {
   const title = laneDiffTitle(run);
+  const untrusted = untrustedReason('Open Lane Diff');
+  if (untrusted) {
+    void vscode.window.showWarningMessage(untrusted);
+    return { shown: 'none', title, files: [], message: untrusted };
+  }
   const lane = await loadLanePatch(store, run);
   const message = nothingToShow(run, lane);
   if (message || !lane) {
@@ -257,6 +272,11 @@ function noteworthy(f: PatchFile): boolean {
  * a .git folder, to an absolute path or outside the tree is refused before anything is asked.
  */
 export async function applyLaneChanges(store: Store, run: Run, session: Session, targetFolder: string, options: ApplyLaneOptions = {}): Promise<ApplyLaneResult> {
+  const untrusted = untrustedReason('Apply Lane Changes');
+  if (untrusted) {
+    void vscode.window.showWarningMessage(untrusted);
+    return { outcome: 'nothing', message: untrusted };
+  }
   const lane = await loadLanePatch(store, run);
   const message = nothingToShow(run, lane);
   if (message || !lane) {

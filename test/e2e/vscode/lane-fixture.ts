@@ -75,6 +75,8 @@ export interface LaneFixture {
    * would store: `patch` as the patch, `summary` as the files it claims the patch changes.
    */
   forgedRun(patch: string, summary: Array<Pick<DiffFile, 'path' | 'status'>>): Promise<{ run: Run; session: Session }>;
+  /** stops the fixture's worker (it runs git now and then while idle) */
+  stopWorker(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -158,6 +160,7 @@ export async function laneFixture(title: string, files: Record<string, string | 
         await liar.stop({ graceMs: 0 });
       }
     },
+    stopWorker: () => worker.stop({ graceMs: 0 }),
     async dispose() {
       await worker.stop({ graceMs: 0 }).catch(() => undefined);
       await store.close().catch(() => undefined);
