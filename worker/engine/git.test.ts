@@ -1,7 +1,7 @@
 // What a repository's own git config can make OCR run: nothing. Each test gives a real repository a setting that runs
 // a command (it touches a marker file) and drives the worker's git calls over it.
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { captureDiff } from './diff';
@@ -148,13 +148,20 @@ describe('git calls', () => {
     await expect(gitCommandLine(repo, ['--exec-path=/tmp', 'status'], process.env)).rejects.toThrow(/subcommand/);
   });
 
-  it('a hooks folder somebody filled is not used again', () => {
+  it("a hooks folder of the user's, closed to others; one somebody put a file in is not used again", () => {
     const first = emptyHooksFolder();
-    writeFileSync(path.join(first, 'post-checkout'), '#!/bin/sh\n');
-    const second = emptyHooksFolder();
-    expect(second).not.toBe(first);
-    expect(readdirSync(second)).toEqual([]);
-    rmSync(first, { recursive: true });
+    expect(path.basename(first)).toBe(`ocr-no-hooks-${process.getuid!()}`);
+    expect(statSync(first).mode & 0o777).toBe(0o700);
+    // A file no hook is named after, so that git calls of other processes using the folder meanwhile run nothing.
+    const intruder = path.join(first, 'not-a-hook');
+    writeFileSync(intruder, '');
+    try {
+      const second = emptyHooksFolder();
+      expect(second).not.toBe(first);
+      expect(readdirSync(second)).toEqual([]);
+    } finally {
+      rmSync(intruder);
+    }
   });
 });
 

@@ -9,7 +9,7 @@
 //                             worktree add)                                           → -c core.fsmonitor=false
 //   hooks                     $GIT_DIR/hooks or core.hooksPath: post-checkout (worktree add), reference-transaction
 //                             (branch, fetch, worktree add -b), post-index-change (add, read-tree, apply), pre-auto-gc
-//                                                   → -c core.hooksPath=<an empty folder of this process's own>
+//                                                   → -c core.hooksPath=<an empty folder of the user's own>
 //   filter.<driver>.clean/smudge/process
 //                             run by add, apply (to a working tree, and its --check) and checkout for the files
 //                             .gitattributes names      → each of these keys the repository's own config (local,
@@ -45,7 +45,7 @@
 // Arguments: refs, commits and URLs that come from a session or an artifact go through `checkArgument` (one that
 // starts with "-" is refused before git runs) and follow --end-of-options where the command takes it; paths follow --.
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OcrError } from '../store/errors';
@@ -111,22 +111,30 @@ function environment(extra: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
 let noHooks: string | undefined;
 
 /**
- * An empty folder only this process writes to, for core.hooksPath: made with mkdtemp (mode 0700, a new name), checked
- * before each use (still a folder of ours, still empty) and made again when it is not, removed when the process ends.
+ * An empty folder only this user writes to, for core.hooksPath: <tmp>/ocr-no-hooks-<uid> (one for every process of
+ * the user, made with mode 0700), checked before each use: a folder, not a link, the user's, closed to others, empty.
+ * When it is not (somebody else made it, or put something in it) a new one is made with mkdtemp and removed when the
+ * process ends.
  */
 export function emptyHooksFolder(): string {
   if (noHooks && isOwnEmptyFolder(noHooks)) return noHooks;
-  const previous = noHooks;
-  noHooks = mkdtempSync(path.join(os.tmpdir(), 'ocr-no-hooks-'));
-  if (!previous) process.once('exit', () => noHooks && rmSync(noHooks, { recursive: true, force: true }));
-  return noHooks;
+  const shared = path.join(os.tmpdir(), `ocr-no-hooks-${typeof process.getuid === 'function' ? process.getuid() : 'user'}`);
+  try {
+    mkdirSync(shared, { mode: 0o700 });
+  } catch {
+    // there already, or not to be made: checked below either way
+  }
+  if (noHooks !== shared && isOwnEmptyFolder(shared)) return (noHooks = shared);
+  const own = mkdtempSync(path.join(os.tmpdir(), 'ocr-no-hooks-'));
+  process.once('exit', () => rmSync(own, { recursive: true, force: true }));
+  return (noHooks = own);
 }
 
 function isOwnEmptyFolder(folder: string): boolean {
   try {
     const stat = lstatSync(folder);
     const ours = typeof process.getuid !== 'function' || stat.uid === process.getuid();
-    return stat.isDirectory() && ours && readdirSync(folder).length === 0;
+    return stat.isDirectory() && ours && (stat.mode & 0o077) === 0 && readdirSync(folder).length === 0;
   } catch {
     return false;
   }
