@@ -62,14 +62,18 @@ export const sessionTitle = z
   .superRefine(atMostCharacters(200, 'a title is at most 200 characters'))
   .superRefine(storable);
 
+/** A ref or URL git will be handed: never one git could read as an option. */
+const gitArgument = (what: string) =>
+  storedText().refine((v) => !v.startsWith('-'), `${what} cannot start with "-" (git would read it as an option)`);
+
 export const NewSession = z.object({
   title: sessionTitle,
   intent: storedText().superRefine(atMostCharacters(10_000, 'an intent is at most 10,000 characters')).default(''),
   lanes: z.array(laneName).min(1).max(maxLanes).optional(),
   repo_id: storedText().nullable().optional(),
-  repo_url: storedText().nullable().optional(),
+  repo_url: gitArgument('a repository URL').nullable().optional(),
   repo_path: storedText().nullable().optional(),
-  base_ref: storedText().nullable().optional(),
+  base_ref: gitArgument('a base ref').nullable().optional(),
   created_by: storedText().nullable().optional(),
 });
 export type NewSession = z.input<typeof NewSession>;

@@ -296,3 +296,18 @@ describe('appendEvents: text a worker sends', () => {
     expect((error as OcrError).line).toMatch(/^events\.0\.text: a NUL/);
   });
 });
+
+describe('sessions whose repository git would misread', () => {
+  it('refuses a base ref or a repository URL that starts with "-", naming it, and stores nothing', async () => {
+    const before = (await store.listSessions({ includeArchived: true })).length;
+    await expect(store.createSession({ title: 'refs', base_ref: '--upload-pack=touch /tmp/pwned' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('base_ref: a base ref cannot start with "-"'),
+    });
+    await expect(store.createSession({ title: 'urls', repo_url: '-oProxyCommand=touch /tmp/pwned' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('repo_url: a repository URL cannot start with "-"'),
+    });
+    expect((await store.listSessions({ includeArchived: true })).length).toBe(before);
+  });
+});
