@@ -1,6 +1,6 @@
 // The `ocr` command line as a user runs it: real processes, a real PostgreSQL and a real embedded server.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,16 @@ function ocr(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Under root an embedded database's cluster lives in /var/lib/ops-control-room: a test removes what it made. */
+function removeCluster(dataFolder: string): void {
+  try {
+    const { cluster } = JSON.parse(readFileSync(path.join(dataFolder, 'embedded.json'), 'utf8')) as { cluster: string };
+    if (cluster.startsWith('/var/lib/ops-control-room/')) rmSync(cluster, { recursive: true, force: true });
+  } catch {
+    // nothing recorded
+  }
 }
 
 const json = (r: Result) => {
@@ -111,6 +121,7 @@ describe('ocr on the embedded database', () => {
   const data = path.join(folder, 'db');
   afterAll(async () => {
     await ocr(['--db', data, 'db', 'stop']);
+    removeCluster(data);
     rmSync(folder, { recursive: true, force: true });
   });
 
@@ -132,7 +143,7 @@ describe('ocr on the embedded database', () => {
       p.stdout.on('data', (d: Buffer) => (out += d));
       p.on('close', () => resolve(out));
     });
-    const servers = ps.split('\n').filter((l) => l.includes(`-D ${path.join(data, 'pgdata')}`) && /\bpostgres\b/.test(l));
+    const servers = ps.split('\n').filter((l) => l.includes(`-D ${realpathSync(path.join(data, 'pgdata'))}`) && /\bpostgres\b/.test(l));
     expect(servers).toHaveLength(1);
     expect(servers[0]).toContain(String(status.pid));
 

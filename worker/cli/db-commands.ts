@@ -1,6 +1,6 @@
 // `ocr db migrate|start|stop|status`
 import type { Command } from 'commander';
-import { defaultDataFolder, EmbeddedDatabase } from '../store/embedded';
+import { defaultDataFolder, EmbeddedDatabase, type EmbeddedStatus } from '../store/embedded';
 import { OcrError } from '../store/errors';
 import { isPostgresUrl } from '../store/open';
 import type { CliContext } from './context';
@@ -31,7 +31,7 @@ export function registerDbCommands(program: Command, ctx: CliContext): void {
       const e = embedded();
       const { started } = await e.ensureRunning();
       const status = await e.status();
-      ctx.print(`${started ? 'started' : 'already running'}: embedded database on 127.0.0.1:${status.port} (${e.dataFolder})`, { ...status, started });
+      ctx.print(`${started ? 'started' : 'already running'}: embedded database on ${where(status)} (${e.dataFolder})`, { ...status, started });
     });
 
   db.command('stop')
@@ -48,9 +48,13 @@ export function registerDbCommands(program: Command, ctx: CliContext): void {
       const s = await embedded().status();
       ctx.print(
         s.running
-          ? `running on 127.0.0.1:${s.port} (pid ${s.pid}), data in ${s.dataFolder}`
+          ? `running on ${where(s)} (pid ${s.pid}), data in ${s.dataFolder}`
           : `not running${s.initialised ? '' : ' (not created yet)'}; data folder ${s.dataFolder}`,
         s,
       );
     });
+}
+
+function where(s: EmbeddedStatus): string {
+  return s.socket ? `unix socket ${s.socket}` : `127.0.0.1:${s.port}`;
 }
