@@ -36,9 +36,9 @@ export class Backend implements vscode.Disposable {
     return this.opening?.catch(() => undefined);
   }
 
-  private async target(): Promise<{ db: string | undefined; label: string }> {
+  private async target(): Promise<{ db: string | undefined; label: string; source: string }> {
     const fromEnv = process.env.OCR_DATABASE_URL?.trim();
-    if (fromEnv) return { db: fromEnv, label: isPostgresUrl(fromEnv) ? redactUrl(fromEnv) : fromEnv };
+    if (fromEnv) return { db: fromEnv, label: isPostgresUrl(fromEnv) ? redactUrl(fromEnv) : fromEnv, source: 'OCR_DATABASE_URL' };
     const { settings } = readSettings();
     if (settings.backend === 'postgres') {
       const url = await this.secrets.get(secretKey);
@@ -46,16 +46,17 @@ export class Backend implements vscode.Disposable {
         throw new OcrError('invalid_input', 'ocr.backend is "postgres" but no database is connected',
           'run "OCR: Connect to Postgres…", or "OCR: Use Embedded Database"');
       }
-      return { db: url, label: redactUrl(url) };
+      return { db: url, label: redactUrl(url), source: 'the connected database' };
     }
     const folder = settings['embedded.dataDir'] || defaultDataFolder();
-    return { db: folder, label: `embedded database in ${folder}` };
+    return { db: folder, label: `embedded database in ${folder}`, source: 'ocr.embedded.dataDir' };
   }
 
   private async open(): Promise<Store> {
     const t0 = Date.now();
-    const { db, label } = await this.target();
-    const store = await openStore(db, { log: (m) => this.log.info(m) });
+    const { db, label, source } = await this.target();
+    // the default data folder is created when missing; another folder must hold an embedded database already
+    const store = await openStore(db, { log: (m) => this.log.info(m), source, initFlag: false });
     this.log.info(`connected to ${label} in ${Date.now() - t0} ms`);
     return store;
   }
@@ -65,7 +66,7 @@ export class Backend implements vscode.Disposable {
     if (!isPostgresUrl(url)) {
       throw new OcrError('invalid_input', 'the database URL must start with postgres:// or postgresql://', 'for example postgres://user:password@host:5432/db');
     }
-    const probe = await openStore(url, { log: (m) => this.log.info(m) });
+    const probe = await openStore(url, { log: (m) => this.log.info(m), source: 'the database URL' });
     await probe.close();
     await this.secrets.store(secretKey, url);
     await vscode.workspace.getConfiguration('ocr').update('backend', 'postgres', vscode.ConfigurationTarget.Global);

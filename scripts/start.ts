@@ -9,7 +9,7 @@ import { startCodeServer } from '../test/e2e/harness/code-server';
 import { ensureCodeServer } from '../test/e2e/harness/install-code-server';
 import { extensionDir, requireBuilt, toolsDir } from '../test/e2e/harness/paths';
 import { createSandbox, createSampleWorkspace } from '../test/e2e/harness/sandbox';
-import { defaultDataFolder } from '../worker/store/embedded';
+import { defaultDataFolder, EmbeddedDatabase } from '../worker/store/embedded';
 
 const sampleWorkspace = path.join(toolsDir, 'sample-workspace');
 const profileDir = path.join(toolsDir, 'start');
@@ -93,6 +93,9 @@ async function startCodeServerInForeground(): Promise<void> {
   });
   installExtension(sandbox.extensionsDir);
   useOwnDatabase(sandbox.userDataDir);
+  // The setting names a folder other than the sandbox's default, and the extension creates only its own default: the
+  // user's database is created (and started) here when it is new, as `bin/ocr` would create it.
+  await new EmbeddedDatabase(defaultDataFolder()).ensureRunning();
   const logFile = path.join(profileDir, 'code-server.log');
   const server = await startCodeServer(sandbox, { port: port(), logFile }).catch((error: unknown) => {
     const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
