@@ -159,6 +159,24 @@ describe.skipIf(!unixSockets)('the embedded server on a unix socket', () => {
     }
   });
 
+  it('leaves a recorded server that lives but does not answer running: a client does not stop it', async () => {
+    const data = tempFolder('ocr-embedded-busy-');
+    const embedded = new EmbeddedDatabase(data);
+    await embedded.ensureRunning();
+    const before = serverJson(data);
+    // a postmaster that takes no new connection, as one that is overwhelmed
+    process.kill(before.pid, 'SIGSTOP');
+    try {
+      const again = await embedded.ensureRunning();
+      expect(again.started).toBe(false);
+      expect(serverJson(data)).toEqual(before);
+    } finally {
+      process.kill(before.pid, 'SIGCONT');
+    }
+    expect((await embedded.status()).pid).toBe(before.pid);
+    await embedded.stop();
+  });
+
   it('connects clients as a role that is no superuser and may not create roles, and owns what it migrates', async () => {
     const data = tempFolder('ocr-embedded-roles-');
     const embedded = new EmbeddedDatabase(data);

@@ -204,7 +204,8 @@ export class EmbeddedDatabase {
       // Another client may have started it while this one waited for the lock.
       const raced = await this.reachable();
       if (raced) return { url: urlOf(raced), started: false };
-      return { url: urlOf(await this.start()), started: true };
+      const { info, started } = await this.start();
+      return { url: urlOf(info), started };
     } finally {
       await release();
     }
@@ -314,14 +315,21 @@ export class EmbeddedDatabase {
   }
 
   /** Starts the server (creating or converting the cluster first); caller holds the lock. */
-  private async start(): Promise<ServerFile> {
+  private async start(): Promise<{ info: ServerFile; started: boolean }> {
     const t0 = Date.now();
     const owner = await serverOwner();
     const bin = await binaries(owner);
-    // Clients wait for the new file: the old one names a server that is gone, or a password about to change.
-    await rm(this.serverFile, { force: true });
+    const recorded = await this.readServerFile();
     const layout = await this.prepareLayout(owner);
     const pgdata = path.join(layout.cluster, 'pgdata');
+    const running = postmasterPid(pgdata);
+    if (running && recorded?.pid === running) {
+      // The recorded server lives but did not answer (too busy, too many connections): it is not for a client to stop.
+      this.log(`the embedded database (pid ${running}) runs but did not answer; it is left running`);
+      return { info: recorded, started: false };
+    }
+    // Clients wait for the new file: the old one names a server that is gone, or a password about to change.
+    await rm(this.serverFile, { force: true });
     if (!existsSync(path.join(pgdata, 'PG_VERSION'))) await this.initialise(bin, owner, layout);
     // A server may still run on this cluster without being reachable as recorded: one started by an earlier version
     // (over TCP), or one whose server.json was lost. It is stopped, to start with this version's settings.
@@ -368,7 +376,7 @@ export class EmbeddedDatabase {
     };
     writePrivateFile(this.serverFile, JSON.stringify(info, null, 2));
     this.log(`embedded database started on ${describeEndpoint(info)} in ${Date.now() - t0} ms (${this.dataFolder})`);
-    return info;
+    return { info, started: true };
   }
 
   /**
