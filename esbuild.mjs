@@ -38,6 +38,7 @@ if (existsSync('test/e2e')) {
     'test/run-ui-tests': 'test/e2e/run-ui-tests.ts',
     'test/code-server-shim': 'test/e2e/code-server-shim.ts',
     'test/install-code-server': 'test/e2e/install-code-server.ts',
+    'test/chaos': 'test/chaos/main.ts',
     'test/vscode/index': 'test/e2e/vscode/index.ts',
     start: 'scripts/start.ts',
     schema: 'scripts/schema.ts',
