@@ -226,7 +226,7 @@ const rowEnv: Record<string, NodeJS.ProcessEnv> = { 'an unreachable database': {
 // The --db values worker/store/open.ts (chooseDatabase) decides about, as the README describes them: each one line
 // naming --db and its value, nothing created. Before those checks, `http://…` and `postgress://…` were taken for
 // embedded data folders (a server was started in ./http:/…), `postgres://h:abc/db` ended in a bare "Invalid URL" and
-// `sslmode=require` added node-postgres's security warning of eight lines; these rows run once open.ts has them.
+// `sslmode=require` added node-postgres's security warning of eight lines.
 // prettier-ignore
 const databaseUrls: Refused[] = [
   ['an http URL', ['--db', 'http://example.com/db', 'status'], 1, /^--db "http:\/\/example\.com\/db" is neither a PostgreSQL URL nor a folder \(.*postgres:\/\//],
@@ -236,7 +236,6 @@ const databaseUrls: Refused[] = [
   ['a folder with no database in it', ['--db', 'no-such-folder', 'status'], 1, /^--db "[^"]*no-such-folder": there is no embedded database in that folder \(add --init/],
   ['an http URL in OCR_DATABASE_URL', ['status'], 1, /^OCR_DATABASE_URL "http:\/\/example\.com\/db" is neither a PostgreSQL URL nor a folder/],
 ];
-const databaseUrlsHardened = 'chooseDatabase' in open;
 
 function expectRefused(r: Result, exitCode: number, message: RegExp, label: string): void {
   expect(r.stderr, label).toMatch(/^ocr: [^\n]*\n$/);
@@ -255,7 +254,7 @@ describe.concurrent('ocr refuses bad input with one line and changes nothing', (
     expect(await fingerprint()).toEqual(before);
   });
 
-  it.skipIf(!databaseUrlsHardened).each(databaseUrls)('--db: %s', async (name, args, exitCode, message) => {
+  it.each(databaseUrls)('--db: %s', async (name, args, exitCode, message) => {
     const r = await ocr(args, { OCR_DATABASE_URL: name.includes('OCR_DATABASE_URL') ? 'http://example.com/db' : '' });
     expectRefused(r, exitCode, message, name);
     expect(readdirSync(scratch).filter((f) => f !== 'data'), 'nothing created in the working folder').toEqual([]);

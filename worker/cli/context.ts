@@ -1,6 +1,9 @@
 // What every command shares: the store it talks to (opened once, on first need), which database that is, and how it
 // prints.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { jsonForTerminal } from '../../domain';
+import { OcrError } from '../store/errors';
 import { chooseDatabase, type DatabaseChoice, openStore } from '../store/open';
 import type { Store } from '../store/store';
 
@@ -19,13 +22,29 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
+/**
+ * OCR_DATABASE_URL_FILE: a file that holds the URL (a mounted secret, say), so that no process environment holds the
+ * password; read when the URL is needed.
+ */
+function urlFromFile(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (e) {
+    throw new OcrError('invalid_input', `OCR_DATABASE_URL_FILE "${file}": cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'point it at a file that holds the database URL');
+  }
+}
+
 export function createContext(program: Command): CliContext {
   program.option('--init', 'let --db name a missing or empty folder, and create an embedded database there');
   let store: Promise<Store> | undefined;
   const opts = () => program.opts<{ db?: string; json?: boolean; init?: boolean }>();
-  const choice = () => ({ source: opts().db ? '--db' : 'OCR_DATABASE_URL', init: Boolean(opts().init) });
+  const choice = () => ({
+    source: opts().db ? '--db' : process.env.OCR_DATABASE_URL ? 'OCR_DATABASE_URL' : 'OCR_DATABASE_URL_FILE',
+    init: Boolean(opts().init),
+  });
   const ctx: CliContext = {
-    db: () => opts().db || process.env.OCR_DATABASE_URL || undefined,
+    db: () => opts().db || process.env.OCR_DATABASE_URL || urlFromFile(process.env.OCR_DATABASE_URL_FILE),
     database: (options = {}) => chooseDatabase(ctx.db(), { ...choice(), ...(options.anyFolder ? { init: true } : {}) }),
     jsonMode: () => Boolean(opts().json),
     openStore() {
@@ -38,7 +57,7 @@ export function createContext(program: Command): CliContext {
       return store;
     },
     print(human, json) {
-      process.stdout.write(ctx.jsonMode() ? JSON.stringify(json, null, 2) + '\n' : human.endsWith('\n') || !human ? human : human + '\n');
+      process.stdout.write(ctx.jsonMode() ? jsonForTerminal(json, 2) + '\n' : human.endsWith('\n') || !human ? human : human + '\n');
     },
     async close() {
       if (store) await (await store.catch(() => undefined))?.close();

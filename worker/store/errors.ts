@@ -75,7 +75,8 @@ export function fromDatabaseError(e: unknown): unknown {
   return code === 'lease_lost' ? new LeaseLostError(e.message, hint) : new OcrError(code, e.message, hint);
 }
 
-const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000']);
+// ENOENT: the unix socket of an embedded server that is gone
+const unreachableCodes = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000']);
 
 export function isUnreachable(e: unknown): boolean {
   if (!(e instanceof Error)) return false;

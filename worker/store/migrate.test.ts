@@ -18,6 +18,7 @@ interface RunRow {
 /** One session's runs through the SQL functions themselves, as a worker calls them. */
 class Queue {
   session = '';
+  private readonly tokens = new Map<string, string>();
   constructor(private readonly pool: pg.Pool) {}
 
   /** A new session with these lanes, each queueing these intents in order. */
@@ -32,16 +33,26 @@ class Queue {
     return (await this.pool.query<RunRow>('select * from ops.create_runs($1::jsonb)', [JSON.stringify(runs)])).rows;
   }
 
+  /** The token of a worker, registered on first use (every write of a worker names its token). */
+  private async token(worker: string): Promise<string> {
+    let token = this.tokens.get(worker);
+    if (!token) {
+      token = (await this.pool.query<{ t: string }>(`select ops.register_worker($1, 'test', 1, 4) as t`, [worker])).rows[0]!.t;
+      this.tokens.set(worker, token);
+    }
+    return token;
+  }
+
   async claim(worker: string, max: number, leaseSeconds = 30): Promise<RunRow[]> {
-    const sql = 'select * from ops.claim_runs($1, $2, null, $3::uuid[], null, $4)';
-    return (await this.pool.query<RunRow>(sql, [worker, max, [this.session], leaseSeconds])).rows;
+    const sql = 'select * from ops.claim_runs($1, $2, $3, null, $4::uuid[], null, $5)';
+    return (await this.pool.query<RunRow>(sql, [worker, await this.token(worker), max, [this.session], leaseSeconds])).rows;
   }
 
   /** ops.finish_and_claim, claiming from this session only; an end's status is 'succeeded' unless given. */
   async finishAndClaim(worker: string, ends: Array<{ run_id: string | null; attempt: number; status?: string }>, max: number) {
     const results = ends.map((e) => ({ status: 'succeeded', exit_code: 0, ...e }));
-    const sql = 'select * from ops.finish_and_claim($1, $2::jsonb, $3, null, $4::uuid[], null, 30)';
-    return (await this.pool.query<RunRow>(sql, [worker, JSON.stringify(results), max, [this.session]])).rows;
+    const sql = 'select * from ops.finish_and_claim($1, $2, $3::jsonb, $4, null, $5::uuid[], null, 30)';
+    return (await this.pool.query<RunRow>(sql, [worker, await this.token(worker), JSON.stringify(results), max, [this.session]])).rows;
   }
 
   async get(id: string): Promise<RunRow> {

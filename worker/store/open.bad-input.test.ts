@@ -8,10 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OcrError, type OcrErrorCode } from './errors';
 import * as open from './open';
 
-// The checks of worker/store/open.ts (chooseDatabase) are being written as this corpus is: before them, `http://…` and
-// `postgress://…` were taken for embedded data folders and a server was started in ./http:/…, so these rows run only
-// once open.ts decides what a value names.
-const hardened = 'chooseDatabase' in open;
+// What worker/store/open.ts (chooseDatabase) decides a value names: once, `http://…` and `postgress://…` were taken for
+// embedded data folders and a server was started in ./http:/….
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'ocr-open-bad-input-'));
 const aFile = path.join(scratch, 'a-file');
@@ -52,7 +50,7 @@ const rows: Array<[name: string, value: string, code: OcrErrorCode, message: Reg
   ['a password of a server that does not answer stays hidden', 'postgres://nobody:s3cret@127.0.0.1:1/none', 'db_unreachable', /^cannot (reach|use) the database at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: (?!.*s3cret)/],
 ];
 
-describe.skipIf(!hardened)('openStore: database URLs and folders, the bad-input corpus', () => {
+describe('openStore: database URLs and folders, the bad-input corpus', () => {
   it.each(rows)('%s', async (_name, value, code, message) => {
     const before = readdirSync(scratch).sort();
     const error = await open.openStore(value).then(
