@@ -14,6 +14,12 @@ interface Undo {
 const undos: Undo[] = [];
 const children = new Set<ChildProcess>();
 let installed = false;
+let shuttingDown = false;
+
+/** True once an interrupt started the cleanup: processes dying now are not news. */
+export function isShuttingDown(): boolean {
+  return shuttingDown;
+}
 
 /** Registers an undo step; the answer runs it now (once) and forgets it. */
 export function onCleanup(name: string, run: () => Promise<void> | void, atExit?: () => void): () => Promise<void> {
@@ -47,6 +53,7 @@ async function runStep(undo: Undo): Promise<void> {
 
 /** Kills every tracked process and undoes every step, last registered first. */
 export async function cleanUpEverything(): Promise<void> {
+  shuttingDown = true;
   for (const c of children) c.kill('SIGKILL');
   while (undos.length > 0) await runStep(undos.pop()!);
 }

@@ -7,7 +7,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Config, PhaseName } from './config';
-import { track } from './cleanup';
+import { isShuttingDown, track } from './cleanup';
 import { ocrJs } from './ocr';
 
 export interface Start {
@@ -71,6 +71,11 @@ export class Ledger {
 
 /** A worker's log line, by what it says (run ids and details left out). */
 function logKind(message: string): string {
+  const kind = kindOf(message);
+  return message.includes('deadlock detected') ? `${kind} (deadlock detected)` : kind;
+}
+
+function kindOf(message: string): string {
   if (/^heartbeat failed/.test(message)) return 'heartbeat failed';
   if (/^recording \d+ end\(s\) and claiming failed/.test(message)) return 'finish/claim statement failed';
   if (/^run \S+: lease expired, requeued/.test(message)) return 'expired lease requeued';
@@ -281,7 +286,7 @@ export class Fleet {
     slot.current = w;
     this.everyWorker.push(w);
     void w.exited.then(({ code, signal }) => {
-      if (w.killedByUs || w.stopping || this.closing) return;
+      if (w.killedByUs || w.stopping || this.closing || isShuttingDown()) return;
       this.ledger.unexpectedExits.push({ worker: w.id, at: Date.now(), code, signal, lastLines: w.lastLines });
       this.say(`worker ${w.id} exited by itself (code ${code}, signal ${signal}): ${w.lastLines.slice(-2).join(' / ')}`);
       if (slot.generation < 50) setTimeout(() => !this.closing && slot.current === w && this.launch(slot), this.cfg.replaceAfterMs);

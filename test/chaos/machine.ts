@@ -98,6 +98,8 @@ export class MachineWatch {
 /** A process by what it runs: the interpreter's script or the program, without arguments that differ per run. */
 function describe(comm: string, cmdline: string): string {
   if (!cmdline) return `[${comm}]`;
+  // a process that set its own title (vitest's workers: "node (vitest 1)")
+  if (!cmdline.includes('/') && cmdline.includes('(')) return cmdline.replace(/\s*\d+\)$/, ')').slice(0, 40);
   const words = cmdline.split(' ');
   const script = words.slice(1).find((w) => /\.(m?js|ts)$|vitest|mocha|esbuild|code-server/.test(w));
   const head = words[0]!.split('/').pop()!;

@@ -44,7 +44,6 @@ export interface PhaseResult {
   retried: number;
   workerProcesses: number;
   lastFinishedAt: number | null;
-  lastFaultEnd: number | null;
   // checks
   notFinishedOnce: Violation[];
   failedByFaults: Array<{ key: string; run: string; error: string; holders: string }>;
@@ -353,11 +352,14 @@ function check(
   for (const [key, n] of seenKeys) if (n > 1) notFinishedOnce.push({ key, run: '-', what: `${n} runs with this key` });
   const lastFinishedAt = rows.reduce<number | null>((m, r) => (r.finished_ms === null ? m : Math.max(m ?? 0, r.finished_ms)), null);
   const orphans = findOrphans(new Set(rows.map((r) => r.id)), groups);
-  // the runs a fault took from a worker: how many another worker ran again
+  // the runs a fault took from a worker: how many another worker ran again, and when the last of them finished
+  const finishedAt = new Map(rows.map((r) => [r.id, r.finished_ms]));
   for (const f of faults) {
     if (!f.held || f.held.length === 0) continue;
     const elsewhere = f.held.filter((id) => (ledger.starts.get(id) ?? []).some((s) => s.worker !== f.worker && s.at >= f.at)).length;
-    f.detail += `; ${elsewhere} of ${f.held.length} ran again on other workers`;
+    const ends = f.held.map((id) => finishedAt.get(id));
+    const last = ends.every((x) => typeof x === 'number') ? Math.max(...(ends as number[])) : undefined;
+    f.detail += `; ${elsewhere} of ${f.held.length} ran again on other workers${last !== undefined ? `, all finished ${((last - f.at) / 1000).toFixed(1)} s after it` : ''}`;
   }
   return {
     config: phase,
@@ -369,7 +371,6 @@ function check(
     retried: rows.filter((r) => r.attempt > 1).length,
     workerProcesses: fleet.everyWorker.length,
     lastFinishedAt,
-    lastFaultEnd: faults.length ? Math.max(...faults.map((x) => x.end)) : null,
     notFinishedOnce,
     failedByFaults,
     monitor: {

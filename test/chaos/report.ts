@@ -58,8 +58,13 @@ export function checks(results: PhaseResult[], errors: Map<string, string>): Che
     {
       name: 'runs stuck (queued or running at the end)',
       ok: all((r) => r.stuck).length === 0,
-      cells: per((r) => `${r.stuck.length}; last run finished ${r.lastFinishedAt !== null && r.lastFaultEnd !== null ? s(Math.max(0, r.lastFinishedAt - r.lastFaultEnd)) : '—'} after the last fault`),
-      note: 'the last fault: a kill, the partition healed, or the database answering again',
+      cells: per((r) => {
+        const last = [...r.faults].sort((x, y) => x.end - y.end).pop();
+        const after = r.lastFinishedAt !== null && last ? s(Math.max(0, r.lastFinishedAt - last.end)) : '—';
+        const left = last ? ` (${n(Math.round(r.runs * (1 - last.progress)))} runs were unfinished when it began)` : '';
+        return `${r.stuck.length}; the last run finished ${after} after the last fault${left}`;
+      }),
+      note: "the last fault: a kill, the partition healed, or the database answering again; the faults' own rows say when the runs each one took from a worker had all finished",
     },
     {
       name: 'fencing held',
