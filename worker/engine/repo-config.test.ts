@@ -2,6 +2,7 @@
 // from a session cannot be read as an option: the guard on its own, then runs through the real Worker.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../store/open';
 import type { PostgresStore } from '../store/postgres';
@@ -153,7 +154,16 @@ describe('a run and the user\'s repository', () => {
     const clone = path.join(dir.path, 'dash-clone');
     sh(dir.path, `git clone -q ${origin} ${clone}`);
     const pwned = path.join(dir.path, 'pwned');
-    const session = await sessionOn(clone, { base_ref: `--upload-pack=touch ${pwned}` });
+    // the store refuses such a session; one another client wrote straight through SQL is refused by the worker
+    await expect(sessionOn(clone, { base_ref: `--upload-pack=touch ${pwned}` })).rejects.toMatchObject({ code: 'invalid_input' });
+    const d = await describeRepo(clone);
+    const sql = new pg.Client({ connectionString: db.url });
+    await sql.connect();
+    const { rows } = await sql.query<{ id: string }>('select id from ops.create_session($1, $2, $3, $4, $5, $6, $7)', [
+      'dash-clone', '', ['A'], d.repoId, d.repoUrl, d.repoPath, `--upload-pack=touch ${pwned}`,
+    ]);
+    await sql.end();
+    const session = await store.getSession(rows[0]!.id);
     const branches = sh(clone, 'git branch -a');
     const run = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo should not run' });
     await startWorker(session, { repos: [clone] });

@@ -153,11 +153,12 @@ export class RunProcess {
         reject(e);
       });
       // The inner sh holds the pipe's only write end: its end is the inner sh's exit.
-      report.once('close', () => {
+      report.once('close', async () => {
         this.exited = true;
         this.clearTimers();
+        // The pipe closes while the inner sh is still on its way out: it is given a moment to be gone.
+        const leftInGroup = (await groupOutlives(this.pid, 100)) && signalGroup(this.pid, 'SIGKILL');
         // Whatever the command left behind (a background job, a daemon in its group, one that left the group) ends with it.
-        const leftInGroup = groupAlive(this.pid) && signalGroup(this.pid, 'SIGKILL');
         const escaped = this.spec.marker ? killMarked(this.spec.marker) : 0;
         const reported = /^\s*(\d+)\s*$/.exec(text);
         // No code: the inner sh itself was killed (SIGKILL to the group), and the command with it.
@@ -232,6 +233,16 @@ export function groupAlive(pgid: number): boolean {
     } catch {
       // it ended while we looked
     }
+  }
+  return false;
+}
+
+/** Whether a process of the group is still alive `ms` from now (answers false as soon as none is). */
+async function groupOutlives(pgid: number, ms: number): Promise<boolean> {
+  const until = performance.now() + ms;
+  while (groupAlive(pgid)) {
+    if (performance.now() >= until) return true;
+    await new Promise((r) => setTimeout(r, 5));
   }
   return false;
 }
