@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 export const EventStream = z.enum(['stdout', 'stderr', 'system']);
 export type EventStream = z.infer<typeof EventStream>;
-export const EventLevel = z.enum(['debug', 'info', 'warn', 'error']);
+export const EventLevel = z.enum(['debug', 'info', 'warn', 'error', 'success']);
 export type EventLevel = z.infer<typeof EventLevel>;
 
 /** A row of ops.run_events. */
@@ -15,6 +15,8 @@ export const RunEvent = z.object({
   level: EventLevel,
   text: z.string(),
   data: z.unknown().nullable(),
+  /** the runbook step the line belongs to */
+  step: z.string().nullable().default(null),
 });
 export type RunEvent = z.infer<typeof RunEvent>;
 
@@ -25,6 +27,7 @@ export const NewEvent = z.object({
   level: EventLevel.optional(),
   data: z.unknown().optional(),
   ts: z.string().optional(),
+  step: z.string().optional(),
 });
 export type NewEvent = z.infer<typeof NewEvent>;
 

@@ -8,3 +8,4 @@ export * from './session';
 export * from './step';
 export * from './text';
 export * from './worker';
+export * from './runbook';

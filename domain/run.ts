@@ -3,7 +3,8 @@
 import { z } from 'zod';
 import { atMostCharacters, laneName, storable, storableJson } from './session';
 
-export const runStatuses = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+/** `waiting`: a runbook run parked at an approval gate, without a lease; its lane stays reserved for it. */
+export const runStatuses = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'canceled'] as const;
 export const RunStatus = z.enum(runStatuses);
 export type RunStatus = z.infer<typeof RunStatus>;
 
@@ -52,6 +53,23 @@ export const Run = z.object({
   error: z.string().nullable(),
   retry_of: z.string().uuid().nullable(),
   updated_at: timestamp,
+  /** not claimable before this (a run backing off before its next attempt) */
+  run_after: timestamp.nullable().default(null),
+  /** the gate a waiting run stands at, and how it was decided */
+  approval: z
+    .object({
+      step: z.number().int(),
+      step_id: z.string(),
+      message: z.string().nullable(),
+      approvers: z.array(z.string()).default([]),
+      requested_at: timestamp,
+      decision: z.enum(['approved', 'rejected']).optional(),
+      decided_by: z.string().optional(),
+      decided_at: timestamp.optional(),
+      reason: z.string().nullable().optional(),
+    })
+    .nullable()
+    .default(null),
 });
 export type Run = z.infer<typeof Run>;
 

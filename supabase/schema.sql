@@ -26,9 +26,9 @@ begin
     perform ops._raise('OC003', 'events: expected a JSON array of events');
   end if;
   select coalesce(max(seq), 0) into v_last from ops.run_events where run_id = p_run_id;
-  insert into ops.run_events (run_id, seq, ts, stream, level, text, data)
+  insert into ops.run_events (run_id, seq, ts, stream, level, text, data, step)
   select p_run_id, v_last + x.ord, coalesce((x.e ->> 'ts')::timestamptz, now()), coalesce(x.e ->> 'stream', 'stdout'),
-         coalesce(x.e ->> 'level', 'info'), coalesce(x.e ->> 'text', ''), x.e -> 'data'
+         coalesce(x.e ->> 'level', 'info'), coalesce(x.e ->> 'text', ''), x.e -> 'data', x.e ->> 'step'
     from jsonb_array_elements(p_events) with ordinality as x(e, ord);
   get diagnostics v_count = row_count;
   if v_count > 0 and ops._watched() then
@@ -105,8 +105,10 @@ begin
     return s;
   end if;
   perform 1 from ops.lanes where session_id = p_session_id order by session_id, lane for update;
-  update ops.runs set status = 'canceled', finished_at = now(), updated_at = now(), error = 'session archived'
-   where id in (select id from ops.runs where session_id = p_session_id and status = 'queued' order by id for update);
+  update ops.runs set status = 'canceled', finished_at = clock_timestamp(), updated_at = now(), error = 'session archived',
+                      run_after = null
+   where id in (select id from ops.runs where session_id = p_session_id and status in ('queued', 'waiting')
+                 order by id for update);
   update ops.lanes set head_run_id = null, head_priority = null, head_seq = null where session_id = p_session_id;
   perform ops._request_cancel(id) from ops.runs
     where session_id = p_session_id and status = 'running' and cancel_requested_at is null;
@@ -132,11 +134,15 @@ begin
   end if;
   perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
   select * into r from ops.runs where id = p_run_id for update;
-  if r.status = 'queued' then
-    update ops.runs set status = 'canceled', cancel_requested_at = now(), finished_at = now(), updated_at = now()
-     where id = p_run_id and status = 'queued';
+  if r.status in ('queued', 'waiting') then
+    update ops.runs set status = 'canceled', cancel_requested_at = now(), finished_at = clock_timestamp(), updated_at = now(),
+                        run_after = null
+     where id = p_run_id and status in ('queued', 'waiting');
+    update ops.run_steps set status = 'canceled', finished_at = coalesce(finished_at, clock_timestamp())
+     where run_id = p_run_id and status in ('running', 'waiting');
+    update ops.run_steps set status = 'skipped' where run_id = p_run_id and status = 'queued';
     perform ops._refresh_lane_head(r.session_id, r.lane);
-    perform ops._notify_runs(array[r.session_id]);
+    perform ops._notify_runs(array[r.session_id], r.status = 'waiting');
     return 'canceled';
   elsif r.status = 'running' then
     perform ops._request_cancel(p_run_id);
@@ -144,6 +150,65 @@ begin
   else
     return 'already_finished';
   end if;
+end $$;
+
+--
+-- Name: runs; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    seq bigint NOT NULL,
+    session_id uuid NOT NULL,
+    lane text NOT NULL,
+    intent text NOT NULL,
+    executor text DEFAULT 'shell'::text NOT NULL,
+    spec jsonb DEFAULT '{}'::jsonb NOT NULL,
+    priority integer DEFAULT 100 NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 3 NOT NULL,
+    claimed_by text,
+    claimed_at timestamp with time zone,
+    heartbeat_at timestamp with time zone,
+    lease_expires_at timestamp with time zone,
+    cancel_requested_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    exit_code integer,
+    error text,
+    retry_of uuid,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    run_after timestamp with time zone,
+    approval jsonb,
+    CONSTRAINT runs_attempt_check CHECK ((attempt >= 0)),
+    CONSTRAINT runs_check CHECK (((status <> 'running'::text) OR ((claimed_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
+    CONSTRAINT runs_executor_check CHECK ((executor = ANY (ARRAY['shell'::text, 'agent'::text, 'runbook'::text]))),
+    CONSTRAINT runs_intent_check CHECK ((length(btrim(intent)) > 0)),
+    CONSTRAINT runs_max_attempts_check CHECK ((max_attempts >= 1)),
+    CONSTRAINT runs_spec_check CHECK ((jsonb_typeof(spec) = 'object'::text)),
+    CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text])))
+);
+
+--
+-- Name: _check_held(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._check_held(p_run_id uuid, p_worker_id text, p_attempt integer) RETURNS ops.runs
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  select * into r from ops.runs
+   where id = p_run_id and claimed_by = p_worker_id and attempt = p_attempt and status = 'running'
+     for no key update;
+  if not found then
+    perform ops._lease_lost(p_run_id, p_worker_id, p_attempt);
+  end if;
+  return r;
 end $$;
 
 --
@@ -194,43 +259,6 @@ begin
 end $$;
 
 --
--- Name: runs; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.runs (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    seq bigint NOT NULL,
-    session_id uuid NOT NULL,
-    lane text NOT NULL,
-    intent text NOT NULL,
-    executor text DEFAULT 'shell'::text NOT NULL,
-    spec jsonb DEFAULT '{}'::jsonb NOT NULL,
-    priority integer DEFAULT 100 NOT NULL,
-    status text DEFAULT 'queued'::text NOT NULL,
-    attempt integer DEFAULT 0 NOT NULL,
-    max_attempts integer DEFAULT 3 NOT NULL,
-    claimed_by text,
-    claimed_at timestamp with time zone,
-    heartbeat_at timestamp with time zone,
-    lease_expires_at timestamp with time zone,
-    cancel_requested_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    exit_code integer,
-    error text,
-    retry_of uuid,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT runs_attempt_check CHECK ((attempt >= 0)),
-    CONSTRAINT runs_check CHECK (((status <> 'running'::text) OR ((claimed_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
-    CONSTRAINT runs_executor_check CHECK ((executor = ANY (ARRAY['shell'::text, 'agent'::text, 'runbook'::text]))),
-    CONSTRAINT runs_intent_check CHECK ((length(btrim(intent)) > 0)),
-    CONSTRAINT runs_max_attempts_check CHECK ((max_attempts >= 1)),
-    CONSTRAINT runs_spec_check CHECK ((jsonb_typeof(spec) = 'object'::text)),
-    CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text])))
-);
-
---
 -- Name: _claim_runs(text, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -254,17 +282,15 @@ begin
   if p_lease_seconds is null or p_lease_seconds < 1 then
     perform ops._raise('OC003', 'lease seconds: must be at least 1');
   end if;
-  -- The lane rows stay locked until commit: nobody else claims from these lanes meanwhile. The running-run test here
-  -- only narrows the choice; its snapshot is older than the locks, so the claim below tests again.
   select array_agg(p.head_run_id) into v_heads from (
     select l.head_run_id
       from ops.lanes l
-     where l.head_run_id is not null
+     where l.head_run_id is not null and l.head_run_after is null
        and (p_lanes is null or l.lane = any (p_lanes))
        and (p_sessions is null or l.session_id = any (p_sessions))
        and (p_repo_ids is null or l.repo_id is null or l.repo_id = any (p_repo_ids))
        and not exists (select 1 from ops.runs x
-                        where x.session_id = l.session_id and x.lane = l.lane and x.status = 'running')
+                        where x.session_id = l.session_id and x.lane = l.lane and x.status in ('running', 'waiting'))
      order by l.head_priority, l.head_seq
      limit p_max_runs
        for update of l skip locked
@@ -272,19 +298,16 @@ begin
   if v_heads is null then
     return;
   end if;
-  -- This statement's snapshot is newer than the lane locks: a run another worker claimed from one of these lanes
-  -- before this worker locked it is seen running here, and its lane is left alone. The same statement moves each
-  -- lane's head on to its next queued run (its snapshot still shows the run just claimed as queued: it is skipped)
-  -- and answers the claimed runs.
   return query
   with claimed as (
     update ops.runs r
        set status = 'running', claimed_by = p_worker_id, claimed_at = clock_timestamp(), attempt = r.attempt + 1,
            heartbeat_at = clock_timestamp(), lease_expires_at = clock_timestamp() + make_interval(secs => p_lease_seconds),
-           started_at = clock_timestamp(), updated_at = clock_timestamp()
-     where r.id = any (v_heads) and r.status = 'queued'
+           started_at = coalesce(case when r.approval is not null then r.started_at end, clock_timestamp()),
+           run_after = null, updated_at = clock_timestamp()
+     where r.id = any (v_heads) and r.status = 'queued' and (r.run_after is null or r.run_after <= now())
        and not exists (select 1 from ops.runs x
-                        where x.session_id = r.session_id and x.lane = r.lane and x.status = 'running')
+                        where x.session_id = r.session_id and x.lane = r.lane and x.status in ('running', 'waiting'))
     returning r.*
   ), heads as (
     update ops.lanes l
@@ -380,6 +403,67 @@ begin
 end $$;
 
 --
+-- Name: _decide(uuid, boolean, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._decide(p_run_id uuid, p_approve boolean, p_reason text) RETURNS ops.runs
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+  v_approvers jsonb;
+begin
+  select * into r from ops.runs where id = p_run_id;
+  if not found then
+    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
+  end if;
+  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
+  select * into r from ops.runs where id = p_run_id for update;
+  if r.status <> 'waiting' then
+    perform ops._raise('OC004',
+      format('run %s is %s, not waiting for an approval%s', p_run_id, r.status,
+             case when r.approval ->> 'decision' is not null
+                  then format(' (it was %s by %s)', r.approval ->> 'decision', r.approval ->> 'decided_by') else '' end),
+      'only a run parked at an approval step can be approved or rejected');
+  end if;
+  v_approvers := coalesce(r.approval -> 'approvers', '[]'::jsonb);
+  if jsonb_array_length(v_approvers) > 0 and not (v_approvers ? session_user::text) and not ops._is_admin() then
+    perform ops._raise('OC005', format('%s is not among the approvers of run %s (%s)', session_user, p_run_id,
+                                       (select string_agg(a, ', ') from jsonb_array_elements_text(v_approvers) a)));
+  end if;
+  if p_approve then
+    update ops.runs
+       set status = 'queued', max_attempts = max_attempts + 1, updated_at = clock_timestamp(), run_after = null,
+           approval = approval || jsonb_build_object('decision', 'approved', 'decided_by', session_user::text,
+                                                     'decided_at', clock_timestamp(), 'reason', p_reason)
+     where id = p_run_id
+    returning * into r;
+    update ops.run_steps set status = 'succeeded', finished_at = clock_timestamp()
+     where run_id = p_run_id and idx = (r.approval ->> 'step')::integer;
+    -- the lane's head: this run, before anything queued after it
+    update ops.lanes l set head_run_id = r.id, head_priority = r.priority, head_seq = r.seq
+     where l.session_id = r.session_id and l.lane = r.lane
+       and (l.head_run_id is null or (r.priority, r.seq) < (l.head_priority, l.head_seq));
+    perform ops._notify_runs(array[r.session_id], true);
+  else
+    update ops.runs
+       set status = 'canceled', finished_at = clock_timestamp(), updated_at = clock_timestamp(),
+           error = 'rejected' || coalesce(': ' || nullif(btrim(p_reason), ''), ''),
+           approval = approval || jsonb_build_object('decision', 'rejected', 'decided_by', session_user::text,
+                                                     'decided_at', clock_timestamp(), 'reason', p_reason)
+     where id = p_run_id
+    returning * into r;
+    update ops.run_steps set status = 'canceled', finished_at = clock_timestamp()
+     where run_id = p_run_id and idx = (r.approval ->> 'step')::integer;
+    update ops.run_steps set status = 'skipped' where run_id = p_run_id and status = 'queued';
+    perform ops._refresh_lane_head(r.session_id, r.lane);
+    perform ops._notify_runs(array[r.session_id], true);
+  end if;
+  return r;
+end $$;
+
+--
 -- Name: _first_worker(); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -427,6 +511,23 @@ CREATE FUNCTION ops._is_admin() RETURNS boolean
   select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false)
       or pg_catalog.pg_has_role(session_user, (select n.nspowner from pg_catalog.pg_namespace n where n.nspname = 'ops'), 'MEMBER');
 $$;
+
+--
+-- Name: _lane_head_run_after(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._lane_head_run_after() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  if new.head_run_id is null then
+    new.head_run_after := null;
+  elsif tg_op = 'INSERT' or new.head_run_id is distinct from old.head_run_id then
+    new.head_run_after := (select r.run_after from ops.runs r where r.id = new.head_run_id and r.run_after > now());
+  end if;
+  return new;
+end $$;
 
 --
 -- Name: _lease_lost(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -625,7 +726,7 @@ begin
   if not found then
     perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
   end if;
-  if r.status in ('queued', 'running') then
+  if r.status in ('queued', 'running', 'waiting') then
     perform ops._raise('OC004', format('run %s is still %s; only a finished run can be retried', p_run_id, r.status),
                        'cancel it first, or wait for it to finish');
   end if;
@@ -672,6 +773,19 @@ CREATE FUNCTION ops.append_events(p_run_id uuid, p_worker_id text, p_token text,
 begin
   perform ops._check_worker(p_worker_id, p_token);
   return ops._append_events_held(p_run_id, p_worker_id, p_attempt, p_events);
+end $$;
+
+--
+-- Name: approve_run(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.approve_run(p_run_id uuid, p_note text DEFAULT NULL::text) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_run(p_run_id);
+  return ops._decide(p_run_id, true, p_note);
 end $$;
 
 --
@@ -736,12 +850,25 @@ CREATE FUNCTION ops.create_runs(p_runs jsonb) RETURNS SETOF ops.runs
     AS $$
 declare
   v_session uuid;
+  v_missing text;
 begin
   if p_runs is not null and jsonb_typeof(p_runs) = 'array' and not ops._is_admin() then
     for v_session in select distinct (e ->> 'session_id')::uuid from jsonb_array_elements(p_runs) e
                       where e ->> 'session_id' is not null loop
       perform ops._check_session(v_session);
     end loop;
+  end if;
+  if p_runs is not null and jsonb_typeof(p_runs) = 'array' then
+    select coalesce(e -> 'spec' ->> 'template_id', '(none)') into v_missing
+      from jsonb_array_elements(p_runs) e
+     where e ->> 'executor' = 'runbook'
+       and not exists (select 1 from ops.templates t
+                        where t.id::text = e -> 'spec' ->> 'template_id')
+     limit 1;
+    if found then
+      perform ops._raise('OC003', format('spec.template_id: %s is not a published runbook version', v_missing),
+                         'queue a runbook run with `ocr runbook run` or Run Runbook…, which publish its file first');
+    end if;
   end if;
   return query select * from ops._create_runs(p_runs);
 end $$;
@@ -876,6 +1003,180 @@ begin
 end $$;
 
 --
+-- Name: run_steps; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.run_steps (
+    run_id uuid NOT NULL,
+    idx integer NOT NULL,
+    step_id text NOT NULL,
+    title text NOT NULL,
+    kind text NOT NULL,
+    status text DEFAULT 'queued'::text NOT NULL,
+    tries integer DEFAULT 0 NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    exit_code integer,
+    error text,
+    CONSTRAINT run_steps_idx_check CHECK ((idx >= 0)),
+    CONSTRAINT run_steps_kind_check CHECK ((kind = ANY (ARRAY['shell'::text, 'agent'::text, 'approval'::text]))),
+    CONSTRAINT run_steps_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text, 'skipped'::text]))),
+    CONSTRAINT run_steps_tries_check CHECK ((tries >= 0))
+);
+
+--
+-- Name: move_step(uuid, text, text, integer, integer, text, integer, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.move_step(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_idx integer, p_status text, p_exit_code integer DEFAULT NULL::integer, p_error text DEFAULT NULL::text) RETURNS ops.run_steps
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  s ops.run_steps;
+  v_from text[];
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  perform ops._check_held(p_run_id, p_worker_id, p_attempt);
+  v_from := case p_status
+    when 'running' then array['queued', 'failed', 'running']
+    when 'succeeded' then array['running']
+    when 'failed' then array['running']
+    when 'canceled' then array['running', 'queued']
+    when 'skipped' then array['queued']
+  end;
+  if v_from is null then
+    perform ops._raise('OC003', format('status: %L is not a step status a worker sets', p_status),
+                       'use running, succeeded, failed, canceled or skipped');
+  end if;
+  update ops.run_steps
+     set status = p_status,
+         tries = case when p_status = 'running' then tries + 1 else tries end,
+         started_at = case when p_status = 'running' then clock_timestamp() else started_at end,
+         finished_at = case when p_status = 'running' then null else clock_timestamp() end,
+         exit_code = case when p_status = 'running' then null else p_exit_code end,
+         error = case when p_status = 'running' then null else p_error end
+   where run_id = p_run_id and idx = p_idx and status = any (v_from)
+  returning * into s;
+  if not found then
+    select * into s from ops.run_steps where run_id = p_run_id and idx = p_idx;
+    perform ops._raise('OC004', format('step %s of run %s is %s; it cannot become %s', p_idx, p_run_id,
+                                       coalesce(s.status, 'not planned'), p_status));
+  end if;
+  perform ops._notify_runs(array[(select session_id from ops.runs where id = p_run_id)]);
+  return s;
+end $$;
+
+--
+-- Name: park_run(uuid, text, text, integer, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.park_run(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_idx integer, p_approval jsonb) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+  s ops.run_steps;
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  perform ops._check_held(p_run_id, p_worker_id, p_attempt);
+  update ops.run_steps set status = 'waiting', tries = tries + 1, started_at = clock_timestamp()
+   where run_id = p_run_id and idx = p_idx and kind = 'approval' and status in ('queued', 'running')
+  returning * into s;
+  if not found then
+    perform ops._raise('OC004', format('step %s of run %s is not an approval step that can wait', p_idx, p_run_id));
+  end if;
+  update ops.runs
+     set status = 'waiting', lease_expires_at = null, heartbeat_at = null, updated_at = clock_timestamp(),
+         approval = jsonb_build_object('step', p_idx, 'step_id', s.step_id, 'message', p_approval ->> 'message',
+                                       'approvers', coalesce(p_approval -> 'approvers', '[]'::jsonb),
+                                       'requested_at', clock_timestamp())
+   where id = p_run_id
+  returning * into r;
+  perform ops._notify_runs(array[r.session_id]);
+  perform pg_notify('ops_approvals', r.id::text);
+  return r;
+end $$;
+
+--
+-- Name: plan_steps(uuid, text, text, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.plan_steps(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_steps jsonb) RETURNS SETOF ops.run_steps
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  perform ops._check_held(p_run_id, p_worker_id, p_attempt);
+  if not exists (select 1 from ops.run_steps where run_id = p_run_id) then
+    if p_steps is null or jsonb_typeof(p_steps) <> 'array' or jsonb_array_length(p_steps) = 0 then
+      perform ops._raise('OC003', 'steps: expected a JSON array of {step_id, title, kind}');
+    end if;
+    insert into ops.run_steps (run_id, idx, step_id, title, kind)
+    select p_run_id, (x.ord - 1)::integer, x.e ->> 'step_id', coalesce(x.e ->> 'title', x.e ->> 'step_id'), x.e ->> 'kind'
+      from jsonb_array_elements(p_steps) with ordinality as x(e, ord);
+    perform ops._notify_runs(array[(select session_id from ops.runs where id = p_run_id)]);
+  end if;
+  return query select * from ops.run_steps where run_id = p_run_id order by idx;
+end $$;
+
+--
+-- Name: templates; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.templates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    version integer NOT NULL,
+    sha256 text NOT NULL,
+    title text NOT NULL,
+    kind text NOT NULL,
+    source text,
+    text text NOT NULL,
+    runbook jsonb NOT NULL,
+    created_by name DEFAULT SESSION_USER NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT templates_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9-]{0,63}$'::text)),
+    CONSTRAINT templates_runbook_check CHECK ((jsonb_typeof(runbook) = 'object'::text)),
+    CONSTRAINT templates_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT templates_version_check CHECK ((version >= 1))
+);
+
+--
+-- Name: TABLE templates; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON TABLE ops.templates IS 'Each published version of a runbook; a runbook run points at the version it was queued with (spec.template_id).';
+
+--
+-- Name: publish_template(text, text, text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.publish_template(p_name text, p_text text, p_sha256 text, p_runbook jsonb, p_source text DEFAULT NULL::text) RETURNS ops.templates
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  t ops.templates;
+begin
+  if p_runbook is null or jsonb_typeof(p_runbook) <> 'object' or p_runbook ->> 'name' is distinct from p_name then
+    perform ops._raise('OC003', 'runbook: expected the parsed runbook, with the same name');
+  end if;
+  perform pg_advisory_xact_lock(hashtext('ops.templates:' || p_name));
+  select * into t from ops.templates where name = p_name and sha256 = p_sha256;
+  if found then
+    return t;
+  end if;
+  insert into ops.templates (name, version, sha256, title, kind, source, text, runbook)
+  values (p_name, coalesce((select max(version) from ops.templates where name = p_name), 0) + 1, p_sha256,
+          coalesce(p_runbook ->> 'title', p_name), coalesce(p_runbook ->> 'kind', 'custom'), p_source, p_text, p_runbook)
+  returning * into t;
+  return t;
+end $$;
+
+--
 -- Name: put_artifact(uuid, text, text, integer, text, text, text, text, jsonb); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -983,6 +1284,39 @@ begin
 end $$;
 
 --
+-- Name: reject_run(uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.reject_run(p_run_id uuid, p_reason text DEFAULT NULL::text) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform ops._check_run(p_run_id);
+  return ops._decide(p_run_id, false, p_reason);
+end $$;
+
+--
+-- Name: release_due_runs(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.release_due_runs() RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_count integer;
+begin
+  update ops.lanes l set head_run_after = null
+   where l.head_run_after is not null and l.head_run_after <= now();
+  get diagnostics v_count = row_count;
+  if v_count > 0 then
+    perform pg_notify('ops_queue', coalesce(ops._first_worker(), ''));
+  end if;
+  return v_count;
+end $$;
+
+--
 -- Name: release_run(uuid, text, text, integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -993,6 +1327,41 @@ CREATE FUNCTION ops.release_run(p_run_id uuid, p_worker_id text, p_token text, p
 begin
   perform ops._check_worker(p_worker_id, p_token);
   return ops._release_run(p_run_id, p_worker_id, p_attempt);
+end $$;
+
+--
+-- Name: requeue_run(uuid, text, text, integer, double precision, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.requeue_run(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_after_seconds double precision, p_error text) RETURNS ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  r ops.runs;
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  r := ops._check_held(p_run_id, p_worker_id, p_attempt);
+  if r.attempt >= r.max_attempts then
+    perform ops._raise('OC004', format('run %s has used its %s attempts', p_run_id, r.max_attempts), 'finish it as failed');
+  end if;
+  perform 1 from ops.lanes where session_id = r.session_id and lane = r.lane for update;
+  update ops.runs
+     set status = 'queued', claimed_by = null, claimed_at = null, heartbeat_at = null, lease_expires_at = null,
+         started_at = null, error = p_error, updated_at = clock_timestamp(),
+         run_after = clock_timestamp() + make_interval(secs => greatest(p_after_seconds, 0))
+   where id = p_run_id
+  returning * into r;
+  update ops.run_steps set status = 'queued', started_at = null, finished_at = null, exit_code = null, error = null
+   where run_id = p_run_id and status <> 'succeeded' and status <> 'skipped';
+  update ops.lanes l set head_run_id = r.id, head_priority = r.priority, head_seq = r.seq
+   where l.session_id = r.session_id and l.lane = r.lane
+     and (l.head_run_id is null or l.head_run_id = r.id or (r.priority, r.seq) < (l.head_priority, l.head_seq));
+  -- the trigger set head_run_after if the head did not change either: make sure the lane waits for this run's time
+  update ops.lanes l set head_run_after = r.run_after
+   where l.session_id = r.session_id and l.lane = r.lane and l.head_run_id = r.id;
+  perform ops._notify_runs(array[r.session_id]);
+  return r;
 end $$;
 
 --
@@ -1058,7 +1427,8 @@ CREATE TABLE ops.lanes (
     repo_id text,
     head_run_id uuid,
     head_priority integer,
-    head_seq bigint
+    head_seq bigint,
+    head_run_after timestamp with time zone
 );
 
 --
@@ -1079,28 +1449,10 @@ CREATE TABLE ops.run_events (
     level text DEFAULT 'info'::text NOT NULL,
     text text NOT NULL,
     data jsonb,
-    CONSTRAINT run_events_level_check CHECK ((level = ANY (ARRAY['debug'::text, 'info'::text, 'warn'::text, 'error'::text]))),
+    step text,
+    CONSTRAINT run_events_level_check CHECK ((level = ANY (ARRAY['debug'::text, 'info'::text, 'warn'::text, 'error'::text, 'success'::text]))),
     CONSTRAINT run_events_seq_check CHECK ((seq >= 1)),
     CONSTRAINT run_events_stream_check CHECK ((stream = ANY (ARRAY['stdout'::text, 'stderr'::text, 'system'::text])))
-);
-
---
--- Name: run_steps; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.run_steps (
-    run_id uuid NOT NULL,
-    idx integer NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    status text DEFAULT 'queued'::text NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    exit_code integer,
-    error text,
-    CONSTRAINT run_steps_idx_check CHECK ((idx >= 0)),
-    CONSTRAINT run_steps_kind_check CHECK ((kind = ANY (ARRAY['shell'::text, 'agent'::text, 'approval'::text]))),
-    CONSTRAINT run_steps_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text, 'skipped'::text])))
 );
 
 --
@@ -1124,19 +1476,6 @@ CREATE TABLE ops.schema_migrations (
     name text NOT NULL,
     checksum text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
---
--- Name: templates; Type: TABLE; Schema: ops; Owner: -
---
-
-CREATE TABLE ops.templates (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    name text NOT NULL,
-    description text DEFAULT ''::text NOT NULL,
-    inputs jsonb DEFAULT '[]'::jsonb NOT NULL,
-    steps jsonb DEFAULT '[]'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
 --
@@ -1211,6 +1550,13 @@ ALTER TABLE ONLY ops.run_steps
     ADD CONSTRAINT run_steps_pkey PRIMARY KEY (run_id, idx);
 
 --
+-- Name: run_steps run_steps_run_id_step_id_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.run_steps
+    ADD CONSTRAINT run_steps_run_id_step_id_key UNIQUE (run_id, step_id);
+
+--
 -- Name: runs runs_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
@@ -1232,11 +1578,18 @@ ALTER TABLE ONLY ops.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 
 --
--- Name: templates templates_name_key; Type: CONSTRAINT; Schema: ops; Owner: -
+-- Name: templates templates_name_sha256_key; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
 ALTER TABLE ONLY ops.templates
-    ADD CONSTRAINT templates_name_key UNIQUE (name);
+    ADD CONSTRAINT templates_name_sha256_key UNIQUE (name, sha256);
+
+--
+-- Name: templates templates_name_version_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.templates
+    ADD CONSTRAINT templates_name_version_key UNIQUE (name, version);
 
 --
 -- Name: templates templates_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1263,7 +1616,13 @@ ALTER TABLE ONLY ops.workers
 -- Name: lanes_ready; Type: INDEX; Schema: ops; Owner: -
 --
 
-CREATE INDEX lanes_ready ON ops.lanes USING btree (head_priority, head_seq) WHERE (head_run_id IS NOT NULL);
+CREATE INDEX lanes_ready ON ops.lanes USING btree (head_priority, head_seq) WHERE ((head_run_id IS NOT NULL) AND (head_run_after IS NULL));
+
+--
+-- Name: lanes_waiting; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX lanes_waiting ON ops.lanes USING btree (head_run_after) WHERE (head_run_after IS NOT NULL);
 
 --
 -- Name: runs_lane_queue; Type: INDEX; Schema: ops; Owner: -
@@ -1272,10 +1631,10 @@ CREATE INDEX lanes_ready ON ops.lanes USING btree (head_priority, head_seq) WHER
 CREATE INDEX runs_lane_queue ON ops.runs USING btree (session_id, lane, priority, seq) WHERE (status = 'queued'::text);
 
 --
--- Name: runs_one_running_per_lane; Type: INDEX; Schema: ops; Owner: -
+-- Name: runs_one_active_per_lane; Type: INDEX; Schema: ops; Owner: -
 --
 
-CREATE UNIQUE INDEX runs_one_running_per_lane ON ops.runs USING btree (session_id, lane) WHERE (status = 'running'::text);
+CREATE UNIQUE INDEX runs_one_active_per_lane ON ops.runs USING btree (session_id, lane) WHERE (status = ANY (ARRAY['running'::text, 'waiting'::text]));
 
 --
 -- Name: runs_retry_of; Type: INDEX; Schema: ops; Owner: -
@@ -1306,6 +1665,12 @@ CREATE INDEX sessions_active ON ops.sessions USING btree (created_at DESC) WHERE
 --
 
 CREATE INDEX workers_live ON ops.workers USING btree (last_heartbeat) WHERE (state = 'running'::text);
+
+--
+-- Name: lanes lanes_head_run_after; Type: TRIGGER; Schema: ops; Owner: -
+--
+
+CREATE TRIGGER lanes_head_run_after BEFORE INSERT OR UPDATE OF head_run_id ON ops.lanes FOR EACH ROW EXECUTE FUNCTION ops._lane_head_run_after();
 
 --
 -- Name: sessions sessions_changed; Type: TRIGGER; Schema: ops; Owner: -
@@ -1454,7 +1819,7 @@ ALTER TABLE ops.templates ENABLE ROW LEVEL SECURITY;
 -- Name: templates templates_listed; Type: POLICY; Schema: ops; Owner: -
 --
 
-CREATE POLICY templates_listed ON ops.templates FOR SELECT TO ocr_client USING (true);
+CREATE POLICY templates_listed ON ops.templates FOR SELECT TO ocr_client, ocr_worker USING (true);
 
 --
 -- Name: watchers; Type: ROW SECURITY; Schema: ops; Owner: -

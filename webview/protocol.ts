@@ -51,7 +51,7 @@ export interface LogEvent {
 }
 
 const streamLetters: Record<EventStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
-const levelLetters: Record<EventLevel, string> = { debug: 'd', info: 'i', warn: 'w', error: 'e' };
+const levelLetters: Record<EventLevel, string> = { debug: 'd', info: 'i', warn: 'w', error: 'e', success: 'k' };
 
 /**
  * Consecutive lines of one run, column by column. A structured clone of 5,000 line objects costs the page tens of
@@ -66,8 +66,8 @@ export const LogBatch = z
     text: z.array(z.string()),
     /** one letter per line: o stdout, e stderr, s system */
     stream: z.string().regex(/^[oes]*$/, 'one of o, e, s per line'),
-    /** one letter per line: d debug, i info, w warn, e error */
-    level: z.string().regex(/^[diwe]*$/, 'one of d, i, w, e per line'),
+    /** one letter per line: d debug, i info, w warn, e error, k success */
+    level: z.string().regex(/^[diwek]*$/, 'one of d, i, w, e, k per line'),
   })
   .refine((b) => b.stream.length === b.text.length && b.level.length === b.text.length, {
     message: 'stream and level need one letter per line of text',

@@ -7,10 +7,10 @@ import type { EventLevel, EventStream } from '../domain';
 import type { LogBatch } from './protocol';
 
 const streams: readonly EventStream[] = ['stdout', 'stderr', 'system'];
-const levels: readonly EventLevel[] = ['debug', 'info', 'warn', 'error'];
+const levels: readonly EventLevel[] = ['debug', 'info', 'warn', 'error', 'success'];
 // the batch's letters, as indexes into the two lists above
 const streamCodes: Record<string, number> = { o: 0, e: 1, s: 2 };
-const levelCodes: Record<string, number> = { d: 0, i: 1, w: 2, e: 3 };
+const levelCodes: Record<string, number> = { d: 0, i: 1, w: 2, e: 3, k: 4 };
 
 /** Lines kept per run unless the page says otherwise. */
 export const defaultMaxLines = 1_000_000;

@@ -5,6 +5,7 @@ import { isFinal, type Run, type RunStatus } from '../domain';
 export const statusIcons: Record<RunStatus, string> = {
   queued: 'clock',
   running: 'sync',
+  waiting: 'debug-pause',
   succeeded: 'pass',
   failed: 'error',
   canceled: 'circle-slash',

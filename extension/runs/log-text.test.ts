@@ -10,6 +10,7 @@ const event = (stream: RunEvent['stream'], text: string, data: unknown = null): 
   ts: new Date().toISOString(),
   stream,
   level: 'info',
+  step: null,
   text,
   data,
 });

@@ -8,6 +8,8 @@ export function runIcon(run: Run): vscode.ThemeIcon {
       return new vscode.ThemeIcon('clock');
     case 'running':
       return new vscode.ThemeIcon(run.cancel_requested_at ? 'loading~spin' : 'sync~spin', new vscode.ThemeColor('charts.blue'));
+    case 'waiting':
+      return new vscode.ThemeIcon('debug-pause', new vscode.ThemeColor('charts.yellow'));
     case 'succeeded':
       return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
     case 'failed':

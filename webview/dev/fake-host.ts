@@ -160,6 +160,8 @@ class FakeHost {
       exit_code: null,
       error: null,
       retry_of: null,
+      run_after: null,
+      approval: null,
       updated_at: iso(),
       ...more,
     };

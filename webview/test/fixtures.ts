@@ -53,6 +53,8 @@ export function run(s: Session, overrides: Partial<Run> = {}): Run {
     exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
     error: null,
     retry_of: null,
+    run_after: null,
+    approval: null,
     updated_at: at(seq),
     ...overrides,
   };

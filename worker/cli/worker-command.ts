@@ -89,12 +89,12 @@ async function runWorker(ctx: CliContext, flags: WorkerFlags): Promise<void> {
 
 function reportRuns(worker: Worker, say: Say): void {
   worker.onRunStarted((run) => say(`run ${shortId(run.id)} started in lane ${run.lane} (attempt ${run.attempt})`, { event: 'run_started', run_id: run.id, lane: run.lane, attempt: run.attempt }));
-  worker.onRunFinished((run, end) =>
-    say(
-      `run ${shortId(run.id)} ${end.status}${end.status !== 'lost' && end.exitCode !== null ? ` (exit ${end.exitCode})` : ''}${end.error ? `: ${end.error}` : ''}`,
-      { event: 'run_finished', run_id: run.id, status: end.status, error: end.error },
-    ),
-  );
+  worker.onRunFinished((run, end) => {
+    const exitCode = 'exitCode' in end ? end.exitCode : null;
+    const error = 'error' in end ? end.error : null;
+    const what = end.status === 'parked' ? 'waiting for approval' : end.status === 'requeued' ? 'queued again for later' : end.status;
+    say(`run ${shortId(run.id)} ${what}${exitCode !== null ? ` (exit ${exitCode})` : ''}${error ? `: ${error}` : ''}`, { event: 'run_finished', run_id: run.id, status: end.status, error });
+  });
 }
 
 /** The first SIGTERM/SIGINT drains with `graceMs`; a second one cancels what still runs. */

@@ -6,7 +6,15 @@ import type { Store } from '../store/store';
 export type RunEnd =
   | { status: FinalStatus; exitCode: number | null; error: string | null }
   /** the lease was gone before the end could be recorded: another worker may hold the run now */
-  | { status: 'lost'; error: string };
+  | { status: 'lost'; error: string }
+  /** a runbook run parked at an approval gate: waiting, without a lease; nothing more to record */
+  | { status: 'parked' }
+  /** a failed runbook run with attempts left went back to the queue for later; nothing more to record */
+  | { status: 'requeued'; error: string };
+
+/** An end the worker records (the others were recorded, or cannot be, already). */
+export const isRecordedEnd = (end: RunEnd): end is Extract<RunEnd, { status: FinalStatus }> =>
+  end.status === 'succeeded' || end.status === 'failed' || end.status === 'canceled';
 
 export type StopReason = 'cancel' | 'shutdown';
 

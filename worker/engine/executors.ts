@@ -160,7 +160,7 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
       return { argv, timeoutMs: timeoutMs(spec), env: runEnv(spec.env, config), passEnv, describe: `${name}: ${[program, ...argv.slice(1)].map(quoteForDisplay).join(' ')}` };
     }
     case 'runbook':
-      throw new OcrError('invalid_input', 'executor: runbook runs are not supported by this worker yet', 'run it as shell or agent steps');
+      throw new OcrError('invalid_input', 'executor: a runbook run is carried out step by step, not as one command');
   }
 }
 

@@ -144,9 +144,24 @@ export class LogWriter {
     return this.stopped;
   }
 
+  /** The runbook step the lines added from now on belong to. */
+  step: string | undefined;
+  private secrets: string[] = [];
+  /** Lines that reached the listeners of this log's text (`::artifact` lines of a step, say). */
+  onLine: ((stream: EventStream, text: string) => void) | undefined;
+
+  /** Values never written in clear: every line added from now on has them replaced by `***`. */
+  mask(values: readonly string[]): void {
+    // longest first, so a secret that holds another is masked whole
+    this.secrets = [...new Set(values.filter((v) => v.length > 0))].sort((a, b) => b.length - a.length);
+  }
+
   add(stream: EventStream, text: string, extra: { level?: EventLevel; data?: unknown } = {}): void {
     if (this.stopped) return;
+    for (const secret of this.secrets) if (text.includes(secret)) text = text.split(secret).join('***');
+    this.onLine?.(stream, text);
     const event: NewEvent = { stream, text, ts: new Date().toISOString() };
+    if (this.step !== undefined) event.step = this.step;
     if (extra.level && extra.level !== 'info') event.level = extra.level;
     if (extra.data !== undefined) event.data = extra.data;
     this.pending.push(event);

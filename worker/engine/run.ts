@@ -6,8 +6,10 @@ import { describeDiff, formatDuration, type Run, type Session } from '../../doma
 import type { Lease } from '../store/types';
 import { captureDiff } from './diff';
 import { commandFor, type ExecutorConfig } from './executors';
-import type { ExecutionContext, RunEnd, RunExecution, RunExecutor, StopReason } from './execution';
+import { type ExecutionContext, isRecordedEnd, type RunEnd, type RunExecution, type RunExecutor, type StopReason } from './execution';
 import { LogWriter } from './output';
+import { RunbookSteps, type StepHost } from './runbook-steps';
+import type { SecretBox } from '../runbooks/secrets';
 import { defaultPassEnv, passedEnv } from './run-env';
 import { protectRepoConfig, type RepoConfigGuard } from './repo-config';
 import { RunProcess, type ProcessResult } from './run-process';
@@ -23,6 +25,8 @@ export interface RunSettings {
   passEnv?: readonly string[];
   /** between TERM and KILL when a run is stopped */
   killGraceMs: number;
+  /** the key secret runbook inputs are sealed with */
+  secrets?: () => SecretBox;
   /** the local clone for the session's repository; undefined for a session without one */
   resolveRepo(session: Session): Promise<string | undefined>;
 }
@@ -45,7 +49,9 @@ export class ActiveRun implements RunExecution {
   private process: RunProcess | undefined;
   private stopReason: StopReason | undefined;
   private lostBecause: string | undefined;
-  private finalLine: { text: string; level: 'info' | 'warn' | 'error' } | undefined;
+  private finalLine: { text: string; level: 'info' | 'success' | 'warn' | 'error' } | undefined;
+  /** ends a pause between tries of a step early, when the run is stopped or lost */
+  private wake: (() => void) | undefined;
 
   constructor(
     context: ExecutionContext,
@@ -74,6 +80,7 @@ export class ActiveRun implements RunExecution {
   cancel(reason: StopReason): void {
     if (this.lost) return;
     this.stopReason ??= reason;
+    this.wake?.();
     this.process?.stop(reason, this.settings.killGraceMs);
   }
 
@@ -81,6 +88,7 @@ export class ActiveRun implements RunExecution {
   loseLease(why: string): void {
     if (this.lost) return;
     this.lostBecause = why;
+    this.wake?.();
     this.process?.kill('lost');
     this.log.stop();
   }
@@ -113,12 +121,18 @@ export class ActiveRun implements RunExecution {
         }
         if (!setup.stoppedBy) await workspace.markSetupDone();
       }
-      const command = commandFor(this.run, this.settings.executor);
       if (this.lost) {
         end = this.lostEnd();
       } else if (this.stopReason) {
         end = this.stoppedBeforeStart();
+      } else if (this.run.executor === 'runbook') {
+        const steps = new RunbookSteps(this.stepHost(), { executor: this.settings.executor, secrets: this.settings.secrets });
+        steps.watchLinks();
+        const { finalLine, ...ended } = await steps.run(workspace.folder, env);
+        this.finalLine = finalLine;
+        end = this.lost ? this.lostEnd() : ended;
       } else {
+        const command = commandFor(this.run, this.settings.executor);
         this.log.system(command.describe);
         const result = await this.spawn(command.argv, workspace.folder, { ...env, ...passedEnv(process.env, command.passEnv), ...command.env }, command.timeoutMs);
         end = this.endOf(result, command.timeoutMs);
@@ -127,12 +141,42 @@ export class ActiveRun implements RunExecution {
       end = this.lost ? this.lostEnd() : this.failure(e);
     }
     for (const change of (await repoConfig?.restore()) ?? []) if (!this.lost) this.log.system(change, 'warn');
-    if (end.status !== 'lost' && workspace?.git) await this.recordDiff(workspace);
+    // a parked or requeued run records its diff when it ends
+    if (isRecordedEnd(end) && workspace?.git) await this.recordDiff(workspace);
     if (this.lost) return this.lostEnd();
     // The exit line comes last, after the diff's, so a log's final line always says how the run ended.
-    if (this.finalLine) this.log.system(this.finalLine.text, this.finalLine.level, { exitCode: end.status === 'lost' ? null : end.exitCode });
+    if (this.finalLine) this.log.system(this.finalLine.text, this.finalLine.level, { exitCode: 'exitCode' in end ? end.exitCode : null });
     await this.log.flush();
     return this.lost ? this.lostEnd() : end;
+  }
+
+  /** What a runbook's steps need of this run. */
+  private stepHost(): StepHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      store: this.store,
+      lease: this.lease,
+      log: this.log,
+      workerId: this.workerId,
+      run: this.run,
+      get stopReason() {
+        return self.stopReason;
+      },
+      get lost() {
+        return self.lost;
+      },
+      spawn: (argv, cwd, env, timeoutMs) => this.spawn(argv, cwd, env, timeoutMs),
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(done, ms);
+          function done(): void {
+            clearTimeout(timer);
+            resolve();
+          }
+          this.wake = done;
+        }),
+    };
   }
 
   /**

@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { defaultConcurrency, defaultLeaseSeconds, type FinalStatus, laneName, type Run, type Session } from '../../domain';
 import type { Disposable, RunEnding, Store } from '../store/store';
 import type { ClaimFilter } from '../store/types';
-import type { RunEnd, RunExecution, RunExecutor } from './execution';
+import { isRecordedEnd, type RunEnd, type RunExecution, type RunExecutor } from './execution';
 import { AgentProfiles, availableAgents, type ExecutorConfig } from './executors';
+import { SecretBox, secretKeyFile } from '../runbooks/secrets';
 import { Listeners } from './listeners';
 import { LocalRepos } from './repo';
 import { processExecutor } from './run';
@@ -48,6 +49,8 @@ export const WorkerOptions = z.object({
   allowEnv: z.array(envName).optional(),
   /** the shells a run's spec.shell may name; the common ones this machine has when absent */
   shells: z.array(z.string().min(1)).optional(),
+  /** the key file secret runbook inputs are sealed with (OCR_SECRET_KEY_FILE, else the data folder's) */
+  secretKeyFile: z.string().min(1).optional(),
   version: z.string().optional(),
 });
 export type WorkerOptions = z.input<typeof WorkerOptions>;
@@ -92,6 +95,7 @@ export class Worker {
   private readonly subscriptions: Disposable[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private state: WorkerState = 'new';
+  private secretBox: SecretBox | undefined;
 
   /** runs being carried out, by id */
   private readonly executing = new Map<string, { execution: RunExecution; done: Promise<void>; startedMs: number }>();
@@ -141,6 +145,7 @@ export class Worker {
         executor: this.executorConfig(),
         killGraceMs: this.settings.killGraceMs,
         passEnv: this.settings.passEnv,
+        secrets: () => (this.secretBox ??= SecretBox.fromFile(this.settings.secretKeyFile ?? secretKeyFile())),
         resolveRepo: (session) => this.repos.pathFor(session),
       });
   }
@@ -397,12 +402,13 @@ export class Worker {
       this.executing.delete(execution.run.id);
       this.runMs = average(this.runMs, performance.now() - entry.startedMs);
     }
-    if (end.status === 'lost') {
-      this.log(`run ${execution.run.id}: ${end.error}`);
+    if (isRecordedEnd(end)) {
+      this.ending.push({ run: execution.run, end });
+    } else {
+      // lost: another worker may hold it; parked or requeued: the database moved it already
+      if (end.status === 'lost') this.log(`run ${execution.run.id}: ${end.error}`);
       this.finished.emit(execution.run, end);
       this.statusChanged();
-    } else {
-      this.ending.push({ run: execution.run, end });
     }
     this.startWaiting();
     this.pumpSoon();

@@ -8,12 +8,14 @@ import type { Pool, PoolClient } from 'pg';
 import baselineSql from '../../supabase/migrations/0001_ops_baseline.sql';
 import finishAndClaimRefusals from '../../supabase/migrations/0002_finish_and_claim_refusals.sql';
 import leastPrivilege from '../../supabase/migrations/0003_least_privilege.sql';
+import runbooks from '../../supabase/migrations/0004_runbooks.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0001_ops_baseline', sql: baselineSql },
   { name: '0002_finish_and_claim_refusals', sql: finishAndClaimRefusals },
   { name: '0003_least_privilege', sql: leastPrivilege },
+  { name: '0004_runbooks', sql: runbooks },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -26,8 +26,12 @@ import {
   NewRun,
   NewSession,
   Run,
+  type Runbook,
   RunEvent,
+  RunStep,
   Session,
+  type StepKind,
+  Template,
   unstorableJson,
   WorkerRow,
 } from '../../domain';
@@ -292,6 +296,48 @@ export class PostgresStore implements Store {
     return rows[0] ? Artifact.parse(rows[0]) : undefined;
   }
 
+  async listArtifacts(runId: string): Promise<Artifact[]> {
+    assertUuid('run', runId);
+    const rows = await this.query('select * from ops.artifacts where run_id = $1 order by created_at, kind, name', [runId]);
+    return ListResult(Artifact).parse(rows);
+  }
+
+  async listSteps(runId: string): Promise<RunStep[]> {
+    assertUuid('run', runId);
+    const rows = await this.query('select * from ops.run_steps where run_id = $1 order by idx', [runId]);
+    return ListResult(RunStep).parse(rows);
+  }
+
+  async publishTemplate(input: { name: string; text: string; sha256: string; runbook: Runbook; source?: string | null }): Promise<Template> {
+    const rows = await this.query('select * from ops.publish_template($1, $2, $3, $4::jsonb, $5)', [
+      input.name,
+      input.text,
+      input.sha256,
+      JSON.stringify(input.runbook),
+      input.source ?? null,
+    ]);
+    return Template.parse(rows[0]);
+  }
+
+  async getTemplate(id: string): Promise<Template> {
+    assertUuid('run', id);
+    const rows = await this.query('select * from ops.templates where id = $1', [id]);
+    if (!rows[0]) throw new OcrError('not_found', `runbook version ${id} does not exist`);
+    return Template.parse(rows[0]);
+  }
+
+  async approveRun(runId: string, note?: string): Promise<Run> {
+    assertUuid('run', runId);
+    const rows = await this.query('select * from ops.approve_run($1, $2)', [runId, note ?? null]);
+    return Run.parse(rows[0]);
+  }
+
+  async rejectRun(runId: string, reason?: string): Promise<Run> {
+    assertUuid('run', runId);
+    const rows = await this.query('select * from ops.reject_run($1, $2)', [runId, reason ?? null]);
+    return Run.parse(rows[0]);
+  }
+
   async listWorkers(): Promise<WorkerRow[]> {
     // a worker's token hash and who registered it are the database's own business
     const rows = await this.query(
@@ -417,6 +463,42 @@ export class PostgresStore implements Store {
     return { claimed: runs.filter(isClaim), refused: runs.filter((r) => sent.has(r.id)) };
   }
 
+  async planSteps(lease: Lease, steps: Array<{ step_id: string; title: string; kind: StepKind }>): Promise<RunStep[]> {
+    const rows = await this.query('select * from ops.plan_steps($1, $2, $3, $4, $5::jsonb)', [...this.leaseParams(lease), JSON.stringify(steps)]);
+    return ListResult(RunStep).parse(rows);
+  }
+
+  async moveStep(
+    lease: Lease,
+    idx: number,
+    status: 'running' | 'succeeded' | 'failed' | 'canceled' | 'skipped',
+    result: { exitCode?: number | null; error?: string | null } = {},
+  ): Promise<RunStep> {
+    const rows = await this.query('select * from ops.move_step($1, $2, $3, $4, $5, $6, $7, $8)', [
+      ...this.leaseParams(lease),
+      idx,
+      status,
+      result.exitCode ?? null,
+      result.error ?? null,
+    ]);
+    return RunStep.parse(rows[0]);
+  }
+
+  async parkRun(lease: Lease, idx: number, approval: { message: string; approvers?: string[] }): Promise<Run> {
+    const rows = await this.query('select * from ops.park_run($1, $2, $3, $4, $5, $6::jsonb)', [...this.leaseParams(lease), idx, JSON.stringify(approval)]);
+    return Run.parse(rows[0]);
+  }
+
+  async requeueRun(lease: Lease, afterSeconds: number, error: string): Promise<Run> {
+    const rows = await this.query('select * from ops.requeue_run($1, $2, $3, $4, $5, $6)', [...this.leaseParams(lease), afterSeconds, error]);
+    return Run.parse(rows[0]);
+  }
+
+  /** run id, worker id, its token, attempt: how every fenced function names the lease. */
+  private leaseParams(lease: Lease): [string, string, string, number] {
+    return [lease.runId, lease.workerId, this.token(lease.workerId), lease.attempt];
+  }
+
   async releaseRun(lease: Lease): Promise<Run> {
     const rows = await this.query('select * from ops.release_run($1, $2, $3, $4)', [lease.runId, lease.workerId, this.token(lease.workerId), lease.attempt]);
     return Run.parse(rows[0]);
@@ -426,8 +508,10 @@ export class PostgresStore implements Store {
     await this.query(`select pg_notify('ops_queue', '')`);
   }
 
+  /** Gives expired leases back to the queue, and makes the runs whose backoff is over claimable. */
   async recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>> {
     const rows = await this.query<{ run_id: string; outcome: RecoverOutcome }>('select * from ops.recover_expired()');
+    await this.query('select ops.release_due_runs()');
     return rows.map((r) => ({ runId: r.run_id, outcome: r.outcome }));
   }
 

@@ -8,9 +8,13 @@ import type {
   NewRun,
   NewSession,
   Run,
+  Runbook,
   RunEvent,
   RunStatus,
+  RunStep,
   Session,
+  StepKind,
+  Template,
   WorkerRow,
 } from '../../domain';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
@@ -92,6 +96,18 @@ export interface Store {
   retryRun(id: string): Promise<Run>;
   listEvents(runId: string, afterSeq?: number, limit?: number): Promise<RunEvent[]>;
   getArtifact(runId: string, kind: ArtifactKind, name?: string): Promise<Artifact | undefined>;
+  listArtifacts(runId: string): Promise<Artifact[]>;
+  /** the steps of a runbook run, in order (none for other runs, or before its worker planned them) */
+  listSteps(runId: string): Promise<RunStep[]>;
+
+  // runbooks
+  /** Publishes a runbook file's text: the same text is the version already published, new text the next version. */
+  publishTemplate(input: { name: string; text: string; sha256: string; runbook: Runbook; source?: string | null }): Promise<Template>;
+  getTemplate(id: string): Promise<Template>;
+  /** A waiting run goes back to the queue and resumes after its gate; who approved it is recorded. */
+  approveRun(runId: string, note?: string): Promise<Run>;
+  /** A waiting run ends canceled, with the reason. */
+  rejectRun(runId: string, reason?: string): Promise<Run>;
   listWorkers(): Promise<WorkerRow[]>;
   /** The full id of a run or session from its id or a unique prefix of it (at least 4 characters). */
   resolveId(kind: 'run' | 'session', text: string): Promise<string>;
@@ -108,6 +124,14 @@ export interface Store {
    */
   finishAndClaim(workerId: string, ends: RunEnding[], max: number, filter?: ClaimFilter): Promise<FinishAndClaimAnswer>;
   releaseRun(lease: Lease): Promise<Run>;
+  /** The plan of a runbook run, made once: one row per step; answers every row (a resumed run's as they are). */
+  planSteps(lease: Lease, steps: Array<{ step_id: string; title: string; kind: StepKind }>): Promise<RunStep[]>;
+  /** A step moves (queued/failed → running → succeeded | failed | canceled; queued → skipped | canceled), fenced. */
+  moveStep(lease: Lease, idx: number, status: 'running' | 'succeeded' | 'failed' | 'canceled' | 'skipped', result?: { exitCode?: number | null; error?: string | null }): Promise<RunStep>;
+  /** Parks the run at an approval step: waiting, without a lease, its lane kept for it. */
+  parkRun(lease: Lease, idx: number, approval: { message: string; approvers?: string[] }): Promise<Run>;
+  /** A failed run with attempts left goes back to the queue, claimable after `afterSeconds`. */
+  requeueRun(lease: Lease, afterSeconds: number, error: string): Promise<Run>;
   recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>>;
 
   // live updates
