@@ -5,6 +5,7 @@ import { Backend } from './backend';
 import { sessionIdOf } from './commands/args';
 import { registerBackendCommands } from './commands/backend-commands';
 import { CommandContext } from './commands/context';
+import { registerApprovalCommands } from './commands/approval-commands';
 import { registerRunCommands } from './commands/run-commands';
 import { registerSessionCommands } from './commands/session-commands';
 import { registerViewCommands } from './commands/view-commands';
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     statusBar,
     ...registerSessionCommands(ctx),
     ...registerRunCommands(ctx),
+    ...registerApprovalCommands(ctx),
     ...registerBackendCommands(ctx),
     ...registerViewCommands(ctx),
     // From the palette on the active session; from the tree (or a script) on the session it names.
