@@ -524,7 +524,7 @@ begin
   if new.head_run_id is null then
     new.head_run_after := null;
   elsif tg_op = 'INSERT' or new.head_run_id is distinct from old.head_run_id then
-    new.head_run_after := (select r.run_after from ops.runs r where r.id = new.head_run_id and r.run_after > now());
+    new.head_run_after := (select r.run_after from ops.runs r where r.id = new.head_run_id and r.run_after > clock_timestamp());
   end if;
   return new;
 end $$;
@@ -1359,7 +1359,7 @@ begin
      and (l.head_run_id is null or l.head_run_id = r.id or (r.priority, r.seq) < (l.head_priority, l.head_seq));
   -- the trigger set head_run_after if the head did not change either: make sure the lane waits for this run's time
   update ops.lanes l set head_run_after = r.run_after
-   where l.session_id = r.session_id and l.lane = r.lane and l.head_run_id = r.id;
+   where l.session_id = r.session_id and l.lane = r.lane and l.head_run_id = r.id and r.run_after > clock_timestamp();
   perform ops._notify_runs(array[r.session_id]);
   return r;
 end $$;

@@ -224,9 +224,9 @@ export class RunbookSteps {
     }
     if (!failed) return { status: 'succeeded', exitCode: 0, error: null, finalLine: { text: `runbook ${this.runbook.name} succeeded: ${summary}`, level: 'success' } };
     const error = `${failed.why}`;
-    if (run.attempt < run.max_attempts) {
+    if (run.attempt < this.runbook.policy.max_attempts && run.attempt < run.max_attempts) {
       const after = backoff({ backoff: 'exponential', initial_seconds: 5 }, run.attempt);
-      log.system(`runbook ${this.runbook.name} failed (${error}); attempt ${run.attempt + 1} of ${run.max_attempts} in ${formatDuration(after)}`, 'warn');
+      log.system(`runbook ${this.runbook.name} failed (${error}); attempt ${run.attempt + 1} of ${this.runbook.policy.max_attempts} in ${formatDuration(after)}`, 'warn');
       await log.flush();
       await store.requeueRun(lease, after / 1000, error);
       return { status: 'requeued', error, finalLine: { text: `queued again: ${error}`, level: 'warn' } };

@@ -1,5 +1,6 @@
 // Runbook runs through the real worker: steps in order with their own states, inputs as data, retries with backoff,
 // approval gates that park a run without a lease, cancel at every point, and a run resumed where its worker was lost.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { queueRunbookRun } from '../runs/queue-runbook-run';
 import { openStore } from '../store/open';
 import type { PostgresStore } from '../store/postgres';
 import { createTestDatabase } from '../store/testing';
-import { eventually, tempDir } from './git.test-support';
+import { bundleFixture, eventually, tempDir } from './git.test-support';
 import { Worker, type WorkerOptions } from './worker';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -261,5 +262,45 @@ steps:
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
+  });
+
+  it('a worker killed with SIGKILL mid-step: another resumes the run at that step (steps are at least once)', async () => {
+    const session = await scratch();
+    const marker = path.join(dir.path, 'resumed');
+    const file = runbook(
+      'resumable',
+      `name: resumable
+title: Resumable
+steps:
+  - id: first
+    run: echo first
+  - id: long
+    run: 'if [ -e ${marker} ]; then echo "long, again"; else touch ${marker}; echo "long, first try"; sleep 600; fi'
+  - id: last
+    run: echo last
+`,
+    );
+    const run = await queueRunbookRun(store, file, { session_id: session.id, lane: 'A' }, secrets);
+    const fixture = await bundleFixture(path.join(__dirname, 'fixtures', 'worker-process.ts'), dir.path);
+    const doomed = spawn(process.execPath, [fixture, db.url, JSON.stringify({ id: 'doomed-runbook', worktreeRoot: path.join(dir.path, 'worktrees'), sessions: [session.id], leaseSeconds: 2, recoverMs: 60_000, secretKeyFile: keyFile })], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    try {
+      await eventually(async () => (await events(run.id)).some((e) => e.text === 'long, first try'), 'the long step runs');
+      doomed.kill('SIGKILL');
+    } finally {
+      doomed.kill('SIGKILL');
+    }
+    await startWorker(session, { id: 'rescuer-runbook', leaseSeconds: 2, recoverMs: 200 });
+    const done = await finished(run.id);
+    expect(done).toMatchObject({ status: 'succeeded', attempt: 2, claimed_by: 'rescuer-runbook' });
+    const steps = await store.listSteps(run.id);
+    expect(steps.map((s) => [s.step_id, s.status, s.tries])).toEqual([
+      ['first', 'succeeded', 1],
+      ['long', 'succeeded', 2],
+      ['last', 'succeeded', 1],
+    ]);
+    const out = (await events(run.id)).filter((e) => e.stream === 'stdout').map((e) => e.text);
+    expect(out).toEqual(['first', 'long, first try', 'long, again', 'last']);
   });
 });

@@ -1,7 +1,7 @@
 // Queuing a runbook run: the runbook file's text is published (the version a worker anywhere will run, whatever
 // happens to the file), its inputs checked and typed (secret ones sealed: the database never holds them in clear),
 // and the run queued in a lane. The palette, the Runbooks view, the Runboard and `ocr runbook run` call this.
-import { defaultPriority, InputProblem, type Run, runbookEnvOf, type RunbookSpec, resolveInputs } from '../../domain';
+import { defaultMaxAttempts, defaultPriority, InputProblem, type Run, runbookEnvOf, type RunbookSpec, resolveInputs } from '../../domain';
 import type { RunbookFile } from '../runbooks/files';
 import type { SecretBox } from '../runbooks/secrets';
 import { OcrError } from '../store/errors';
@@ -46,6 +46,8 @@ export async function queueRunbookRun(store: Store, file: RunbookFile, request: 
     executor: 'runbook',
     spec,
     priority: request.priority ?? defaultPriority,
-    max_attempts: runbook.policy.max_attempts,
+    // attempts cover a worker lost mid-run too (its lease expires and another resumes the run); how often a failed run
+    // is tried again is the runbook's policy, which the worker applies
+    max_attempts: Math.max(defaultMaxAttempts, runbook.policy.max_attempts),
   });
 }

@@ -1,4 +1,5 @@
 // One contract suite for every engine: the invariants of the queue, checked against real databases.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engines } from './engines.test-support';
@@ -471,5 +472,85 @@ describe.each(engines)('the queue on $name', (engine) => {
     expect(a.size).toBe(Buffer.byteLength(patch));
     expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await store.getArtifact(held!.id, 'diff'))?.content).toBe(patch);
+  });
+
+  // ---- runbook runs: steps, approvals, backoff ----------------------------------------------------------------------
+
+  /** A published one-step-and-a-gate runbook and a run of it in lane A of a new session (plus `behind` queued after it). */
+  async function runbookRun(title: string): Promise<{ session: Session; run: Run; behind: Run }> {
+    const session = await newSession(title, ['A']);
+    const runbook = { name: 'contract-gate', title: 'Gate', description: '', kind: 'custom' as const, inputs: [], policy: { max_attempts: 1, concurrency: 'allow' as const },
+      steps: [{ id: 'one', run: 'true', continue_on_error: false }, { id: 'gate', approval: { message: 'go?' }, continue_on_error: false }, { id: 'two', run: 'true', continue_on_error: false }] };
+    const template = await store.publishTemplate({ name: 'contract-gate', text: `${title}\n`, sha256: createHash('sha256').update(title).digest('hex'), runbook });
+    const run = await store.createRun({ session_id: session.id, lane: 'A', intent: title, executor: 'runbook', spec: { template_id: template.id, name: 'contract-gate', version: template.version, inputs: {} } });
+    const behind = await store.createRun({ session_id: session.id, lane: 'A', intent: 'behind' });
+    return { session, run, behind };
+  }
+  const plan = [{ step_id: 'one', title: 'one', kind: 'shell' as const }, { step_id: 'gate', title: 'gate', kind: 'approval' as const }, { step_id: 'two', title: 'two', kind: 'shell' as const }];
+
+  it('moves a run\'s steps only under its lease, and only along their transitions', async () => {
+    await registered(store, 'w-steps', 'w-steps-late');
+    const { session, run } = await runbookRun('steps');
+    const [held] = await store.claimRuns('w-steps', 1, { sessions: [session.id] });
+    expect(held!.id).toBe(run.id);
+    const lease = leaseOf(held!);
+    expect((await store.planSteps(lease, plan)).map((s) => [s.step_id, s.status])).toEqual([['one', 'queued'], ['gate', 'queued'], ['two', 'queued']]);
+    // planned once: a second plan answers the rows as they are
+    await store.moveStep(lease, 0, 'running');
+    expect((await store.planSteps(lease, plan))[0]).toMatchObject({ status: 'running', tries: 1 });
+    await expect(store.moveStep(lease, 2, 'succeeded')).rejects.toMatchObject({ code: 'invalid_state', message: expect.stringContaining('is queued; it cannot become succeeded') });
+    await expect(store.moveStep({ ...lease, workerId: 'w-steps-late' }, 0, 'succeeded')).rejects.toMatchObject({ code: 'lease_lost' });
+    await expect(store.moveStep({ ...lease, attempt: lease.attempt + 1 }, 0, 'succeeded')).rejects.toMatchObject({ code: 'lease_lost' });
+    expect(await store.moveStep(lease, 0, 'succeeded', { exitCode: 0 })).toMatchObject({ status: 'succeeded', exit_code: 0 });
+    await finish(store, lease, { status: 'failed', exitCode: 1, error: 'stop' });
+    await expect(store.moveStep(lease, 2, 'running')).rejects.toMatchObject({ code: 'lease_lost' });
+  });
+
+  it('parks a run at its gate without a lease, keeps its lane, and lets another worker resume it once approved', async () => {
+    await registered(store, 'w-park', 'w-resume');
+    const { session, run, behind } = await runbookRun('park');
+    const [held] = await store.claimRuns('w-park', 1, { sessions: [session.id] });
+    const lease = leaseOf(held!);
+    await store.planSteps(lease, plan);
+    await store.moveStep(lease, 0, 'running');
+    await store.moveStep(lease, 0, 'succeeded');
+    const parked = await store.parkRun(lease, 1, { message: 'go?' });
+    expect(parked).toMatchObject({ status: 'waiting', lease_expires_at: null, approval: { step: 1, step_id: 'gate', message: 'go?' } });
+    // no lease: nothing to renew, nothing to recover; the lane stays its
+    expect((await store.heartbeat('w-park', [run.id])).get(run.id)).toBe('lost');
+    expect(await store.claimRuns('w-resume', 5, { sessions: [session.id] })).toEqual([]);
+    await expect(store.moveStep(lease, 2, 'running')).rejects.toMatchObject({ code: 'lease_lost' });
+    expect((await store.listSteps(run.id))[1]!.status).toBe('waiting');
+    // a decision, once
+    const approved = await store.approveRun(run.id, 'ok');
+    expect(approved).toMatchObject({ status: 'queued', max_attempts: held!.max_attempts + 1, approval: { decision: 'approved', reason: 'ok' } });
+    await expect(store.rejectRun(run.id, 'late')).rejects.toMatchObject({ code: 'invalid_state' });
+    const [resumed] = await store.claimRuns('w-resume', 5, { sessions: [session.id] });
+    expect(resumed).toMatchObject({ id: run.id, claimed_by: 'w-resume', attempt: held!.attempt + 1, started_at: held!.started_at });
+    expect((await store.planSteps(leaseOf(resumed!), plan)).map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'queued']);
+    expect((await store.getRun(behind.id)).status).toBe('queued');
+  });
+
+  it('keeps a run backing off out of reach until its time, then serves it before what came after it', async () => {
+    await registered(store, 'w-backoff');
+    const session2 = await newSession('backoff 2', ['A']);
+    const retried = await store.createRun({ session_id: session2.id, lane: 'A', intent: 'retried', max_attempts: 3 });
+    const after = await store.createRun({ session_id: session2.id, lane: 'A', intent: 'after' });
+    const [mine] = await store.claimRuns('w-backoff', 1, { sessions: [session2.id] });
+    const requeued = await store.requeueRun(leaseOf(mine!), 1.5, 'step one exited 1');
+    expect(requeued).toMatchObject({ status: 'queued', error: 'step one exited 1' });
+    expect(Date.parse(requeued.run_after!)).toBeGreaterThan(Date.now() + 500);
+    expect(await store.claimRuns('w-backoff', 5, { sessions: [session2.id] })).toEqual([]);
+    await sleep(1600);
+    await store.recoverExpired();
+    const [again] = await store.claimRuns('w-backoff', 5, { sessions: [session2.id] });
+    expect(again).toMatchObject({ id: retried.id, attempt: 2, run_after: null });
+    expect((await store.getRun(after.id)).status).toBe('queued');
+    // its attempts used up, it cannot go back
+    await store.moveStep(leaseOf(again!), 0, 'running').catch(() => undefined);
+    const [third] = [await store.requeueRun(leaseOf(again!), 0, 'again')];
+    const [last] = await store.claimRuns('w-backoff', 5, { sessions: [session2.id] });
+    expect(last).toMatchObject({ id: third.id, attempt: 3 });
+    await expect(store.requeueRun(leaseOf(last!), 1, 'once more')).rejects.toMatchObject({ code: 'invalid_state', message: expect.stringContaining('has used its 3 attempts') });
   });
 });
