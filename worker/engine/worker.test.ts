@@ -355,6 +355,13 @@ describe('what a run may choose, and what it cannot leave behind', () => {
     await waitForLine(allowed.id, /^flag=on$/);
   });
 
+  it('an agent profile named like a property of every object is an unknown profile, not a crash', async () => {
+    const session = await scratchSession(['A']);
+    await startWorker(session);
+    const run = await store.createRun({ session_id: session.id, lane: 'A', intent: 'fix it', executor: 'agent', spec: { profile: 'constructor' } });
+    expect(await finished(run.id)).toMatchObject({ status: 'failed', error: expect.stringContaining('spec.profile: no agent profile named "constructor"') });
+  });
+
   it('kills a process that left the run\'s process group when the run ends', async () => {
     const session = await scratchSession(['A']);
     await startWorker(session);
