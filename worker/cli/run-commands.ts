@@ -1,7 +1,9 @@
 // `ocr run`, `ocr status`, `ocr logs`, `ocr cancel`, `ocr retry`
 import { type Command, Option } from 'commander';
-import { defaultPriority, type Run, type RunEvent, runDuration, shortId, timeAgo } from '../../domain';
+import { defaultPriority, type Run, type RunEvent, type RunStep, runDuration, shortId, timeAgo } from '../../domain';
 import { followRun } from '../runs/follow-run';
+import { OcrError } from '../store/errors';
+import type { Store } from '../store/store';
 import { queueLaneRun } from '../runs/queue-lane-run';
 import type { CliContext } from './context';
 import { plain, plainLog, runJson, table } from './format';
@@ -62,8 +64,10 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
                 r.status === 'queued' ? timeAgo(r.created_at) : runDuration(r),
                 plain(r.intent, 50) + (r.error ? `  [${plain(r.error, 40)}]` : ''),
               ]),
-            );
-      ctx.print(human, { sessions, runs: shown.map(runJson) });
+            ) +
+            waitingText(shown);
+      // a run parked at an approval says what it waits for; other runs keep the fields they always had
+      ctx.print(human, { sessions, runs: shown.map((r) => (r.approval ? { ...runJson(r), approval: r.approval } : runJson(r))) });
     });
 
   program
@@ -71,11 +75,14 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .description("print a run's log")
     .argument('<run>', 'the run (id or its first characters)')
     .option('-f, --follow', 'keep printing until the run ends')
-    .action(async (id: string, o: { follow?: boolean }) => {
+    .option('--step <id>', "only the lines of this step of a runbook run (its id, as the runbook names it)")
+    .action(async (id: string, o: { follow?: boolean; step?: string }) => {
       const store = await ctx.openStore();
       const runId = await store.resolveId('run', id);
+      const step = o.step === undefined ? undefined : await stepOf(store, runId, o.step);
       const events: RunEvent[] = [];
-      const emit = (batch: RunEvent[]) => {
+      const emit = (all: RunEvent[]) => {
+        const batch = step ? all.filter((e) => ofStep(e, step.step_id)) : all;
         if (ctx.jsonMode()) events.push(...batch);
         else process.stdout.write(batch.map(renderLine).join(''));
       };
@@ -96,7 +103,7 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
       }
       if (ctx.jsonMode()) {
         const run = await store.getRun(runId);
-        ctx.print('', { run: runJson(run), events });
+        ctx.print('', step ? { run: runJson(run), step: await stepOf(store, runId, step.step_id), events } : { run: runJson(run), events });
       }
     });
 
@@ -128,7 +135,37 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
 
 function summary(runs: Run[]): string {
   const count = (s: Run['status']) => runs.filter((r) => r.status === s).length;
-  return `${count('running')} running · ${count('queued')} queued · ${count('succeeded')} succeeded · ${count('failed')} failed · ${count('canceled')} canceled\n`;
+  const waiting = count('waiting') > 0 ? ` · ${count('waiting')} waiting` : '';
+  return `${count('running')} running${waiting} · ${count('queued')} queued · ${count('succeeded')} succeeded · ${count('failed')} failed · ${count('canceled')} canceled\n`;
+}
+
+/** The runs parked at an approval step: which step, its message, who may decide, and the commands that do. */
+function waitingText(runs: Run[]): string {
+  const waiting = runs.filter((r) => r.status === 'waiting' && r.approval);
+  if (waiting.length === 0) return '';
+  const lines = waiting.map((r) => {
+    const a = r.approval!;
+    const who = a.approvers.length > 0 ? `; approvers: ${plain(a.approvers.join(', '), 80)}` : '';
+    return `  ${shortId(r.id)}  lane ${plain(r.lane)}  step ${plain(a.step_id)}: ${plain(a.message ?? 'approval', 100)}${who} (since ${timeAgo(a.requested_at)})`;
+  });
+  return `\nwaiting for approval (ocr approve RUN, or ocr reject RUN --reason …):\n${lines.join('\n')}\n`;
+}
+
+/** The step `stepId` of a run, or one line naming the run's steps. */
+async function stepOf(store: Store, runId: string, stepId: string): Promise<RunStep> {
+  const steps = await store.listSteps(runId);
+  const step = steps.find((s) => s.step_id === stepId);
+  if (step) return step;
+  throw new OcrError(
+    'invalid_input',
+    `--step ${JSON.stringify(plain(stepId, 60))}: run ${shortId(runId)} has no such step`,
+    steps.length > 0 ? `its steps: ${steps.map((s) => plain(s.step_id)).join(', ')}` : 'it has no steps: only a runbook run has steps, once its worker has started it',
+  );
+}
+
+/** A line of the step: its own output and the worker's lines about it (`step <id>: …`, written between its steps). */
+function ofStep(e: RunEvent, stepId: string): boolean {
+  return e.step === stepId || (e.stream === 'system' && e.step === null && e.text.startsWith(`step ${stepId}:`));
 }
 
 /** One event of a log as a terminal shows it without colors (`ocr logs`: text from a run, never its escapes). */
