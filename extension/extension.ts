@@ -12,7 +12,7 @@ import { registerViewCommands } from './commands/view-commands';
 import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
 import { registerRunLogContent } from './runs/run-log';
-import { watchRunEnds } from './notifications';
+import { type ApprovalPrompt, watchApprovals, watchRunEnds } from './notifications';
 import type { RunboardDeps } from './runboard/runboard-host';
 import { openRunboardCommand, RunboardPanel, runboardDeps, runboardViewType } from './runboard/runboard-panel';
 import { SessionsModel } from './sessions/sessions-model';
@@ -34,6 +34,8 @@ export interface OcrApi {
   activeSessionId(): string | undefined;
   /** what the Runboard's host is built on (the editor's sessions, active session and commands), for a page of one's own */
   runboardDeps(): RunboardDeps;
+  /** the approvals asked for in notifications since activation, oldest first */
+  approvalPrompts(): readonly ApprovalPrompt[];
 }
 
 export function activate(context: vscode.ExtensionContext): OcrApi {
@@ -46,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
   const ctx = new CommandContext(context, backend, model, worker, log);
   const tree = new SessionsTreeProvider(model, () => ctx.activeSessionId);
   const statusBar = createStatusBarItem(worker);
+  const approvalPrompts: ApprovalPrompt[] = [];
 
   const { problems } = readSettings();
   for (const p of problems) log.warn(p);
@@ -72,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
       },
     }),
     watchRunEnds(model, () => RunboardPanel.visible),
+    watchApprovals(ctx, (prompt) => approvalPrompts.push(prompt)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       if (readSettings().settings['worker.autoStart']) void worker.start();
     }),
@@ -99,6 +103,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     workerState: () => worker.state.kind,
     activeSessionId: () => ctx.activeSessionId,
     runboardDeps: () => runboardDeps(ctx),
+    approvalPrompts: () => approvalPrompts,
   };
 }
 

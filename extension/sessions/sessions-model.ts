@@ -57,6 +57,12 @@ export interface RunTransition {
   previous: Run['status'];
 }
 
+/** A run that stopped at an approval gate; `previous` is undefined for a run first seen waiting. */
+export interface WaitingRun {
+  run: Run;
+  previous: Run['status'] | undefined;
+}
+
 export interface PinOptions {
   /** re-read the session's running runs every `heartbeatRefreshMs` while it has some */
   heartbeats: boolean;
@@ -107,6 +113,7 @@ export class SessionsModel implements Disposable {
   private disposed = false;
   private readonly changed = new Emitter<void>((e) => this.log.error('a listener of the sessions failed', e));
   private readonly finished = new Emitter<RunTransition>((e) => this.log.error('a listener of finished runs failed', e));
+  private readonly waiting = new Emitter<WaitingRun>((e) => this.log.error('a listener of waiting runs failed', e));
   private readonly storeChanged = new Emitter<void>((e) => this.log.error('a listener of the store switch failed', e));
   private readonly backendSubscription: Disposable;
   private readonly heartbeatRefreshMs: number;
@@ -115,6 +122,11 @@ export class SessionsModel implements Disposable {
   readonly onDidChange = this.changed.event;
   /** A run this window saw queued or running has finished, failed or been canceled. */
   readonly onDidFinishRun = this.finished.event;
+  /**
+   * A run of a watched session stopped at an approval gate: it went to `waiting`, it waits at another gate than when
+   * last read, or it was waiting already when its session was first read (an approval asked while nobody watched).
+   */
+  readonly onDidStartWaiting = this.waiting.event;
   /** The store was switched: what was read from the old one is gone (fires before onDidChange says so). */
   readonly onDidChangeStore = this.storeChanged.event;
 
@@ -287,6 +299,7 @@ export class SessionsModel implements Disposable {
     const before = this.runsBySession.get(sessionId);
     this.runsBySession.set(sessionId, runs);
     if (before) this.reportFinished(before, runs);
+    this.reportWaiting(before ?? [], runs);
     this.settle(sessionId);
     this.syncHeartbeats();
     this.changed.fire();
@@ -297,6 +310,16 @@ export class SessionsModel implements Disposable {
     for (const run of runs) {
       const was = previous.get(run.id);
       if (was && !isFinal(was) && isFinal(run.status)) this.finished.fire({ run, previous: was });
+    }
+  }
+
+  private reportWaiting(before: readonly Run[], runs: readonly Run[]): void {
+    const previous = new Map(before.map((r) => [r.id, r]));
+    for (const run of runs) {
+      if (run.status !== 'waiting') continue;
+      const was = previous.get(run.id);
+      const sameGate = was?.status === 'waiting' && was.approval?.requested_at === run.approval?.requested_at && was.attempt === run.attempt;
+      if (!sameGate) this.waiting.fire({ run, previous: was?.status });
     }
   }
 
@@ -397,6 +420,7 @@ export class SessionsModel implements Disposable {
     this.backendSubscription.dispose();
     this.changed.dispose();
     this.finished.dispose();
+    this.waiting.dispose();
     this.storeChanged.dispose();
   }
 }
