@@ -6,6 +6,7 @@ import { sessionIdOf } from './commands/args';
 import { registerBackendCommands } from './commands/backend-commands';
 import { CommandContext } from './commands/context';
 import { registerApprovalCommands } from './commands/approval-commands';
+import { registerRunbookCommands } from './commands/runbook-commands';
 import { registerRunCommands } from './commands/run-commands';
 import { registerSessionCommands } from './commands/session-commands';
 import { registerViewCommands } from './commands/view-commands';
@@ -17,6 +18,9 @@ import type { RunboardDeps } from './runboard/runboard-host';
 import { openRunboardCommand, RunboardPanel, runboardDeps, runboardViewType } from './runboard/runboard-panel';
 import { SessionsModel } from './sessions/sessions-model';
 import { SessionsTreeProvider, sessionsViewId } from './sessions/sessions-tree';
+import { RunbookDiagnostics } from './runbooks/runbook-diagnostics';
+import { RunbookIndex } from './runbooks/runbook-index';
+import { RunbooksTreeProvider, runbooksViewId } from './runbooks/runbooks-tree';
 import { readSettings } from './settings';
 import { createStatusBarItem } from './status-bar';
 import { EditorWorker } from './worker/editor-worker';
@@ -34,6 +38,7 @@ export interface OcrApi {
   activeSessionId(): string | undefined;
   /** what the Runboard's host is built on (the editor's sessions, active session and commands), for a page of one's own */
   runboardDeps(): RunboardDeps;
+  runbooksTree: Pick<RunbooksTreeProvider, 'getChildren' | 'getTreeItem'>;
   /** the approvals asked for in notifications since activation, oldest first */
   approvalPrompts(): readonly ApprovalPrompt[];
 }
@@ -48,6 +53,8 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
   const ctx = new CommandContext(context, backend, model, worker, log);
   const tree = new SessionsTreeProvider(model, () => ctx.activeSessionId);
   const statusBar = createStatusBarItem(worker);
+  const runbooks = new RunbookIndex(log);
+  const runbooksTree = new RunbooksTreeProvider(runbooks);
   const approvalPrompts: ApprovalPrompt[] = [];
 
   const { problems } = readSettings();
@@ -66,6 +73,11 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     ...registerRunCommands(ctx),
     ...registerApprovalCommands(ctx),
     ...registerBackendCommands(ctx),
+    ...registerRunbookCommands(ctx, runbooks),
+    runbooks,
+    runbooksTree,
+    vscode.window.registerTreeDataProvider(runbooksViewId, runbooksTree),
+    new RunbookDiagnostics(runbooks),
     ...registerViewCommands(ctx),
     // From the palette on the active session; from the tree (or a script) on the session it names.
     vscode.commands.registerCommand(openRunboardCommand, (arg?: unknown) => void RunboardPanel.createOrShow(ctx, sessionIdOf(arg) ?? ctx.activeSessionId)),
@@ -85,6 +97,8 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     }),
   );
   // diff editors and run logs restored after a reload read their content through these
+  // the runbooks are read after activation returns: their problems reach the Problems panel without the view open
+  setTimeout(() => void runbooks.ready(), 0);
   registerDiffContent(context, () => backend.store());
   registerRunLogContent(context, () => backend.store());
   stopWorker = () => worker.stop(3_000);
@@ -103,6 +117,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     workerState: () => worker.state.kind,
     activeSessionId: () => ctx.activeSessionId,
     runboardDeps: () => runboardDeps(ctx),
+    runbooksTree,
     approvalPrompts: () => approvalPrompts,
   };
 }
