@@ -4,7 +4,7 @@ import type { Locator, Page } from 'playwright-core';
 export class Notifications {
   readonly toasts: Locator;
 
-  constructor(page: Page) {
+  constructor(private readonly page: Page) {
     this.toasts = page.locator('.notifications-toasts .notification-toast');
   }
 
@@ -20,6 +20,11 @@ export class Notifications {
 
   async messages(): Promise<string[]> {
     return this.toasts.locator('.notification-list-item-message').allInnerTexts();
+  }
+
+  /** A button of the toast that says `text` (an action the extension offers with its message). */
+  button(text: string | RegExp, label: string): Locator {
+    return this.toasts.filter({ has: this.page.locator('.notification-list-item-message', { hasText: text }) }).locator('.notification-list-item-buttons-container .monaco-button', { hasText: label });
   }
 
   /** Closes every toast with its own close button, which shows while the pointer is over the toast. */
