@@ -1,6 +1,6 @@
 // One claimed run from start to finish: its lane's workspace, its command, its log, its diff, its end. Every write
 // names the run's lease; once the lease is gone the run's processes are killed and nothing more is written for it.
-import { OcrError } from '../store/errors';
+import { isTransient, OcrError } from '../store/errors';
 import type { Store } from '../store/store';
 import { describeDiff, formatDuration, type Run, type Session } from '../../domain';
 import type { Lease } from '../store/types';
@@ -99,7 +99,7 @@ export class ActiveRun implements RunExecution {
     let workspace: LaneWorkspace | undefined;
     let repoConfig: RepoConfigGuard | undefined;
     try {
-      const session = await this.store.getSession(this.run.session_id);
+      const session = await this.whileDatabaseAway(() => this.store.getSession(this.run.session_id));
       const repoPath = await this.settings.resolveRepo(session);
       workspace = await prepareLaneWorkspace({
         root: this.settings.worktreeRoot,
@@ -138,6 +138,9 @@ export class ActiveRun implements RunExecution {
         end = this.endOf(result, command.timeoutMs);
       }
     } catch (e) {
+      // The database went away for longer than a moment: the run is not failed for it. Its lease runs out and another
+      // attempt (here or on another worker) takes it again; a runbook goes on from the step it was at.
+      if (!this.lost && isTransient(e)) this.loseLease(`the database went away: ${(e as Error).message}; the run is taken again once its lease runs out`);
       end = this.lost ? this.lostEnd() : this.failure(e);
     }
     for (const change of (await repoConfig?.restore()) ?? []) if (!this.lost) this.log.system(change, 'warn');
@@ -257,6 +260,19 @@ export class ActiveRun implements RunExecution {
         return result.exitCode === 0
           ? { status: 'succeeded', exitCode: 0, error: null }
           : { status: 'failed', exitCode: result.exitCode, error: `exited with code ${result.exitCode}` };
+    }
+  }
+
+  /** `read` again while the database is away for a moment (a restart, a broken connection), for a few seconds. */
+  private async whileDatabaseAway<T>(read: () => Promise<T>): Promise<T> {
+    for (let pause = 100; ; pause *= 2) {
+      try {
+        return await read();
+      } catch (e) {
+        if (!isTransient(e) || pause > 5000 || this.lost || this.stopReason) throw e;
+        this.log.system(`the database is away (${(e as Error).message}); trying again in ${pause} ms`, 'warn');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
     }
   }
 

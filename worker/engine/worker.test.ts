@@ -187,6 +187,40 @@ describe('worker', () => {
     expect((await allEvents(run.id)).map((e) => e.text)).toContain('second attempt');
   });
 
+  it('a run whose first read meets a connection the server ended is not failed: it reads again, then runs', async () => {
+    const session = await scratchSession(['A']);
+    const first = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo first; sleep 2' });
+    const run = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo after the blip' });
+    await startWorker(session);
+    await waitForLine(first.id, /^first$/);
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    // While the sessions are locked the second run's read of its session waits; the server then ends that connection,
+    // as a restart does, and the read waits again on a new one.
+    const reading = async () => {
+      await admin.query('select pg_stat_clear_snapshot()'); // a transaction sees one snapshot of the statistics otherwise
+      return (await admin.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and query like 'select * from ops.sessions where id = %'`)).rows;
+    };
+    try {
+      await admin.query('begin');
+      await admin.query('lock table ops.sessions in access exclusive mode');
+      await eventually(async () => (await reading()).length > 0, 'the second run reading its session', 10_000);
+      const [blocked] = await reading();
+      await admin.query('select pg_terminate_backend($1)', [blocked!.pid]);
+      await eventually(async () => (await reading()).some((w) => w.pid !== blocked!.pid), 'the run reading its session again', 10_000);
+    } finally {
+      await admin.query('commit').catch(() => undefined);
+      await admin.end();
+    }
+    expect(await finished(first.id)).toMatchObject({ status: 'succeeded' });
+    expect(await finished(run.id)).toMatchObject({ status: 'succeeded', attempt: 1 });
+    const lines = (await allEvents(run.id)).map((e) => e.text);
+    expect(lines).toContain('after the blip');
+    expect(lines).toContain('the database is away (terminating connection due to administrator command); trying again in 100 ms');
+  });
+
   it('a worker whose heartbeat comes too late kills its run at once and writes nothing more for it', async () => {
     const session = await scratchSession(['A']);
     const run = await store.createRun({

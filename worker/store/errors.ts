@@ -85,6 +85,19 @@ export function isUnreachable(e: unknown): boolean {
   return /timeout expired|Connection terminated|connect ECONNREFUSED/i.test(e.message);
 }
 
+// The server shutting down or restarting (57P01-57P03), a connection broken mid-statement (08xxx, EPIPE), a deadlock
+// the server broke (40P01): the same statement may succeed a moment later on a new connection.
+const transientSqlStates = /^(57P0[123]|08...|40P01)$/;
+
+/** An error that says the database was away for a moment, not that the request was wrong: worth trying again. */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof OcrError) return e.code === 'db_unreachable' || isTransient(e.cause);
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: string }).code;
+  if (code && (code === 'EPIPE' || transientSqlStates.test(code))) return true;
+  return isUnreachable(e) || /terminating connection|the database system is (shutting down|starting up|in recovery mode)/i.test(e.message);
+}
+
 /** `input` checked against `schema`, or an invalid_input error that names the first wrong field and what it needs. */
 export function parseInput<T extends z.ZodTypeAny>(schema: T, input: unknown, prefix = ''): z.output<T> {
   const r = schema.safeParse(input);
