@@ -1,7 +1,7 @@
 // The embedded database kept to its owner: a socket nobody else can take over, a password that changes at every start,
 // a role that is no superuser, and under root no folder above the data folder touched. Real servers throughout.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -154,6 +154,30 @@ describe.skipIf(!unixSockets)('the embedded server on a unix socket', () => {
       expect(log).not.toContain(second.password);
       expect(log).not.toContain(first.password);
     } finally {
+      await store.close();
+      await embedded.stop();
+    }
+  });
+
+  it('closes a connection at once when its password cannot be read: no backend is left waiting in authentication', async () => {
+    const data = tempFolder('ocr-embedded-nopass-');
+    const embedded = new EmbeddedDatabase(data);
+    await embedded.ensureRunning();
+    const store = new PostgresStore({ connection: await embedded.connection(), kind: 'embedded', description: `embedded database in ${data}` });
+    const { pid } = serverJson(data);
+    const authenticating = () =>
+      execFileSync('ps', ['--ppid', String(pid), '-o', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('authentication')).length;
+    const serverFile = path.join(data, 'server.json');
+    renameSync(serverFile, `${serverFile}.aside`);
+    try {
+      for (let i = 0; i < 4; i++) {
+        await expect(store.listSessions()).rejects.toMatchObject({ code: 'db_unreachable', message: expect.stringContaining('not running') });
+      }
+      // the server's authentication_timeout is a minute: a half-open connection would still be there
+      for (let i = 0; i < 40 && authenticating() > 0; i++) await sleep(50);
+      expect(authenticating()).toBe(0);
+    } finally {
+      renameSync(`${serverFile}.aside`, serverFile);
       await store.close();
       await embedded.stop();
     }

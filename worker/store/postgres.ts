@@ -100,26 +100,35 @@ function clientConfig(options: PostgresStoreOptions): pg.ClientConfig {
 }
 
 /** The pool's client class when someone wants to hear of connections that failed to open. */
-function reportingClient(onConnectError: (error: Error) => void): typeof pg.Client {
+/**
+ * The pool's client. A connection that fails while it is being opened is closed at once: node-postgres leaves the
+ * socket open when the failure is its own (a password that cannot be read, say), and the server then holds a backend
+ * in authentication until its authentication_timeout. Connect failures are reported to `onConnectError`.
+ */
+function poolClient(onConnectError?: (error: Error) => void): typeof pg.Client {
   const tell = (e: Error) => {
     try {
-      onConnectError(e);
+      onConnectError?.(e);
     } catch {
       // a listener's own failure must not replace the connection's
     }
   };
-  return class ReportingClient extends pg.Client {
+  return class PoolClient extends pg.Client {
     override connect(): Promise<pg.Client>;
     override connect(callback: (err: Error) => void): void;
     override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+      const failed = (e: Error) => {
+        this.end().catch(() => undefined);
+        tell(e);
+      };
       if (!callback) {
         return super.connect().catch((e: Error) => {
-          tell(e);
+          failed(e);
           throw e;
         });
       }
       super.connect((e: Error) => {
-        if (e) tell(e);
+        if (e) failed(e);
         callback(e);
       });
     }
@@ -147,7 +156,7 @@ export class PostgresStore implements Store {
       ...config,
       max: options.poolSize ?? 8,
       idleTimeoutMillis: 30_000,
-      ...(options.onConnectError ? { Client: reportingClient(options.onConnectError) } : {}),
+      Client: poolClient(options.onConnectError),
     });
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', (e) => this.log(`database connection lost: ${e.message}`));
