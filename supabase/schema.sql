@@ -914,13 +914,13 @@ end $_$;
 
 CREATE FUNCTION ops.finish_and_claim(p_worker_id text, p_token text, p_results jsonb, p_max_runs integer, p_lanes text[] DEFAULT NULL::text[], p_sessions uuid[] DEFAULT NULL::uuid[], p_repo_ids text[] DEFAULT NULL::text[], p_lease_seconds integer DEFAULT 30) RETURNS SETOF ops.runs
     LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     SET enable_seqscan TO 'off'
     SET enable_bitmapscan TO 'off'
     SET enable_hashjoin TO 'off'
     SET enable_mergejoin TO 'off'
     SET jit TO 'off'
     SET plan_cache_mode TO 'force_generic_plan'
-    SET search_path TO ''
     AS $$
 declare
   v_ids uuid[];
@@ -939,7 +939,7 @@ begin
     perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
   end if;
   if p_results is not null and jsonb_array_length(p_results) > 0 then
-    -- one pass over the JSON; the runs are then locked in id order
+    -- one pass over the JSON
     select array_agg(i.run_id order by i.run_id), array_agg(i.attempt order by i.run_id),
            array_agg(i.status order by i.run_id), array_agg(i.exit_code order by i.run_id),
            array_agg(i.error order by i.run_id), bool_or(i.status is null or i.status not in ('succeeded', 'failed', 'canceled'))
@@ -948,6 +948,9 @@ begin
     if v_bad then
       perform ops._raise('OC003', 'status: every result needs a final status', 'use succeeded, failed or canceled');
     end if;
+    -- The runs are locked in id order before they are written, as the heartbeat locks them: the update's join would
+    -- lock them in the order of its plan, and a heartbeat of the same worker renewing the same runs then deadlocks.
+    perform 1 from ops.runs r where r.id = any (v_ids) order by r.id for update;
     with finished as (
       update ops.runs r
          set status = u.status, exit_code = u.exit_code, error = u.error, finished_at = clock_timestamp(),

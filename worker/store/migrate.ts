@@ -9,6 +9,7 @@ import baselineSql from '../../supabase/migrations/0001_ops_baseline.sql';
 import finishAndClaimRefusals from '../../supabase/migrations/0002_finish_and_claim_refusals.sql';
 import leastPrivilege from '../../supabase/migrations/0003_least_privilege.sql';
 import runbooks from '../../supabase/migrations/0004_runbooks.sql';
+import finishLocksInIdOrder from '../../supabase/migrations/0005_finish_locks_in_id_order.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -16,6 +17,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0002_finish_and_claim_refusals', sql: finishAndClaimRefusals },
   { name: '0003_least_privilege', sql: leastPrivilege },
   { name: '0004_runbooks', sql: runbooks },
+  { name: '0005_finish_locks_in_id_order', sql: finishLocksInIdOrder },
 ];
 
 const BASELINE = '0001_ops_baseline';
