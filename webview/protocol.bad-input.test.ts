@@ -120,6 +120,14 @@ const rows: Row[] = [
   ['createSession: a lone low surrogate in the title', request('createSession', { title: 'x\udc00' }), refused(/^request "createSession": params\.title: half of a UTF-16 surrogate pair/)],
   ['createSession: an intent of 10,001 characters', request('createSession', { title: 't', intent: 'i'.repeat(10_001) }), refused(/^request "createSession": params\.intent: an intent is at most 10,000 characters$/)],
   ['createSession: a title as an array', request('createSession', { title: ['t'] }), refused(/^request "createSession": params\.title: Invalid input: expected string, received array$/)],
+  // runbook runs: gates, artifacts, export, Run Runbook…
+  ['approveRun: no run', request('approveRun', {}), refused(/^request "approveRun": params\.run_id: Invalid input: expected string, received undefined$/)],
+  ['rejectRun: a reason smuggled in is dropped, the run is not', request('rejectRun', { reason: 'x' }), refused(/^request "rejectRun": params\.run_id: /)],
+  ['openArtifact: no artifact', request('openArtifact', { run_id: runId }), refused(/^request "openArtifact": params\.artifact_id: Invalid input: expected string, received undefined$/)],
+  ['exportLog: a format the host does not write', request('exportLog', { run_id: runId, format: 'pdf' }), refused(/^request "exportLog": params\.format: /)],
+  ['exportLog: an empty step', request('exportLog', { run_id: runId, format: 'text', step: '' }), refused(/^request "exportLog": params\.step: Too small/)],
+  ['runRunbook: a lane with a slash', request('runRunbook', { session_id: sessionId, lane: '../A' }), refused(/^request "runRunbook": params\.lane: a lane name is 1 to 16 letters/)],
+  ['runRunbook: no session', request('runRunbook', { lane: 'A' }), refused(/^request "runRunbook": params\.session_id: /)],
   // notifications from the page
   ['ready: another protocol version', notify('ready', { protocol: protocolVersion + 1, session_id: null }), refused(/^notification "ready": params\.protocol: /)],
   ['ready: the version as a string', notify('ready', { protocol: String(protocolVersion), session_id: null }), refused(/^notification "ready": params\.protocol: /)],
@@ -151,6 +159,8 @@ const rows: Row[] = [
   ['copyText of 10 MiB', request('copyText', { text: 'c'.repeat(10 << 20) }), accepted(request('copyText', { text: 'c'.repeat(10 << 20) }))],
   ['copyText of a NUL: the clipboard is not the database', request('copyText', { text: 'a\u0000b' }), accepted(request('copyText', { text: 'a\u0000b' }))],
   ['the largest safe id', request('openLog', { run_id: runId }, Number.MAX_SAFE_INTEGER), accepted(request('openLog', { run_id: runId }, Number.MAX_SAFE_INTEGER))],
+  ['exportLog of the whole log, the step defaulted', request('exportLog', { run_id: runId, format: 'json' }), accepted(request('exportLog', { run_id: runId, format: 'json', step: null }))],
+  ['a rejectRun request carries no reason: the editor asks the person', request('rejectRun', { run_id: runId, reason: 'x' }), accepted(request('rejectRun', { run_id: runId }))],
   ['ready after a reload', notify('ready', { protocol: protocolVersion, session_id: sessionId }), accepted(notify('ready', { protocol: protocolVersion, session_id: sessionId }))],
   ['followLog from the start', notify('followLog', { run_id: runId, after_seq: 0 }), accepted(notify('followLog', { run_id: runId, after_seq: 0 }))],
   ['a problem with escapes in it', notify('problem', { message: '\x1b[31mboom' }), accepted(notify('problem', { message: '\x1b[31mboom' }))],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answerRequest, diffInfo, hostNotification, logBatches, parseHostMessage, parseResult, parseWebviewMessage, type RequestHandlers, requests } from './protocol';
+import { answerRequest, artifactInfo, diffInfo, hostNotification, type LogEvent, logBatches, parseHostMessage, parseResult, parseWebviewMessage, type RequestHandlers, requests, stepOf } from './protocol';
 import { lines, run, session, snapshot } from './test/fixtures';
 
 describe('messages from the webview', () => {
@@ -67,6 +67,36 @@ describe('messages from the host', () => {
     expect(parseHostMessage({ kind: 'notify', method: 'log', params: { ...batches[0]!.params, first_seq: 0 } }).ok).toBe(false);
   });
 
+  it('carries the step of each line as runs and the data of the few lines that have some, only when some line has them', () => {
+    const events: LogEvent[] = [
+      { seq: 1, stream: 'system', level: 'info', text: 'runbook ship v1: 2 step(s)', data: { runbook: 'ship' } },
+      { seq: 2, stream: 'system', level: 'info', text: 'step build: build', step: 'build', data: { tries: 1 } },
+      { seq: 3, stream: 'stdout', level: 'info', text: 'ok', step: 'build' },
+      { seq: 4, stream: 'stdout', level: 'info', text: 'a long line, continued', step: 'build', data: { continued: true } },
+      { seq: 5, stream: 'system', level: 'success', text: 'step build: succeeded in 1.0 s', step: null },
+      { seq: 6, stream: 'stdout', level: 'info', text: 'step other: printed by the program', step: 'deploy' },
+      { seq: 7, stream: 'stdout', level: 'info', text: 'step fake: the program, not the worker', step: null },
+    ];
+    const [batch] = logBatches('r', events);
+    expect(batch!.params).toMatchObject({
+      level: 'iiiikii',
+      steps: [[1, null], [4, 'build'], [1, 'deploy'], [1, null]],
+      data: [[0, { runbook: 'ship' }], [1, { tries: 1 }]],
+    });
+    expect(parseHostMessage(structuredClone(batch)).ok).toBe(true);
+    // a shell run's lines have neither: the batch is what it always was
+    expect(logBatches('r', lines(1, 3))[0]!.params).not.toHaveProperty('steps');
+    expect(logBatches('r', lines(1, 3))[0]!.params).not.toHaveProperty('data');
+    expect(stepOf({ stream: 'system', text: 'step deploy-web: waiting for approval — ok?', step: null })).toBe('deploy-web');
+    expect(stepOf({ stream: 'system', text: 'steps: 3', step: null })).toBeNull();
+
+    const bad = (patch: Record<string, unknown>) => parseHostMessage({ kind: 'notify', method: 'log', params: { ...batch!.params, ...patch } });
+    expect(bad({ steps: [[2, 'build']] })).toMatchObject({ ok: false, reason: expect.stringContaining('params.steps: the runs of steps need to add up to the lines of text') });
+    expect(bad({ steps: [[0, 'build'], [7, null]] }).ok).toBe(false);
+    expect(bad({ data: [[1, {}], [0, {}]] })).toMatchObject({ ok: false, reason: expect.stringContaining('params.data: data needs increasing indexes') });
+    expect(bad({ data: [[7, {}]] }).ok).toBe(false);
+  });
+
   it('refuses responses without an id', () => {
     expect(parseHostMessage({ kind: 'response', ok: true, result: {} }).ok).toBe(false);
     expect(parseHostMessage({ kind: 'response', id: 3, ok: false, error: { code: 'not_found', message: 'no such run' } }).ok).toBe(true);
@@ -116,5 +146,14 @@ describe('the host side', () => {
     expect(diffInfo({ ...artifact, kind: 'log' })).toBeUndefined();
     expect(diffInfo({ ...artifact, meta: { nothing: true } })).toBeUndefined();
     expect(parseHostMessage(hostNotification('diff', { diff: info! })).ok).toBe(true);
+  });
+
+  it('turns any artifact into what the page lists, without its content, a binary file by its own size', () => {
+    const row = { id: 'art-2', run_id: 'run-1', kind: 'file', name: 'logo.png', mime: 'application/octet-stream', size: 1368, content: 'iVBORw0…', meta: { encoding: 'base64', size: 1024 }, created_at: '2025-01-01T00:00:00.000Z' };
+    const info = artifactInfo(row);
+    expect(info).toEqual({ run_id: 'run-1', artifact_id: 'art-2', kind: 'file', name: 'logo.png', mime: 'application/octet-stream', size: 1024, created_at: '2025-01-01T00:00:00.000Z' });
+    expect(artifactInfo({ ...row, meta: {} })?.size).toBe(1368);
+    expect(artifactInfo({ ...row, kind: 'video' })).toBeUndefined();
+    expect(parseHostMessage(hostNotification('artifacts', { run_id: 'run-1', artifacts: [info!] })).ok).toBe(true);
   });
 });

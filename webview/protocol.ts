@@ -5,20 +5,24 @@
  * Wire shape. Webview → host: `{kind:'request', id, method, params}` and `{kind:'notify', method, params}`.
  * Host → webview: `{kind:'response', id, ok:true, result}` / `{kind:'response', id, ok:false, error:{code, message}}`
  * and `{kind:'notify', method, params}`. Rows keep the database's field names, so Store rows can be posted as they are
- * (unknown fields are dropped by the receiver), except artifacts: post `diffInfo(artifact)`, never the patch itself.
+ * (unknown fields are dropped by the receiver), except artifacts: post `diffInfo(artifact)` and `artifactInfo(artifact)`,
+ * never an artifact's content.
  *
  * How the host panel must behave:
  * 1. Post nothing before the webview's `ready` (a page that is still loading drops it). `ready` names the session the
  *    page showed before a reload, or null. On `ready`, first stop every log follower of the previous page.
  * 2. Answer `ready` with `snapshot`: every session (archived too: the page filters), the session to show (the one named
  *    in `ready` if it still exists, else the one the panel was opened for, else the newest active one, else null), all
- *    of its runs, the diff summaries of those runs, the executors a run may use, and the host's clock. Post a fresh
- *    `snapshot` whenever the panel becomes visible again (a hidden webview misses messages) and after `selectSession`
- *    or `createSession` switched the session. A snapshot replaces everything the page knew.
+ *    of its runs, the diff summaries of those runs, the steps of its runbook runs (store.listSteps), the artifact lists
+ *    of its finished runbook runs, the executors a run may use, and the host's clock. Post a fresh `snapshot` whenever
+ *    the panel becomes visible again (a hidden webview misses messages) and after `selectSession` or `createSession`
+ *    switched the session. A snapshot replaces everything the page knew.
  * 3. Then deltas, for the session of the last snapshot only: `runs` on every Store.watchSession callback (the changed
  *    runs or all of them: the page keeps the newer `updated_at`), `session` when that session's row changes,
  *    `sessions` (the whole list) on Store.onSessionsChange, `diff` once a run's diff artifact exists (look when a run
- *    becomes final).
+ *    becomes final). `steps` (all the steps of one runbook run) whenever they differ from what was posted: read them
+ *    when a runbook run changes, and every 2 s while one is running (a step moves without changing its run's row).
+ *    `artifacts` (the list of one runbook run) once it has finished.
  * 4. Logs are pulled by the page. `followLog {run_id, after_seq}`: stop any follower of that run, then for each batch of
  *    `store.followRun(run_id, after_seq)` post each of `logBatches(run_id, batch)`; when the iterator ends, `logEnd`.
  *    `unfollowLog` stops it. The page drops lines it already has and asks again from its last line after a gap.
@@ -32,7 +36,7 @@
  *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
  */
 import * as z from 'zod';
-import { CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorOption, LaneRunRequest, NewSession, Run, Session } from '../domain';
+import { ArtifactKind, CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorOption, isContinued, laneName, LaneRunRequest, NewSession, Run, RunStep, Session } from '../domain';
 
 export const protocolVersion = 1;
 
@@ -48,15 +52,32 @@ export interface LogEvent {
   stream: EventStream;
   level: EventLevel;
   text: string;
+  /** the runbook step the line belongs to */
+  step?: string | null;
+  data?: unknown;
 }
 
 const streamLetters: Record<EventStream, string> = { stdout: 'o', stderr: 'e', system: 's' };
 const levelLetters: Record<EventLevel, string> = { debug: 'd', info: 'i', warn: 'w', error: 'e', success: 'k' };
 
+/** `step <id>: …`: how a runbook run's worker names, in its own lines, the step a line is about. */
+const stepLine = /^step ([a-z][a-z0-9_-]{0,39}): /;
+
+/**
+ * The runbook step a line belongs to: its `step`, or for a line of the worker's own that has none (a step's end, a
+ * skip, a gate), the step its text names.
+ */
+export function stepOf(event: Pick<LogEvent, 'stream' | 'text' | 'step'>): string | null {
+  if (event.step) return event.step;
+  if (event.stream !== 'system') return null;
+  return stepLine.exec(event.text)?.[1] ?? null;
+}
+
 /**
  * Consecutive lines of one run, column by column. A structured clone of 5,000 line objects costs the page tens of
  * milliseconds to read; the same lines as one array of strings and two letter strings cost a few. Build it with
- * `logBatches`.
+ * `logBatches`. The two columns most lines lack are left out when no line has them: `steps` (the lines of a runbook
+ * run come in long runs of one step, so it is runs of [count, step]) and `data` (only the lines that carry some).
  */
 export const LogBatch = z
   .object({
@@ -68,10 +89,22 @@ export const LogBatch = z
     stream: z.string().regex(/^[oes]*$/, 'one of o, e, s per line'),
     /** one letter per line: d debug, i info, w warn, e error, k success */
     level: z.string().regex(/^[diwek]*$/, 'one of d, i, w, e, k per line'),
+    /** the step of each line, as runs: [how many lines in a row, their step (null: none)]; absent when no line has one */
+    steps: z.array(z.tuple([z.number().int().min(1), z.string().min(1).nullable()])).optional(),
+    /** [index in text, the event's data] for each line that has data, in order; absent when none has */
+    data: z.array(z.tuple([z.number().int().min(0), z.unknown()])).optional(),
   })
   .refine((b) => b.stream.length === b.text.length && b.level.length === b.text.length, {
     message: 'stream and level need one letter per line of text',
     path: ['stream'],
+  })
+  .refine((b) => b.steps === undefined || b.steps.reduce((sum, [count]) => sum + count, 0) === b.text.length, {
+    message: 'the runs of steps need to add up to the lines of text',
+    path: ['steps'],
+  })
+  .refine((b) => b.data === undefined || b.data.every(([i], k) => i < b.text.length && (k === 0 || i > b.data![k - 1]![0])), {
+    message: 'data needs increasing indexes of lines of text',
+    path: ['data'],
   });
 export type LogBatch = z.infer<typeof LogBatch>;
 
@@ -92,12 +125,29 @@ export const DiffInfo = z.object({
 });
 export type DiffInfo = z.infer<typeof DiffInfo>;
 
+/** What the page shows of any artifact of a run: what it is and how large, never its content. */
+export const ArtifactInfo = z.object({
+  run_id: id,
+  artifact_id: id,
+  kind: ArtifactKind,
+  name: z.string(),
+  mime: z.string(),
+  /** bytes of the file it stands for (a binary file is stored larger, as base64) */
+  size: z.number().int().min(0),
+  created_at: timestamp,
+});
+export type ArtifactInfo = z.infer<typeof ArtifactInfo>;
+
 export const Snapshot = z.object({
   sessions: z.array(Session),
   session: Session.nullable(),
   /** every run of `session`, in any order */
   runs: z.array(Run),
   diffs: z.array(DiffInfo),
+  /** the steps of every runbook run among `runs` that has planned them, each row naming its run */
+  steps: z.array(RunStep),
+  /** the artifacts of every finished runbook run among `runs` */
+  artifacts: z.array(ArtifactInfo),
   executors: z.array(ExecutorOption).min(1),
   /** the host's clock when it posted this, to judge leases against (the page's clock may differ) */
   now: timestamp,
@@ -122,6 +172,10 @@ export const hostNotifications = {
   session: z.object({ session: Session }),
   runs: z.object({ session_id: id, runs: z.array(Run), now: timestamp.optional() }),
   diff: z.object({ diff: DiffInfo }),
+  /** every step of one runbook run, as they are now */
+  steps: z.object({ run_id: id, steps: z.array(RunStep) }),
+  /** every artifact of one finished runbook run */
+  artifacts: z.object({ run_id: id, artifacts: z.array(ArtifactInfo) }),
   log: LogBatch,
   logEnd: z.object({ run_id: id }),
 } as const;
@@ -152,6 +206,22 @@ export const requests = {
   openLog: { params: z.object({ run_id: id }), result: empty },
   /** the clipboard of the editor (the page's own needs a secure context and focus) */
   copyText: { params: z.object({ text: z.string() }), result: empty },
+  /**
+   * the run's whole log from the database (the step's lines only, when one is named) to a file the person picks in a
+   * save dialog, as text or as JSON; `saved` is false when they canceled, `name` the file's name
+   */
+  exportLog: {
+    params: z.object({ run_id: id, format: z.enum(['text', 'json']), step: z.string().min(1).nullable().default(null) }),
+    result: z.object({ saved: z.boolean(), lines: z.number().int().min(0), name: z.string().nullable() }),
+  },
+  /** an artifact of the run: a file, a log or the manifest in a read-only editor, a link in the browser, a diff in the diff editor */
+  openArtifact: { params: z.object({ run_id: id, artifact_id: id }), result: empty },
+  /** lets a run waiting at an approval gate go on */
+  approveRun: { params: z.object({ run_id: id }), result: empty },
+  /** ends a waiting run; the editor asks the person why first, and `rejected` is false when they backed out */
+  rejectRun: { params: z.object({ run_id: id }), result: z.object({ rejected: z.boolean() }) },
+  /** "Run Runbook…" in a lane: the editor asks which runbook and its inputs (the command ocr.runRunbook) */
+  runRunbook: { params: z.object({ session_id: id, lane: laneName }), result: empty },
 } as const;
 
 export type RequestMethod = keyof typeof requests;
@@ -315,6 +385,16 @@ export function diffInfo(artifact: { id: string; run_id: string; kind: string; n
   return { run_id: artifact.run_id, artifact_id: artifact.id, name: artifact.name, size: artifact.size, base, files, insertions, deletions, binary_files: binaryFiles, entries, omitted };
 }
 
+/** The page's view of any artifact, from the artifact row: never its content. */
+export function artifactInfo(artifact: { id: string; run_id: string; kind: string; name: string; mime: string; size: number; meta: unknown; created_at: string }): ArtifactInfo | undefined {
+  const kind = ArtifactKind.safeParse(artifact.kind);
+  if (!kind.success) return undefined;
+  const meta = typeof artifact.meta === 'object' && artifact.meta !== null ? (artifact.meta as Record<string, unknown>) : {};
+  const stated = meta['size'];
+  const size = typeof stated === 'number' && Number.isInteger(stated) && stated >= 0 ? stated : Math.max(0, artifact.size);
+  return { run_id: artifact.run_id, artifact_id: artifact.id, kind: kind.data, name: artifact.name, mime: artifact.mime, size, created_at: artifact.created_at };
+}
+
 /** For the host: the `log` notifications of a batch of followRun events (split wherever seqs are not consecutive). */
 export function logBatches(runId: string, events: readonly LogEvent[]): Array<Extract<HostNotification, { method: 'log' }>> {
   const out: Array<Extract<HostNotification, { method: 'log' }>> = [];
@@ -322,18 +402,35 @@ export function logBatches(runId: string, events: readonly LogEvent[]): Array<Ex
   for (let i = 1; i <= events.length; i++) {
     if (i < events.length && events[i]!.seq === events[i - 1]!.seq + 1) continue;
     const part = events.slice(start, i);
-    if (part.length > 0) {
-      out.push(
-        hostNotification('log', {
-          run_id: runId,
-          first_seq: part[0]!.seq,
-          text: part.map((e) => e.text),
-          stream: part.map((e) => streamLetters[e.stream]).join(''),
-          level: part.map((e) => levelLetters[e.level] ?? 'i').join(''),
-        }),
-      );
-    }
+    if (part.length > 0) out.push(hostNotification('log', batchOf(runId, part)));
     start = i;
   }
   return out;
+}
+
+function batchOf(runId: string, part: readonly LogEvent[]): LogBatch {
+  const batch: LogBatch = {
+    run_id: runId,
+    first_seq: part[0]!.seq,
+    text: part.map((e) => e.text),
+    stream: part.map((e) => streamLetters[e.stream]).join(''),
+    level: part.map((e) => levelLetters[e.level] ?? 'i').join(''),
+  };
+  let steps: Array<[number, string | null]> | undefined;
+  let data: Array<[number, unknown]> | undefined;
+  for (let i = 0; i < part.length; i++) {
+    const event = part[i]!;
+    const step = stepOf(event);
+    if (step !== null && steps === undefined) steps = i > 0 ? [[i, null]] : [];
+    if (steps !== undefined) {
+      const last = steps[steps.length - 1];
+      if (last && last[1] === step) last[0]++;
+      else steps.push([1, step]);
+    }
+    // the worker's mark on the pieces of a line too long to store whole says nothing to a person
+    if (event.data !== undefined && event.data !== null && !isContinued({ data: event.data })) (data ??= []).push([i, event.data]);
+  }
+  if (steps) batch.steps = steps;
+  if (data) batch.data = data;
+  return batch;
 }

@@ -1,5 +1,6 @@
 // What the Runboard page asks of the editor, answered by the same functions the palette and the tree's menus call
-// (queueLaneRun, cancelRun, Open Lane Diff, Apply…): a run queued from the board is the run the palette would queue.
+// (queueLaneRun, cancelRun, Open Lane Diff, Apply…, Approve Run, Reject Run, Run Runbook…): a run queued from the board
+// is the run the palette would queue.
 import type { CancelOutcome, LaneRunRequest } from '../../domain';
 import { OcrError } from '../../worker/store/errors';
 import type { RequestHandlers } from '../../webview/protocol';
@@ -18,6 +19,15 @@ export interface RunboardActions {
   applyDiff(runId: string): Promise<{ outcome: 'applied' | 'conflict' | 'declined' | 'nothing'; message?: string }>;
   openLog(runId: string): Promise<void>;
   copyText(text: string): Promise<void>;
+  /** asks where (a save dialog), then writes the run's log (the step's lines only, when named); `saved` false when the person canceled */
+  exportLog(request: { runId: string; format: 'text' | 'json'; step: string | null }): Promise<{ saved: boolean; lines: number; name: string | null }>;
+  /** a file, log or manifest in a read-only editor, a link in the browser (http and https only), a diff in the diff editor */
+  openArtifact(runId: string, artifactId: string): Promise<void>;
+  approveRun(runId: string): Promise<void>;
+  /** asks the person why first; false when they backed out */
+  rejectRun(runId: string): Promise<boolean>;
+  /** the command ocr.runRunbook, on the lane: it asks which runbook and its inputs, and queues the run */
+  runRunbook(sessionId: string, lane: string): Promise<void>;
 }
 
 /** What the handlers need of the host: which session it shows. */
@@ -59,6 +69,20 @@ export function requestHandlers(actions: RunboardActions, host: SessionSwitcher)
     },
     copyText: async ({ text }) => {
       await actions.copyText(text);
+      return {};
+    },
+    exportLog: async ({ run_id, format, step }) => actions.exportLog({ runId: run_id, format, step }),
+    openArtifact: async ({ run_id, artifact_id }) => {
+      await actions.openArtifact(run_id, artifact_id);
+      return {};
+    },
+    approveRun: async ({ run_id }) => {
+      await actions.approveRun(run_id);
+      return {};
+    },
+    rejectRun: async ({ run_id }) => ({ rejected: await actions.rejectRun(run_id) }),
+    runRunbook: async ({ session_id, lane }) => {
+      await actions.runRunbook(session_id, lane);
       return {};
     },
   };

@@ -1,17 +1,24 @@
 // The Runboard's host against the protocol, without VS Code: a real RunboardHost on a real SessionsModel on a real
 // PostgresStore (a database of its own), and a stand-in for the page that checks every message it is posted the way the
 // page does (parseHostMessage) and refuses what fails. No worker runs: the test moves runs through the queue's own
-// functions (claim, heartbeat, append, put the diff, finish), as a worker would. What needs the editor (its commands,
-// the palette's active session, the diff editor) is tested in test/e2e/vscode/runboard.test.ts.
+// functions (claim, heartbeat, append, put the diff, finish; plan and move a runbook run's steps, park it at a gate), as a
+// worker would. What needs the editor (its commands, the palette's active session, the diff editor, the save dialog) is
+// tested in test/e2e/vscode/runboard.test.ts and the UI tests.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type DiffSummary, type Run, type Session } from '../../domain';
+import { type DiffSummary, type Run, type RunStep, type Session } from '../../domain';
+import { parseRunbook } from '../../worker/runbooks/files';
 import { queueLaneRun } from '../../worker/runs/queue-lane-run';
+import { queueRunbookRun } from '../../worker/runs/queue-runbook-run';
 import { PostgresStore } from '../../worker/store/postgres';
 import type { Lease } from '../../worker/store/types';
 import { createTestDatabase } from '../../worker/store/testing';
 import { protocolVersion, type ResponseMessage } from '../../webview/protocol';
 import type { Log } from '../log';
 import { Emitter, SessionsModel } from '../sessions/sessions-model';
+import { toFile, writeLogExport } from './log-export';
 import { RecordingPage as Page } from './recording-page.test-support';
 import { RunboardHost, type RunboardDeps } from './runboard-host';
 
@@ -40,6 +47,9 @@ describe('the Runboard host', () => {
   const asked: string[] = [];
   let madeActive: string | undefined;
   let copyGate: Promise<void> | undefined;
+  /** what the person answers when asked why they reject; undefined: they backed out */
+  let rejectReason: string | undefined;
+  const exportDir = mkdtempSync(path.join(os.tmpdir(), 'ocr-runboard-export-'));
   const hosts: Array<{ host: RunboardHost; page: Page }> = [];
   let nextId = 1;
   const worker = 'hand-worker';
@@ -84,9 +94,24 @@ describe('the Runboard host', () => {
           await copyGate;
           asked.push(`copyText ${text}`);
         },
+        // the save dialog answers a file in a scratch folder
+        exportLog: async ({ runId, format, step }) => {
+          const name = `${runId}-${step ?? 'all'}.${format}`;
+          const lines = await toFile(path.join(exportDir, name), (sink) => writeLogExport(store, runId, format, step, sink));
+          return { saved: true, lines, name };
+        },
+        openArtifact: async (runId, artifactId) => void asked.push(`openArtifact ${runId} ${artifactId}`),
+        approveRun: async (runId) => void (await store.approveRun(runId)),
+        rejectRun: async (runId) => {
+          if (rejectReason === undefined) return false;
+          await store.rejectRun(runId, rejectReason);
+          return true;
+        },
+        runRunbook: async (sessionId, lane) => void asked.push(`runRunbook ${sessionId} ${lane}`),
       },
       log,
       showError: (m) => void warnings.push(m),
+      stepsRefreshMs: refreshMs,
     };
   });
 
@@ -101,6 +126,7 @@ describe('the Runboard host', () => {
     model?.dispose();
     await store?.close();
     await db?.drop();
+    rmSync(exportDir, { recursive: true, force: true });
   });
 
   function open(openedFor?: string): { host: RunboardHost; page: Page } {
@@ -138,6 +164,41 @@ describe('the Runboard host', () => {
   const leaseOf = (run: Run): Lease => ({ runId: run.id, workerId: worker, attempt: run.attempt });
   const finish = (run: Run, status: 'succeeded' | 'failed' | 'canceled') =>
     store.finishAndClaim(worker, [{ runId: run.id, attempt: run.attempt, status, exitCode: status === 'succeeded' ? 0 : 1 }], 0);
+
+  /** Queues a run of a small runbook: two shell steps around an approval gate. */
+  async function queueRunbook(sessionId: string, lane = 'A'): Promise<Run> {
+    const text = `name: ship
+title: Ship
+steps:
+  - id: build
+    run: echo built
+  - id: gate
+    approval: { message: "Ship it?" }
+  - id: deploy
+    title: Deploy
+    run: echo deployed
+`;
+    const file = parseRunbook(text, '/repo/.ocr/runbooks/ship.yaml');
+    if ('problems' in file) throw new Error(file.problems.map((p) => p.message).join('; '));
+    return queueRunbookRun(store, file, { session_id: sessionId, lane }, () => {
+      throw new Error('this runbook has no secret inputs');
+    });
+  }
+
+  const plan = [
+    { step_id: 'build', title: 'build', kind: 'shell' as const },
+    { step_id: 'gate', title: 'gate', kind: 'approval' as const },
+    { step_id: 'deploy', title: 'Deploy', kind: 'shell' as const },
+  ];
+  const statuses = (steps: readonly RunStep[] | undefined) => steps?.map((s) => `${s.step_id}:${s.status}`).join(' ');
+  /** The steps of the run as the page was last posted them. */
+  const postedSteps = (page: Page, runId: string): RunStep[] | undefined =>
+    page.messages.reduce<RunStep[] | undefined>((last, m) => {
+      if (m.kind !== 'notify') return last;
+      if (m.method === 'snapshot') return m.params.steps.filter((s) => s.run_id === runId);
+      if (m.method === 'steps' && m.params.run_id === runId) return m.params.steps;
+      return last;
+    }, undefined);
 
   it('posts nothing before the page is ready, then a snapshot of the session it was opened for, with every session listed', async () => {
     const one = await newSession('one');
@@ -337,6 +398,140 @@ describe('the Runboard host', () => {
     await until('the end of the log', () => page.notifications('logEnd').some((e) => e.run_id === run.id));
     expect(page.notifications('log').flatMap((b) => b.text)).toEqual(['two', 'three', 'four']);
     expect(page.notifications('log').at(-1)).toMatchObject({ first_seq: 4, stream: 'e', level: 'e' });
+  });
+
+  it('posts a runbook run\'s steps as they move, a run parked at its gate, and the artifacts it left, without their content', async () => {
+    const session = await newSession('runbook steps');
+    const queued = await queueRunbook(session.id);
+    const { host, page } = open(session.id);
+    ready(host, null);
+    const first = await snapshotAt(page, 0);
+    expect(first.steps, 'a run no worker has taken has no steps yet').toEqual([]);
+
+    const run = await claim(session.id);
+    expect(run.id).toBe(queued.id);
+    const [build, gate] = await store.planSteps(leaseOf(run), plan);
+    await until('the planned steps', () => statuses(postedSteps(page, run.id)) === 'build:queued gate:queued deploy:queued');
+    await store.moveStep(leaseOf(run), build!.idx, 'running');
+    // a step moves without changing its run's row: the host reads the steps again while the run is running
+    await until('build running', () => statuses(postedSteps(page, run.id))?.startsWith('build:running'));
+    await store.appendEvents(leaseOf(run), [
+      { stream: 'system', text: 'runbook ship v1: 3 step(s)', data: { runbook: 'ship', version: 1 } },
+      { stream: 'system', text: 'step build: build', step: 'build', data: { tries: 1 } },
+      { stream: 'stdout', text: 'built', step: 'build' },
+      { stream: 'system', text: 'step build: succeeded in 10 ms', level: 'success' },
+    ]);
+    await store.moveStep(leaseOf(run), build!.idx, 'succeeded', { exitCode: 0 });
+    await store.appendEvents(leaseOf(run), [{ stream: 'system', text: 'step gate: waiting for approval — Ship it?', level: 'warn' }]);
+    await store.parkRun(leaseOf(run), gate!.idx, { message: 'Ship it?' });
+    await until('the run waiting', () => page.runSeen(run.id).some((r) => r.status === 'waiting' && r.approval?.message === 'Ship it?'));
+    await until('the gate waiting', () => statuses(postedSteps(page, run.id)) === 'build:succeeded gate:waiting deploy:queued');
+    expect(postedSteps(page, run.id)?.[0]).toMatchObject({ tries: 1, exit_code: 0, started_at: expect.any(String), finished_at: expect.any(String) });
+
+    // its log: each line with its step (a line of the worker's own about a step counts as the step's), data only where there is some
+    host.receive({ kind: 'notify', method: 'followLog', params: { run_id: run.id, after_seq: 0 } });
+    await until('its log', () => page.notifications('log').flatMap((b) => b.text).length === 5);
+    const [batch] = page.notifications('log');
+    expect(batch).toMatchObject({ first_seq: 1, level: 'iiikw', steps: [[1, null], [3, 'build'], [1, 'gate']], data: [[0, { runbook: 'ship', version: 1 }], [1, { tries: 1 }]] });
+    host.receive({ kind: 'notify', method: 'unfollowLog', params: { run_id: run.id } });
+
+    // approved, it is queued again, then runs to its end
+    const approved = await request(host, page, 'approveRun', { run_id: run.id });
+    expect(approved).toMatchObject({ ok: true, result: {} });
+    await until('the run queued again', () => page.runSeen(run.id).some((r) => r.status === 'queued' && r.approval?.decision === 'approved'));
+    const resumed = await claim(session.id);
+    await store.moveStep(leaseOf(resumed), 2, 'running');
+    await until('deploy running', () => statuses(postedSteps(page, run.id)) === 'build:succeeded gate:succeeded deploy:running');
+    await store.moveStep(leaseOf(resumed), 2, 'succeeded', { exitCode: 0 });
+    await store.putArtifact(leaseOf(resumed), { kind: 'file', name: 'report.txt', content: 'all good\n', meta: { encoding: 'utf8', size: 9 } });
+    await store.putArtifact(leaseOf(resumed), { kind: 'link', name: 'Release', mime: 'text/uri-list', content: 'https://example.com/r/1', meta: { url: 'https://example.com/r/1' } });
+    await store.putArtifact(leaseOf(resumed), { kind: 'manifest', name: 'manifest.json', mime: 'application/json', content: '{"steps": []}' });
+    await finish(resumed, 'succeeded');
+    await until('every step succeeded', () => statuses(postedSteps(page, run.id)) === 'build:succeeded gate:succeeded deploy:succeeded');
+    const { artifacts } = await until('its artifacts', () => page.notifications('artifacts').find((a) => a.run_id === run.id));
+    expect(artifacts.map((a) => [a.kind, a.name, a.size]).sort()).toEqual([
+      ['file', 'report.txt', 9],
+      ['link', 'Release', 23],
+      ['manifest', 'manifest.json', 13],
+    ]);
+    expect(JSON.stringify(page.messages)).not.toContain('all good');
+
+    // no more reads once the run has finished; the next page's snapshot carries the steps and artifacts
+    const posted = page.notifications('steps').length;
+    await sleep(refreshMs * 4);
+    expect(page.notifications('steps').length).toBe(posted);
+    ready(host, session.id);
+    const again = await snapshotAt(page, 1);
+    expect(statuses(again.steps.filter((s) => s.run_id === run.id))).toBe('build:succeeded gate:succeeded deploy:succeeded');
+    expect(again.artifacts.map((a) => a.name).sort()).toEqual(['Release', 'manifest.json', 'report.txt']);
+
+    const opened = await request(host, page, 'openArtifact', { run_id: run.id, artifact_id: artifacts.find((a) => a.kind === 'link')!.artifact_id });
+    expect(opened.ok).toBe(true);
+    expect(asked).toContain(`openArtifact ${run.id} ${artifacts.find((a) => a.kind === 'link')!.artifact_id}`);
+  });
+
+  it('rejects a waiting run with the reason the person gives, and does nothing when they back out', async () => {
+    const session = await newSession('runbook reject');
+    await queueRunbook(session.id);
+    const run = await claim(session.id);
+    const [, gate] = await store.planSteps(leaseOf(run), plan);
+    await store.moveStep(leaseOf(run), 0, 'running');
+    await store.moveStep(leaseOf(run), 0, 'succeeded');
+    await store.parkRun(leaseOf(run), gate!.idx, { message: 'Ship it?' });
+    const { host, page } = open(session.id);
+    ready(host, null);
+    expect(statuses((await snapshotAt(page, 0)).steps)).toBe('build:succeeded gate:waiting deploy:queued');
+
+    rejectReason = undefined;
+    expect(await request(host, page, 'rejectRun', { run_id: run.id })).toMatchObject({ ok: true, result: { rejected: false } });
+    expect((await store.getRun(run.id)).status).toBe('waiting');
+    rejectReason = 'not during the freeze';
+    expect(await request(host, page, 'rejectRun', { run_id: run.id })).toMatchObject({ ok: true, result: { rejected: true } });
+    await until('the run canceled', () => page.runSeen(run.id).some((r) => r.status === 'canceled' && r.error === 'rejected: not during the freeze'));
+    await until('its steps canceled', () => statuses(postedSteps(page, run.id)) === 'build:succeeded gate:canceled deploy:skipped');
+    // a run decided already cannot be approved: the page hears why
+    const late = await request(host, page, 'approveRun', { run_id: run.id });
+    expect(late).toMatchObject({ ok: false, error: { code: 'invalid_state', message: expect.stringContaining('not waiting') } });
+  });
+
+  it('exports a run\'s whole log as text or JSON, all of it or one step\'s lines, and passes Run Runbook on with the lane', async () => {
+    const session = await newSession('runbook export');
+    await queueRunbook(session.id);
+    const run = await claim(session.id);
+    await store.appendEvents(leaseOf(run), [
+      { stream: 'system', text: 'runbook ship v1: 3 step(s)', data: { runbook: 'ship' } },
+      { stream: 'system', text: 'step build: build', step: 'build' },
+      { stream: 'stdout', text: 'built', step: 'build' },
+      { stream: 'stderr', text: 'a warning', step: 'build', level: 'warn' },
+      { stream: 'system', text: 'step build: succeeded in 10 ms', level: 'success' },
+      { stream: 'stdout', text: 'deployed', step: 'deploy' },
+    ]);
+    const { host, page } = open(session.id);
+    ready(host, null);
+    await snapshotAt(page, 0);
+
+    const all = await request(host, page, 'exportLog', { run_id: run.id, format: 'text', step: null });
+    expect(all).toMatchObject({ ok: true, result: { saved: true, lines: 6 } });
+    const text = readFileSync(path.join(exportDir, (all as { result: { name: string } }).result.name), 'utf8');
+    expect(text.split('\n').slice(1)).toEqual(['── runbook ship v1: 3 step(s)', '── step build: build', 'built', 'a warning', '── step build: succeeded in 10 ms', 'deployed', '']);
+
+    const step = await request(host, page, 'exportLog', { run_id: run.id, format: 'json', step: 'build' });
+    expect(step).toMatchObject({ ok: true, result: { saved: true, lines: 4 } });
+    const json = JSON.parse(readFileSync(path.join(exportDir, (step as { result: { name: string } }).result.name), 'utf8'));
+    expect(json).toMatchObject({ run: { id: run.id, lane: 'A', executor: 'runbook' }, step: 'build' });
+    expect(json.events.map((e: { text: string; step: string; level: string }) => [e.step, e.level, e.text])).toEqual([
+      ['build', 'info', 'step build: build'],
+      ['build', 'info', 'built'],
+      ['build', 'warn', 'a warning'],
+      ['build', 'success', 'step build: succeeded in 10 ms'],
+    ]);
+
+    const runbook = await request(host, page, 'runRunbook', { session_id: session.id, lane: 'B' });
+    expect(runbook.ok).toBe(true);
+    expect(asked).toContain(`runRunbook ${session.id} B`);
+    const badLane = await request(host, page, 'runRunbook', { session_id: session.id, lane: 'no lane!' });
+    expect(badLane).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/lane/) } });
+    await finish(run, 'canceled');
   });
 
   it('does not post an answer to a page that has loaded since it asked', async () => {

@@ -10,9 +10,11 @@
 // ready, showing the panel again, a switch and a store change start loading; hiding the panel waits. Besides the state
 // it keeps the session the person wants (the target), what the page has been posted, and the count of page loads. The
 // sessions and runs come from the SessionsModel only: the shown session is pinned there (with heartbeats: a page that
-// is loading or showing is in view) until another is shown or the page is hidden. The host knows nothing of the panel:
-// the panel hands it the page's messages and a way to post back, which is also how the tests drive it.
-import { type ExecutorOption, isFinal, type Run, type Session } from '../../domain';
+// is loading or showing is in view) until another is shown or the page is hidden. The steps and artifacts of runbook
+// runs are the host's own reads (runbook-parts.ts): steps whenever a runbook run changes, and every 2 s while one is
+// running, since a step moves without changing its run's row. The host knows nothing of the panel: the panel hands it
+// the page's messages and a way to post back, which is also how the tests drive it.
+import { type ExecutorOption, isFinal, type Run, type RunStep, type Session } from '../../domain';
 import { OcrError } from '../../worker/store/errors';
 import type { Store } from '../../worker/store/store';
 import {
@@ -28,10 +30,11 @@ import {
   type WebviewNotificationHandlers,
 } from '../../webview/protocol';
 import type { Log } from '../log';
-import { type Disposable, type Event, isNewerRun, type SessionsModel } from '../sessions/sessions-model';
+import { type Disposable, type Event, heartbeatRefreshMs, isNewerRun, type SessionsModel } from '../sessions/sessions-model';
 import { DiffInfos } from './diff-infos';
 import { LogFollowers } from './log-followers';
 import { requestHandlers, type RunboardActions } from './request-handlers';
+import { hasArtifacts, hasSteps, RunbookArtifacts, RunbookSteps } from './runbook-parts';
 
 /** What the host needs of the extension. */
 export interface RunboardDeps {
@@ -49,6 +52,8 @@ export interface RunboardDeps {
   log: Log;
   /** shows an error to the person; the panel passes vscode.window.showErrorMessage */
   showError(message: string): void;
+  /** how often the steps of a running runbook run are read again (default: the model's heartbeat refresh, 2 s) */
+  stepsRefreshMs?: number;
 }
 
 /** The page, as the host sees it. */
@@ -73,6 +78,10 @@ interface Posted {
   /** the shown session's row, as JSON */
   session: string;
   runs: Map<string, Run>;
+  /** each runbook run's steps as posted, as JSON, and whether its run had finished when they were read */
+  steps: Map<string, { json: string; final: boolean }>;
+  /** counts snapshots: steps read before the latest one may be older than what it carried */
+  generation: number;
 }
 
 export class RunboardHost implements Disposable {
@@ -81,10 +90,15 @@ export class RunboardHost implements Disposable {
   private target: string | undefined;
   /** counts the page's `ready`s: an answer to a request of an earlier load would meet another request with its id */
   private pageLoads = 0;
-  private readonly posted: Posted = { sessions: undefined, session: '', runs: new Map() };
+  private readonly posted: Posted = { sessions: undefined, session: '', runs: new Map(), steps: new Map(), generation: 0 };
   /** the shown (or loading) session, kept watched by the model */
   private pinned: { sessionId: string; pin: Disposable } | undefined;
   private readonly diffs = new DiffInfos();
+  private readonly steps = new RunbookSteps();
+  private readonly artifacts = new RunbookArtifacts();
+  /** the read of the shown session's steps in flight, and whether another is wanted after it */
+  private stepsRead: { again: boolean } | undefined;
+  private stepsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly followers: LogFollowers;
   private readonly handlers: RequestHandlers;
   private readonly subscriptions: Disposable[];
@@ -133,6 +147,7 @@ export class RunboardHost implements Disposable {
 
   dispose(): void {
     this.enter({ kind: 'closed' });
+    this.watchSteps(false);
     this.followers.stopAll();
     for (const s of this.subscriptions.splice(0)) s.dispose();
   }
@@ -200,6 +215,7 @@ export class RunboardHost implements Disposable {
 
   private enter(next: RunboardState): void {
     this.current = next;
+    if (next.kind !== 'showing') this.watchSteps(false);
     if (next.kind === 'waiting' || next.kind === 'failed' || next.kind === 'closed') this.pin(undefined);
   }
 
@@ -218,6 +234,8 @@ export class RunboardHost implements Disposable {
     // Followers and diff summaries read the old store.
     this.followers.stopAll();
     this.diffs.clear();
+    this.steps.clear();
+    this.artifacts.clear();
     if (this.current.kind !== 'switching') void this.load();
   }
 
@@ -252,11 +270,13 @@ export class RunboardHost implements Disposable {
       await model.loaded(chosen.id);
     }
     const runs = chosen ? [...model.runs(chosen.id)] : [];
-    const diffs = this.current === loading ? await this.diffs.ofRuns(await this.deps.store(), runs) : [];
+    if (this.current !== loading) return undefined;
+    const store = await this.deps.store();
+    const [diffs, steps, artifacts] = await Promise.all([this.diffs.ofRuns(store, runs), this.steps.ofRuns(store, runs), this.artifacts.ofRuns(store, runs)]);
     if (this.current !== loading) return undefined;
     const sessions = model.allSessions;
     const session = (chosen && sessions.find((s) => s.id === chosen.id)) ?? chosen ?? null;
-    return { sessions: [...sessions], session, runs, diffs, executors: this.deps.executors(), now: new Date().toISOString() };
+    return { sessions: [...sessions], session, runs, diffs, steps, artifacts, executors: this.deps.executors(), now: new Date().toISOString() };
   }
 
   private choose(sessions: readonly Session[], named: string | null | undefined): Session | undefined {
@@ -269,6 +289,10 @@ export class RunboardHost implements Disposable {
     this.posted.sessions = this.deps.model.allSessions;
     this.posted.session = JSON.stringify(snapshot.session);
     this.posted.runs = new Map(snapshot.runs.map((r) => [r.id, r]));
+    this.posted.generation++;
+    const steps = new Map<string, RunStep[]>();
+    for (const step of snapshot.steps) steps.set(step.run_id, [...(steps.get(step.run_id) ?? []), step]);
+    this.posted.steps = new Map(snapshot.runs.filter(hasSteps).map((r) => [r.id, { json: JSON.stringify(steps.get(r.id) ?? []), final: isFinal(r.status) }]));
   }
 
   /** Keeps the session watched by the model, and lets go of the one before. */
@@ -289,6 +313,7 @@ export class RunboardHost implements Disposable {
     if (state.sessionId === null) return;
     this.sendSessionRow(state.sessionId);
     this.sendRuns(state.sessionId);
+    this.sendSteps(state.sessionId);
   }
 
   private sendSessions(): void {
@@ -314,6 +339,73 @@ export class RunboardHost implements Disposable {
     void this.post(hostNotification('runs', { session_id: sessionId, runs: changed, now: new Date().toISOString() }));
     const finished = changed.filter((r) => isFinal(r.status) && !this.diffs.has(r.id));
     if (finished.length > 0) void this.sendDiffs(sessionId, finished);
+    const leftArtifacts = changed.filter((r) => hasArtifacts(r) && !this.artifacts.has(r.id));
+    if (leftArtifacts.length > 0) void this.sendArtifacts(sessionId, leftArtifacts);
+  }
+
+  private async sendArtifacts(sessionId: string, runs: readonly Run[]): Promise<void> {
+    try {
+      const store = await this.deps.store();
+      for (const run of runs) {
+        const artifacts = await this.artifacts.of(store, run.id);
+        if (this.isShowing(sessionId)) await this.post(hostNotification('artifacts', { run_id: run.id, artifacts }));
+      }
+    } catch (e) {
+      this.deps.log.warn(`Runboard: could not list a run's artifacts: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Reads the steps of the shown session's runbook runs that may have moved (every one not seen finished) and posts
+   * those that differ from what the page has; one read at a time, and one more after it when asked meanwhile. Keeps
+   * the 2 s reads going while one of them is running.
+   */
+  private sendSteps(sessionId: string): void {
+    const runs = this.deps.model.runs(sessionId).filter(hasSteps);
+    this.watchSteps(runs.some((r) => r.status === 'running'));
+    const due = runs.filter((r) => !this.posted.steps.get(r.id)?.final);
+    if (due.length === 0) return;
+    if (this.stepsRead) {
+      this.stepsRead.again = true;
+      return;
+    }
+    const read = { again: false };
+    this.stepsRead = read;
+    void this.readSteps(sessionId, due).finally(() => {
+      this.stepsRead = undefined;
+      if (read.again && this.isShowing(sessionId)) this.sendSteps(sessionId);
+    });
+  }
+
+  private async readSteps(sessionId: string, runs: readonly Run[]): Promise<void> {
+    const generation = this.posted.generation;
+    try {
+      const store = await this.deps.store();
+      for (const run of runs) {
+        const steps = await this.steps.of(store, run);
+        if (!this.isShowing(sessionId) || generation !== this.posted.generation) return;
+        const json = JSON.stringify(steps);
+        const final = isFinal(run.status);
+        const posted = this.posted.steps.get(run.id);
+        this.posted.steps.set(run.id, { json, final });
+        if (posted?.json === json || (!posted && steps.length === 0)) continue;
+        await this.post(hostNotification('steps', { run_id: run.id, steps }));
+      }
+    } catch (e) {
+      this.deps.log.warn(`Runboard: could not read the steps of a runbook run: ${(e as Error).message}`);
+    }
+  }
+
+  /** Reads the shown session's steps again every few seconds, or stops. */
+  private watchSteps(on: boolean): void {
+    if (on && !this.stepsTimer) {
+      this.stepsTimer = setInterval(() => {
+        if (this.current.kind === 'showing' && this.current.sessionId !== null) this.sendSteps(this.current.sessionId);
+      }, this.deps.stepsRefreshMs ?? heartbeatRefreshMs);
+    } else if (!on && this.stepsTimer) {
+      clearInterval(this.stepsTimer);
+      this.stepsTimer = undefined;
+    }
   }
 
   private async sendDiffs(sessionId: string, runs: readonly Run[]): Promise<void> {

@@ -1,20 +1,27 @@
 // The single Runboard panel: created on first use, revealed afterwards, restored by VS Code after a window reload. The
 // panel serves the page (webview/) and hands its messages to a RunboardHost, which speaks the protocol.
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { executorOptions } from '../../worker/engine/executors';
-import type { ExecutorOption } from '../../domain';
+import { type ExecutorOption, shortId } from '../../domain';
 import { runboardAssets, runboardHtml } from '../../webview/page-html';
+import { approveRun, askRejectReason, rejectRun } from '../commands/approval-commands';
 import type { CommandContext } from '../commands/context';
 import { cancelRun, retryRun } from '../commands/run-commands';
 import { startSession } from '../commands/session-commands';
 import { applyRunChanges, openRunDiff, openRunLog } from '../commands/view-commands';
 import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { readSettings } from '../settings';
+import { openArtifact } from './artifact-documents';
+import { exportFileName, type LogExportFormat, toFile, writeLogExport } from './log-export';
 import type { RunboardActions } from './request-handlers';
 import { type RunboardDeps, RunboardHost } from './runboard-host';
 
 export const openRunboardCommand = 'ocr.openRunboard';
+/** "Run Runbook…" in a lane's menu: the command that asks which runbook and its inputs, given `{ session_id, lane }` */
+export const runRunbookCommand = 'ocr.runRunbook';
 export const runboardViewType = 'ocr.runboard';
 const title = 'Runboard';
 
@@ -95,7 +102,45 @@ export function runboardActions(ctx: CommandContext): RunboardActions {
     applyDiff: async (runId) => applyRunChanges(ctx, await runOf(runId), { confirm: true }),
     openLog: (runId) => openRunLog(ctx, runId),
     copyText: async (text) => vscode.env.clipboard.writeText(text),
+    exportLog: ({ runId, format, step }) => exportLog(ctx, runId, format, step),
+    openArtifact: (runId, artifactId) =>
+      openArtifact({ extension: ctx.extension, store: () => ctx.store(), openDiff: async (id) => void (await openRunDiff(ctx, await runOf(id))) }, runId, artifactId),
+    approveRun: async (runId) => void (await approveRun(ctx, runId)),
+    rejectRun: async (runId) => {
+      const reason = await askRejectReason(await runOf(runId));
+      if (reason === undefined) return false;
+      await rejectRun(ctx, runId, reason);
+      return true;
+    },
+    runRunbook: async (sessionId, lane) => void (await vscode.commands.executeCommand(runRunbookCommand, { session_id: sessionId, lane })),
   };
+}
+
+/**
+ * Export Log: a save dialog, then the run's log from the database. A file the person names, rather than another
+ * document: the log document already shows the log, and an export is to keep or hand on, JSON for tools.
+ */
+async function exportLog(ctx: CommandContext, runId: string, format: LogExportFormat, step: string | null): Promise<{ saved: boolean; lines: number; name: string | null }> {
+  const store = await ctx.store();
+  const run = await store.getRun(runId);
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri ?? vscode.Uri.file(os.homedir());
+  const target = await vscode.window.showSaveDialog({
+    title: `Export the log of run ${shortId(run.id)} in lane ${run.lane}${step ? `, step ${step}` : ''}`,
+    defaultUri: vscode.Uri.joinPath(folder, exportFileName(run, format, step)),
+    filters: format === 'json' ? { JSON: ['json'] } : { Log: ['log', 'txt'] },
+    saveLabel: 'Export',
+  });
+  if (!target) return { saved: false, lines: 0, name: null };
+  let lines: number;
+  if (target.scheme === 'file') lines = await toFile(target.fsPath, (sink) => writeLogExport(store, runId, format, step, sink));
+  else {
+    // a folder the editor reaches some other way: written whole, through the editor
+    let text = '';
+    lines = await writeLogExport(store, runId, format, step, { write: async (chunk) => void (text += chunk) });
+    await vscode.workspace.fs.writeFile(target, Buffer.from(text, 'utf8'));
+  }
+  ctx.log.info(`exported the log of run ${run.id} (${lines} lines) to ${target.toString(true)}`);
+  return { saved: true, lines, name: path.posix.basename(target.path) };
 }
 
 /** The shell, and every agent profile whose CLI this machine has; the `ocr.defaultExecutor` first. */

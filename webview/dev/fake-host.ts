@@ -1,10 +1,11 @@
 // The dev harness's host: the outer page, standing where VS Code's webview host frame stands. It loads the Runboard in
 // an iframe on another site (another renderer process, as a real webview is), answers it through the protocol
 // exactly as the extension host must (parseWebviewMessage, answerRequest, ready → snapshot, deltas, pulled logs), and
-// plays a small in-memory queue: runs wait, start, print, heartbeat, end, leave diffs. For the dev harness and the
-// benchmark only; the tests talk to the page directly.
-import { isFinal, type Run, type Session, type ExecutorOption } from '../../domain';
-import { answerRequest, dispatchWebviewNotification, type DiffInfo, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers, type WebviewNotificationHandlers } from '../protocol';
+// plays a small in-memory queue: runs wait, start, print, heartbeat, end, leave diffs; a runbook run moves through its
+// steps, stops at an approval gate and leaves artifacts. For the dev harness and the benchmark only; the tests talk to
+// the page directly.
+import { isFinal, type Run, type RunStep, type Session, type ExecutorOption } from '../../domain';
+import { type ArtifactInfo, answerRequest, dispatchWebviewNotification, type DiffInfo, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers, type WebviewNotificationHandlers } from '../protocol';
 
 const params = new URLSearchParams(location.search);
 // the Store's followRun yields batches of at most this many lines (5,000 by default; the host may ask for fewer)
@@ -24,6 +25,10 @@ class FakeHost {
   readonly runs = new Map<string, Run>();
   readonly lines = new Map<string, LogEvent[]>();
   readonly diffs = new Map<string, DiffInfo>();
+  readonly steps = new Map<string, RunStep[]>();
+  readonly artifacts = new Map<string, ArtifactInfo[]>();
+  /** runbook runs waiting at their gate: what approving them does */
+  private readonly gates = new Map<string, () => void>();
   /** runs whose log the page follows */
   readonly followers = new Set<string>();
   private readonly timers = new Map<string, ReturnType<typeof setInterval>[]>();
@@ -67,6 +72,8 @@ class FakeHost {
         session,
         runs,
         diffs: runs.flatMap((r) => this.diffs.get(r.id) ?? []),
+        steps: runs.flatMap((r) => this.steps.get(r.id) ?? []),
+        artifacts: runs.flatMap((r) => this.artifacts.get(r.id) ?? []),
         executors,
         now: iso(),
       }),
@@ -114,6 +121,28 @@ class FakeHost {
     applyDiff: () => ({ applied: true }),
     openLog: () => ({}),
     copyText: () => ({}),
+    exportLog: ({ run_id, format, step }) => {
+      const lines = (this.lines.get(run_id) ?? []).filter((l) => step === null || l.step === step).length;
+      return { saved: true, lines, name: `${this.get(run_id).lane}-${run_id.slice(0, 8)}.${format === 'json' ? 'json' : 'log'}` };
+    },
+    openArtifact: () => ({}),
+    approveRun: ({ run_id }) => {
+      const go = this.gates.get(run_id);
+      if (!go) throw Object.assign(new Error('the run is not waiting for approval'), { code: 'invalid_state' });
+      this.gates.delete(run_id);
+      go();
+      return {};
+    },
+    rejectRun: ({ run_id }) => {
+      if (!this.gates.delete(run_id)) throw Object.assign(new Error('the run is not waiting for approval'), { code: 'invalid_state' });
+      this.moveSteps(run_id, (s) => (s.status === 'waiting' ? { status: 'canceled', finished_at: iso() } : s.status === 'queued' ? { status: 'skipped' } : {}));
+      this.finish(run_id, 'canceled', null, 'rejected: not now');
+      return { rejected: true };
+    },
+    runRunbook: ({ session_id, lane }) => {
+      this.runbook(this.addRun(session_id, lane, 'runbook deploy-web v3', { executor: 'runbook', spec: { name: 'deploy-web', version: 3 } }));
+      return {};
+    },
   };
 
   addSession(title: string, intent: string, lanes = ['A', 'B', 'C', 'D']): Session {
@@ -232,6 +261,94 @@ class FakeHost {
     this.update(run, { status, exit_code: exitCode, error, finished_at: iso() });
     if (this.followers.delete(runId)) this.send(hostNotification('logEnd', { run_id: runId }));
     setTimeout(() => this.schedule(), 200);
+  }
+
+  /** Plays a runbook run: steps that print and succeed (one after a retry), an approval gate, artifacts at the end. */
+  runbook(run: Run): void {
+    const plan: Array<[id: string, title: string, kind: RunStep['kind']]> = [
+      ['checkout', 'Check out', 'shell'],
+      ['build', 'Build', 'shell'],
+      ['test', 'Test', 'shell'],
+      ['approve', 'Approve the deploy', 'approval'],
+      ['deploy', 'Deploy to staging', 'shell'],
+      ['smoke', 'Smoke test', 'shell'],
+    ];
+    const started = Date.now();
+    this.update(run, { status: 'running', claimed_by: 'harness-worker', claimed_at: iso(started), started_at: iso(started), heartbeat_at: iso(started), lease_expires_at: iso(started + leaseMs) });
+    this.steps.set(run.id, plan.map(([step_id, title, kind], idx) => ({ run_id: run.id, idx, step_id, title, kind, status: 'queued', tries: 0, started_at: null, finished_at: null, exit_code: null, error: null })));
+    this.publishSteps(run.id);
+    const sys = (text: string, level: LogEvent['level'] = 'info', step?: string, data?: unknown): Omit<LogEvent, 'seq'> => ({ stream: 'system', level, text, step, data });
+    this.append(run.id, [sys('runbook deploy-web v3: 6 step(s)', 'info', undefined, { runbook: 'deploy-web', version: 3, inputs: { env: 'staging', service: 'web' } })]);
+    const outputs: Record<string, string[]> = {
+      checkout: ['HEAD is now at 4f1c2e9 Cart: totals in cents'],
+      build: ['\x1b[36m[build]\x1b[0m compiling 42 modules', '\x1b[36m[build]\x1b[0m bundling web', 'dist/web.js  182 kB'],
+      test: ['\x1b[32m✓\x1b[0m cart (12 tests)', '\x1b[32m✓\x1b[0m checkout (9 tests)', 'warning: 1 test slower than 2 s'],
+      deploy: ['uploading dist/ to staging', 'release web@4f1c2e9 is live', '::artifact link Release https://staging.example.com/releases/4f1c2e9'],
+      smoke: ['GET / 200', 'GET /cart 200'],
+    };
+    const runStep = (i: number) => {
+      const step = plan[i];
+      if (!step || isFinal(this.get(run.id).status)) {
+        if (!isFinal(this.get(run.id).status)) {
+          this.artifacts.set(run.id, [
+            { run_id: run.id, artifact_id: crypto.randomUUID(), kind: 'file', name: 'coverage.txt', mime: 'text/plain', size: 2310, created_at: iso() },
+            { run_id: run.id, artifact_id: crypto.randomUUID(), kind: 'link', name: 'Release', mime: 'text/uri-list', size: 45, created_at: iso() },
+            { run_id: run.id, artifact_id: crypto.randomUUID(), kind: 'manifest', name: 'manifest.json', mime: 'application/json', size: 1184, created_at: iso() },
+          ]);
+          this.append(run.id, [sys('runbook deploy-web succeeded: 6 of 6 step(s) succeeded', 'success')]);
+          this.finish(run.id, 'succeeded', 0, null);
+          if (this.get(run.id).session_id === this.shown) this.send(hostNotification('artifacts', { run_id: run.id, artifacts: this.artifacts.get(run.id)! }));
+        }
+        return;
+      }
+      const [id, title, kind] = step;
+      if (kind === 'approval') {
+        this.moveSteps(run.id, (s) => (s.step_id === id ? { status: 'waiting', started_at: iso(), tries: 1 } : {}));
+        this.append(run.id, [sys(`step ${id}: waiting for approval — Deploy web to staging?`, 'warn', undefined, { approvers: ['release-managers'] })]);
+        this.update(this.get(run.id), { status: 'waiting', lease_expires_at: null, approval: { step: i, step_id: id, message: 'Deploy web to staging?', approvers: ['release-managers'], requested_at: iso() } });
+        this.gates.set(run.id, () => {
+          this.moveSteps(run.id, (s) => (s.step_id === id ? { status: 'succeeded', finished_at: iso() } : {}));
+          this.append(run.id, [sys(`step ${id}: approved`, 'success')]);
+          this.update(this.get(run.id), { status: 'running', lease_expires_at: iso(Date.now() + leaseMs) });
+          setTimeout(() => runStep(i + 1), 400);
+        });
+        return;
+      }
+      const flaky = id === 'test' && !this.steps.get(run.id)!.some((s) => s.step_id === id && s.tries > 0);
+      this.moveSteps(run.id, (s) => (s.step_id === id ? { status: 'running', started_at: iso(), finished_at: null, tries: s.tries + 1 } : {}));
+      this.append(run.id, [sys(`step ${id}: ${title}`, 'info', id, { tries: 1 }), sys(`$ ./ci/${id}.sh`, 'info', id)]);
+      const lines = outputs[id] ?? [];
+      let at = 0;
+      const print = setInterval(() => {
+        if (isFinal(this.get(run.id).status)) return clearInterval(print);
+        if (at < lines.length) {
+          this.append(run.id, [{ stream: 'stdout', level: lines[at]!.startsWith('warning') ? 'warn' : 'info', text: lines[at]!, step: id }]);
+          at++;
+          return;
+        }
+        clearInterval(print);
+        if (flaky) {
+          this.append(run.id, [{ stream: 'stderr', level: 'error', text: 'Error: connect ECONNREFUSED 127.0.0.1:5432', step: id }]);
+          this.moveSteps(run.id, (s) => (s.step_id === id ? { status: 'failed', finished_at: iso(), exit_code: 1, error: 'exited 1' } : {}));
+          this.append(run.id, [sys(`step ${id}: exited 1; trying again in 1.0 s`, 'warn')]);
+          setTimeout(() => runStep(i), 1000);
+          return;
+        }
+        this.moveSteps(run.id, (s) => (s.step_id === id ? { status: 'succeeded', finished_at: iso(), exit_code: 0 } : {}));
+        this.append(run.id, [sys(`step ${id}: succeeded in 1.2 s`, 'success')]);
+        runStep(i + 1);
+      }, 350);
+    };
+    setTimeout(() => runStep(0), 300);
+  }
+
+  private moveSteps(runId: string, change: (step: RunStep) => Partial<RunStep>): void {
+    this.steps.set(runId, (this.steps.get(runId) ?? []).map((s) => ({ ...s, ...change(s) })));
+    this.publishSteps(runId);
+  }
+
+  private publishSteps(runId: string): void {
+    if (this.get(runId).session_id === this.shown) this.send(hostNotification('steps', { run_id: runId, steps: this.steps.get(runId) ?? [] }));
   }
 
   append(runId: string, lines: Array<Omit<LogEvent, 'seq'>>): void {
@@ -382,7 +499,7 @@ function main(): void {
   host.addRun(demo.id, 'A', 'npm run e2e');
   host.start(host.addRun(demo.id, 'B', 'fix the flaky cart test', { executor: 'agent', spec: { profile: 'claude' } }), demoScript('fix'));
   host.start(host.addRun(demo.id, 'C', 'npm run serve'), demoScript('serve'));
-  host.start(host.addRun(demo.id, 'D', 'npm run build'), demoScript('build'));
+  host.runbook(host.addRun(demo.id, 'D', 'runbook deploy-web v3', { executor: 'runbook', spec: { name: 'deploy-web', version: 3 } }));
   setTimeout(() => host.schedule(), 4000);
 }
 

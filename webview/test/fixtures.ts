@@ -1,6 +1,6 @@
 // Rows as the host would post them: the database's field names, valid by the protocol's schemas.
-import type { Run, Session, ExecutorOption } from '../../domain';
-import { type DiffInfo, type LogBatch, type LogEvent, logBatches, type Snapshot } from '../protocol';
+import type { Run, RunStep, Session, ExecutorOption } from '../../domain';
+import { type ArtifactInfo, type DiffInfo, type LogBatch, type LogEvent, logBatches, type Snapshot } from '../protocol';
 
 const at = (ms: number): string => new Date(Date.UTC(2025, 0, 1) + ms).toISOString();
 export const t0 = Date.UTC(2025, 0, 1);
@@ -66,7 +66,7 @@ export const executors: ExecutorOption[] = [
 ];
 
 export function snapshot(s: Session | null, runs: Run[] = [], more: Partial<Snapshot> = {}): Snapshot {
-  return { sessions: s ? [s] : [], session: s, runs, diffs: [], executors, now: at(60_000), ...more };
+  return { sessions: s ? [s] : [], session: s, runs, diffs: [], steps: [], artifacts: [], executors, now: at(60_000), ...more };
 }
 
 /** Events as Store.followRun yields them. */
@@ -99,4 +99,30 @@ export function diff(r: Run, overrides: Partial<DiffInfo> = {}): DiffInfo {
     omitted: false,
     ...overrides,
   };
+}
+
+/** The steps of a runbook run, in order: `plan` is [step id, status] pairs, the rest as a worker leaves them. */
+export function steps(r: Run, plan: Array<[string, RunStep['status']]>, overrides: Record<string, Partial<RunStep>> = {}): RunStep[] {
+  return plan.map(([step_id, status], idx) => {
+    const started = status === 'queued' || status === 'skipped' ? null : at(2000 + idx * 10_000);
+    const finished = started && status !== 'running' && status !== 'waiting' ? at(2000 + idx * 10_000 + 4_500) : null;
+    return {
+      run_id: r.id,
+      idx,
+      step_id,
+      title: step_id,
+      kind: 'shell',
+      status,
+      tries: started ? 1 : 0,
+      started_at: started,
+      finished_at: finished,
+      exit_code: status === 'succeeded' ? 0 : status === 'failed' ? 1 : null,
+      error: status === 'failed' ? 'exited 1' : null,
+      ...overrides[step_id],
+    };
+  });
+}
+
+export function artifact(r: Run, kind: ArtifactInfo['kind'], name: string, size = 100): ArtifactInfo {
+  return { run_id: r.id, artifact_id: crypto.randomUUID(), kind, name, mime: kind === 'manifest' ? 'application/json' : 'text/plain', size, created_at: at(70_000) };
 }
