@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BoardStore, countByStatus, pickableSessions, summaryText } from './board-store';
 import { hostNotification } from './protocol';
-import { diff, run, session, snapshot, t0 } from './test/fixtures';
+import { artifact, diff, run, session, snapshot, steps, t0 } from './test/fixtures';
 
 describe('the board', () => {
   it('ignores deltas before the first snapshot and deltas of another session', () => {
@@ -52,5 +52,26 @@ describe('the board', () => {
     expect(pickableSessions([active, archived], false, null)).toEqual([active]);
     expect(pickableSessions([active, archived], true, null)).toEqual([active, archived]);
     expect(pickableSessions([active, archived], false, archived.id)).toEqual([active, archived]);
+  });
+});
+
+describe('the board of runbook runs', () => {
+  it('keeps the steps of each run in order, replaced by each delta, and its artifacts; none for runs it does not show', () => {
+    const s = session();
+    const r = run(s, { status: 'running', executor: 'runbook' });
+    const board = new BoardStore(() => t0);
+    const plan = steps(r, [
+      ['build', 'succeeded'],
+      ['test', 'running'],
+    ]);
+    board.apply(hostNotification('snapshot', snapshot(s, [r], { steps: [plan[1]!, plan[0]!], artifacts: [artifact(r, 'file', 'a.txt')] })));
+    expect(board.getState().steps.get(r.id)?.map((x) => x.step_id)).toEqual(['build', 'test']);
+    expect(board.getState().artifacts.get(r.id)?.map((a) => a.name)).toEqual(['a.txt']);
+    expect(board.apply(hostNotification('steps', { run_id: r.id, steps: [{ ...plan[1]!, status: 'succeeded' }, plan[0]!] }))).toBe(true);
+    expect(board.getState().steps.get(r.id)?.map((x) => `${x.step_id}:${x.status}`)).toEqual(['build:succeeded', 'test:succeeded']);
+    expect(board.apply(hostNotification('steps', { run_id: crypto.randomUUID(), steps: [] }))).toBe(false);
+    expect(board.apply(hostNotification('artifacts', { run_id: crypto.randomUUID(), artifacts: [] }))).toBe(false);
+    board.apply(hostNotification('snapshot', snapshot(s, [r])));
+    expect(board.getState().steps.size).toBe(0);
   });
 });

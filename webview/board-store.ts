@@ -1,7 +1,7 @@
 // What the page knows about the shown session: the snapshot the host sent last, with its deltas applied. A delta for
 // another session, or an older version of a run than the one held, is ignored: the board never goes back in time.
-import type { Run, RunStatus, Session, ExecutorOption } from '../domain';
-import type { DiffInfo, HostNotification } from './protocol';
+import type { Run, RunStatus, RunStep, Session, ExecutorOption } from '../domain';
+import type { ArtifactInfo, DiffInfo, HostNotification } from './protocol';
 import { runStatuses } from '../domain';
 
 export interface BoardState {
@@ -11,6 +11,10 @@ export interface BoardState {
   session: Session | null;
   runs: ReadonlyMap<string, Run>;
   diffs: ReadonlyMap<string, DiffInfo>;
+  /** the steps of runbook runs, in order, by run */
+  steps: ReadonlyMap<string, readonly RunStep[]>;
+  /** the artifacts of finished runbook runs, by run */
+  artifacts: ReadonlyMap<string, readonly ArtifactInfo[]>;
   executors: readonly ExecutorOption[];
   /** host clock minus page clock, in ms */
   clockOffsetMs: number;
@@ -22,6 +26,8 @@ const initial: BoardState = {
   session: null,
   runs: new Map(),
   diffs: new Map(),
+  steps: new Map(),
+  artifacts: new Map(),
   executors: [],
   clockOffsetMs: 0,
 };
@@ -53,6 +59,8 @@ export class BoardStore {
           session: p.session,
           runs: new Map(p.session ? p.runs.filter((r) => r.session_id === p.session!.id).map((r) => [r.id, r]) : []),
           diffs: new Map(p.diffs.map((d) => [d.run_id, d])),
+          steps: groupByRun(p.steps, (a, b) => a.idx - b.idx),
+          artifacts: groupByRun(p.artifacts),
           executors: p.executors,
           clockOffsetMs: Date.parse(p.now) - this.clock(),
         });
@@ -85,6 +93,16 @@ export class BoardStore {
         if (!s.connected || !s.runs.has(d.run_id)) return false;
         return this.set({ ...s, diffs: new Map(s.diffs).set(d.run_id, d) });
       }
+      case 'steps': {
+        const { run_id, steps } = n.params;
+        if (!s.connected || !s.runs.has(run_id)) return false;
+        return this.set({ ...s, steps: new Map(s.steps).set(run_id, [...steps].sort((a, b) => a.idx - b.idx)) });
+      }
+      case 'artifacts': {
+        const { run_id, artifacts } = n.params;
+        if (!s.connected || !s.runs.has(run_id)) return false;
+        return this.set({ ...s, artifacts: new Map(s.artifacts).set(run_id, artifacts) });
+      }
       default:
         return false;
     }
@@ -95,6 +113,17 @@ export class BoardStore {
     for (const listener of [...this.listeners]) listener();
     return true;
   }
+}
+
+function groupByRun<T extends { run_id: string }>(rows: readonly T[], order?: (a: T, b: T) => number): Map<string, T[]> {
+  const byRun = new Map<string, T[]>();
+  for (const row of rows) {
+    const list = byRun.get(row.run_id);
+    if (list) list.push(row);
+    else byRun.set(row.run_id, [row]);
+  }
+  if (order) for (const list of byRun.values()) list.sort(order);
+  return byRun;
 }
 
 // ---- what the session header shows of the board -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // Search in a run's log: case-insensitive, over the text without escapes, every occurrence counted. New lines are
 // searched as they arrive, so a search stays right while the log streams.
-import type { RunLines } from './run-lines';
+import type { LineSource } from './run-lines';
 
 export const maxMatches = 100_000;
 
@@ -20,7 +20,7 @@ export class LogSearch {
   private scanned = 0;
   private dropped = 0;
 
-  constructor(private readonly log: RunLines) {}
+  constructor(private readonly log: LineSource) {}
 
   get count(): number {
     return this.lines.length;
@@ -52,15 +52,15 @@ export class LogSearch {
   }
 
   private scan(): void {
-    const plain = this.log.plain;
-    const end = plain.length;
+    const log = this.log;
+    const end = log.length;
     if (!this.needle) {
       this.scanned = end;
       return;
     }
     const needle = this.needle;
     for (let i = this.scanned; i < end && this.lines.length < maxMatches; i++) {
-      const line = plain[i]!;
+      const line = log.plainAt(i);
       if (line.length < needle.length) continue;
       const lower = line.toLowerCase();
       let at = lower.indexOf(needle);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunLines } from './run-lines';
+import { RunLines, StepLines } from './run-lines';
 import { lines, logOf } from './test/fixtures';
 
 describe('a run log', () => {
@@ -29,5 +29,44 @@ describe('a run log', () => {
     expect(log.stream(0)).toBe('stderr');
     expect(log.level(0)).toBe('warn');
     expect(log.plain[1]).toBe('red and link');
+  });
+
+  it('keeps each line\'s stream, level (success too), step and data, and counts lines by level', () => {
+    const log = new RunLines('r');
+    log.append(
+      logOf('r', [
+        { seq: 1, stream: 'system', level: 'success', text: 'step a: succeeded', step: null, data: { took: 1 } },
+        { seq: 2, stream: 'stderr', level: 'error', text: 'boom', step: 'b' },
+        { seq: 3, stream: 'stdout', level: 'warn', text: 'hmm', step: 'a' },
+        { seq: 4, stream: 'stdout', level: 'debug', text: 'quiet' },
+      ]),
+    );
+    expect([0, 1, 2, 3].map((i) => [log.stream(i), log.level(i), log.step(i)])).toEqual([
+      ['system', 'success', 'a'],
+      ['stderr', 'error', 'b'],
+      ['stdout', 'warn', 'a'],
+      ['stdout', 'debug', null],
+    ]);
+    expect(log.dataAt(0)).toEqual({ took: 1 });
+    expect(log.dataAt(1)).toBeUndefined();
+    expect(log.counts).toEqual({ total: 4, success: 1, warn: 1, error: 1 });
+  });
+
+  it('shows one step\'s lines, taking in new ones and letting go of the ones the log dropped', () => {
+    const log = new RunLines('r', 100);
+    const step = new StepLines(log, 'b');
+    expect(step.length).toBe(0);
+    log.append(logOf('r', Array.from({ length: 60 }, (_, i) => ({ seq: i + 1, stream: 'stdout' as const, level: i % 10 === 0 ? ('error' as const) : ('info' as const), text: `line ${i + 1}`, step: i % 2 ? 'b' : 'a' }))));
+    step.sync();
+    expect(step.length).toBe(30);
+    expect([step.textAt(0), step.seqAt(0), step.textAt(29)]).toEqual(['line 2', 2, 'line 60']);
+    expect(step.counts).toEqual({ total: 30, success: 0, warn: 0, error: 0 });
+    log.append(logOf('r', Array.from({ length: 60 }, (_, i) => ({ seq: i + 61, stream: 'stdout' as const, level: 'info' as const, text: `line ${i + 61}`, step: 'b' }))));
+    step.sync();
+    expect(log.dropped).toBeGreaterThan(0);
+    expect(step.seqAt(0)).toBeGreaterThanOrEqual(log.firstSeq);
+    expect(step.textAt(step.length - 1)).toBe('line 120');
+    expect(step.dropped + step.length).toBe(90);
+    expect(step.plainAt(0)).toBe(step.textAt(0));
   });
 });

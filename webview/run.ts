@@ -1,6 +1,6 @@
-// How a run reads on the Runboard: its status icon, whether its worker is still alive, what can be done with it.
-// Durations and status labels are the domain's.
-import { isFinal, type Run, type RunStatus } from '../domain';
+// How a run reads on the Runboard: its status icon, whether its worker is still alive, what can be done with it, its
+// steps and artifacts. Durations and status labels are the domain's.
+import { type ArtifactKind, isFinal, type Run, type RunStatus, type RunStep, type StepStatus } from '../domain';
 
 export const statusIcons: Record<RunStatus, string> = {
   queued: 'clock',
@@ -37,4 +37,42 @@ export function canRetry(run: Run): boolean {
 export function executorLabel(run: Run): string {
   const profile = run.spec['profile'];
   return run.executor === 'agent' && typeof profile === 'string' ? profile : run.executor;
+}
+
+export const stepIcons: Record<StepStatus, string> = {
+  queued: 'circle-large-outline',
+  running: 'sync',
+  waiting: 'debug-pause',
+  succeeded: 'pass',
+  failed: 'error',
+  canceled: 'circle-slash',
+  skipped: 'debug-step-over',
+};
+
+/** How long a step has taken: until now while it runs or waits, until it finished once it has; null before it started. */
+export function stepDurationMs(step: Pick<RunStep, 'status' | 'started_at' | 'finished_at'>, now: number): number | null {
+  if (!step.started_at) return null;
+  const end = step.finished_at ? Date.parse(step.finished_at) : step.status === 'running' || step.status === 'waiting' ? now : null;
+  return end === null ? null : Math.max(0, end - Date.parse(step.started_at));
+}
+
+export const artifactIcons: Record<ArtifactKind, string> = {
+  diff: 'diff',
+  file: 'file',
+  link: 'link-external',
+  log: 'output',
+  manifest: 'json',
+};
+
+/** "512 B", "3.4 KB", "12 MB". */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }

@@ -130,7 +130,7 @@ describe('the page’s flow', () => {
       const api = memoryWebviewApi();
       const view = new ViewStore(api);
       view.setSession('s-9');
-      view.updateLane('s-9', 'B', { draft: 'npm test', scroll: { runId: 'r', topLine: 120, follow: false } }, { quiet: true });
+      view.updateLane('s-9', 'B', { draft: 'npm test', scroll: { runId: 'r', step: null, topLine: 120, follow: false } }, { quiet: true });
       vi.advanceTimersByTime(500);
       const reloaded = new ViewStore(memoryWebviewApi({ state: api.getState() }));
       expect(reloaded.getState().sessionId).toBe('s-9');

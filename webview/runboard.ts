@@ -6,7 +6,8 @@ import { FrameScheduler, type RequestFrame } from './frame';
 import { laneNames, laneView, shownRun } from './lane';
 import { LogStore, defaultLogOptions, type LogOptions } from './log-store';
 import { defaultPriority, highPriority, type ExecutorOption } from '../domain';
-import { protocolVersion, type HostNotification } from './protocol';
+import { protocolVersion, type HostNotification, type RequestResult } from './protocol';
+import { StepLines } from './run-lines';
 import { BoardStore } from './board-store';
 import { ViewStore } from './view-state';
 import type { WebviewApi } from './vscode';
@@ -129,17 +130,53 @@ export class Runboard {
     await this.client.request('openLog', { run_id: runId });
   }
 
-  /** The lines the page holds, without escapes. */
-  async copyLog(runId: string): Promise<number> {
+  /** The lines the page holds (of one step, when named), without escapes. */
+  async copyLog(runId: string, stepId: string | null = null): Promise<number> {
     const log = this.logs.get(runId);
-    const lines = log?.plain ?? [];
+    let lines: string[] = [];
+    if (log && stepId === null) lines = log.plain;
+    else if (log && stepId !== null) {
+      const step = new StepLines(log, stepId);
+      lines = Array.from({ length: step.length }, (_, i) => step.plainAt(i));
+    }
     await this.client.request('copyText', { text: lines.join('\n') });
     return lines.length;
+  }
+
+  /** The run's whole log (the step's lines, when named) to a file the person picks. */
+  exportLog(runId: string, format: 'text' | 'json', stepId: string | null = null): Promise<RequestResult<'exportLog'>> {
+    return this.client.request('exportLog', { run_id: runId, format, step: stepId });
+  }
+
+  async openArtifact(runId: string, artifactId: string): Promise<void> {
+    await this.client.request('openArtifact', { run_id: runId, artifact_id: artifactId });
+  }
+
+  async approve(runId: string): Promise<void> {
+    await this.client.request('approveRun', { run_id: runId });
+  }
+
+  /** False when the person backed out of saying why. */
+  async reject(runId: string): Promise<boolean> {
+    return (await this.client.request('rejectRun', { run_id: runId })).rejected;
+  }
+
+  /** "Run Runbook…": the editor asks which runbook, and queues it in the lane. */
+  async runRunbook(lane: string): Promise<void> {
+    const session = this.board.getState().session;
+    if (!session) throw new Error('no session is shown');
+    await this.client.request('runRunbook', { session_id: session.id, lane });
   }
 
   /** Shows a run of the lane's history, or the lane's current run again (null). */
   pickRun(lane: string, runId: string | null): void {
     const session = this.board.getState().session;
     if (session) this.view.updateLane(session.id, lane, { selectedRunId: runId });
+  }
+
+  /** Shows the lines of one step of the run in the lane's log, or all of them again (null). */
+  pickStep(lane: string, runId: string, stepId: string | null): void {
+    const session = this.board.getState().session;
+    if (session) this.view.updateLane(session.id, lane, { step: stepId === null ? null : { runId, stepId } });
   }
 }

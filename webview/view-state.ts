@@ -1,6 +1,7 @@
 // What the page remembers across a window reload, through VS Code's getState/setState: the shown session, whether
-// archived sessions are listed, and per lane the picked run, the executor, the unsent intent and where its log was
-// scrolled. What comes back from getState is checked like any other input: a bad or old state means a fresh start.
+// archived sessions are listed, and per lane the picked run, the executor, the unsent intent, the runbook step its log
+// shows and where that log was scrolled. What comes back from getState is checked like any other input: a bad or old
+// state means a fresh start.
 import * as z from 'zod';
 import type { WebviewApi } from './vscode';
 
@@ -10,6 +11,8 @@ export const LaneScroll = z.object({
   /** index of the first visible line */
   topLine: z.number().int().min(0),
   follow: z.boolean(),
+  /** the step whose lines were shown, null for all of them */
+  step: z.string().nullable().default(null),
 });
 export type LaneScroll = z.infer<typeof LaneScroll>;
 
@@ -18,6 +21,8 @@ export const LaneState = z.object({
   executorId: z.string().nullable().default(null),
   draft: z.string().max(100_000).default(''),
   scroll: LaneScroll.nullable().default(null),
+  /** the runbook step whose lines the log shows, of the run it names */
+  step: z.object({ runId: z.string(), stepId: z.string() }).nullable().default(null),
 });
 export type LaneState = z.infer<typeof LaneState>;
 
@@ -31,7 +36,7 @@ export const ViewState = z.object({
 export type ViewState = z.infer<typeof ViewState>;
 
 const rememberedSessions = 10;
-const emptyLane: LaneState = { selectedRunId: null, executorId: null, draft: '', scroll: null };
+const emptyLane: LaneState = { selectedRunId: null, executorId: null, draft: '', scroll: null, step: null };
 
 export class ViewStore {
   private state: ViewState;

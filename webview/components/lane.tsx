@@ -1,9 +1,11 @@
-// One lane: its input, its queue, the run it shows with that run's log, and its history.
+// One lane: its menu, its input, its queue, the run it shows with that run's log (for a runbook run, its steps, and the
+// log of the step picked), and its history.
 import { useMemo, useRef } from 'react';
 import { useBoard, useViewState } from '../hooks';
 import { laneView, shownRun } from '../lane';
 import type { Session } from '../../domain';
 import { LaneInput } from './lane-input';
+import { LaneMenu } from './lane-menu';
 import { LogView } from './log-view';
 import { QueuedRuns } from './queued-runs';
 import { RunCard } from './run-card';
@@ -13,8 +15,10 @@ export function Lane({ session, name }: { session: Session; name: string }) {
   const board = useBoard();
   const view = useViewState();
   const lane = useMemo(() => laneView(name, board.runs.values()), [name, board.runs]);
-  const selected = view.lanes[session.id]?.[name]?.selectedRunId ?? null;
+  const laneState = view.lanes[session.id]?.[name];
+  const selected = laneState?.selectedRunId ?? null;
   const shown = shownRun(lane, selected);
+  const step = shown && laneState?.step?.runId === shown.id ? laneState.step.stepId : null;
   const picked = shown !== null && shown.id !== lane.current?.id;
   const ref = useRef<HTMLElement>(null);
   const running = lane.current?.status === 'running';
@@ -44,13 +48,20 @@ export function Lane({ session, name }: { session: Session; name: string }) {
             {lane.queued.length}
           </vscode-badge>
         )}
+        <LaneMenu lane={name} />
       </header>
       <LaneInput session={session} lane={name} />
       {lane.queued.length > 0 && <QueuedRuns lane={name} queued={lane.queued} />}
       {shown ? (
         <>
-          <RunCard run={shown} lane={name} picked={picked} diff={board.diffs.get(shown.id)} />
-          <LogView key={shown.id} run={shown} sessionId={session.id} lane={name} />
+          <RunCard
+            run={shown}
+            lane={name}
+            picked={picked}
+            diff={board.diffs.get(shown.id)}
+            runbook={shown.executor === 'runbook' ? { steps: board.steps.get(shown.id), artifacts: board.artifacts.get(shown.id), step } : undefined}
+          />
+          <LogView key={`${shown.id}/${step ?? ''}`} run={shown} sessionId={session.id} lane={name} step={step} />
         </>
       ) : (
         <p className="lane-empty">{lane.queued.length > 0 ? 'Waiting for a worker to take the first run.' : `Nothing has run in lane ${name} yet.`}</p>

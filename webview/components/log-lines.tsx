@@ -1,11 +1,12 @@
 // A run's lines, virtualized: only the rows in view exist in the DOM, so a log of hundreds of thousands of lines
-// scrolls and streams smoothly. While following, the last rows are drawn whatever the scroll position says.
+// scrolls and streams smoothly. While following, the last rows are drawn whatever the scroll position says. The rows
+// are LogRows': the lines shown, and under a line whose data is unfolded, that data's rows.
 import { defaultRangeExtractor, observeElementOffset, type Range, useVirtualizer } from '@tanstack/react-virtual';
 import { type ReactNode, type RefObject, useMemo } from 'react';
 import type { Run } from '../../domain';
 import type { MatchRange } from '../log-search';
-import type { RunLines } from '../run-lines';
-import { LogRow, rangesKey, rowHeight } from './log-row';
+import type { LogRows } from '../log-rows';
+import { DataRow, LogRow, rangesKey, rowHeight } from './log-row';
 
 /**
  * The virtualizer places blocks of this many lines, not single lines: it keeps a measurement per item and redoes them
@@ -25,16 +26,21 @@ function tailRange(range: Range): number[] {
 interface LogLinesProps {
   scrollRef: RefObject<HTMLDivElement | null>;
   run: Run;
-  log: RunLines | undefined;
+  rows: LogRows | undefined;
+  /** the step whose lines these are, null for all */
+  step: string | null;
+  /** the lines whose data is unfolded, by seq */
+  expanded: ReadonlyMap<number, string[]>;
   follow: boolean;
   /** `follow` as of now, for the scroll listener */
   followRef: RefObject<boolean>;
   rangesOn(line: number): MatchRange[];
+  onToggleData(seq: number, data: unknown): void;
   onJumpToEnd(): void;
 }
 
-export function LogLines({ scrollRef, run, log, follow, followRef, rangesOn, onJumpToEnd }: LogLinesProps) {
-  const count = log?.length ?? 0;
+export function LogLines({ scrollRef, run, rows: model, step, expanded, follow, followRef, rangesOn, onToggleData, onJumpToEnd }: LogLinesProps) {
+  const count = model?.count ?? 0;
   const rangeExtractor = useMemo(() => (follow ? tailRange : defaultRangeExtractor), [follow]);
   const virtualizer = useVirtualizer({
     count: Math.ceil(count / linesPerBlock),
@@ -53,12 +59,32 @@ export function LogLines({ scrollRef, run, log, follow, followRef, rangesOn, onJ
   const items = virtualizer.getVirtualItems();
   const first = items[0];
   const rows: ReactNode[] = [];
-  if (log && first) {
-    const to = Math.min(log.length, (items[items.length - 1]!.index + 1) * linesPerBlock);
-    for (let i = first.index * linesPerBlock; i < to; i++) {
-      const ranges = rangesOn(i);
-      const seq = log.seqAt(i);
-      rows.push(<LogRow key={seq} seq={seq} text={log.text[i]!} stream={log.stream(i)} level={log.level(i)} ranges={ranges} rangesKey={rangesKey(ranges)} />);
+  if (model && first) {
+    const lines = model.lines;
+    const to = Math.min(count, (items[items.length - 1]!.index + 1) * linesPerBlock);
+    for (let r = first.index * linesPerBlock; r < to; r++) {
+      const row = model.at(r);
+      const seq = lines.seqAt(row.line);
+      if (row.sub >= 0) {
+        rows.push(<DataRow key={`${seq}:${row.sub}`} seq={seq} text={model.dataRow(row)} />);
+        continue;
+      }
+      const ranges = rangesOn(row.line);
+      const data = lines.dataAt(row.line);
+      rows.push(
+        <LogRow
+          key={seq}
+          seq={seq}
+          text={lines.textAt(row.line)}
+          stream={lines.stream(row.line)}
+          level={lines.level(row.line)}
+          ranges={ranges}
+          rangesKey={rangesKey(ranges)}
+          data={data}
+          expanded={data !== undefined && expanded.has(seq)}
+          onToggleData={onToggleData}
+        />,
+      );
     }
   }
 
@@ -78,7 +104,13 @@ export function LogLines({ scrollRef, run, log, follow, followRef, rangesOn, onJ
           {rows}
         </div>
       </div>
-      {count === 0 && <p className="log-empty">{run.status === 'running' ? 'Waiting for output…' : log?.ended ? 'No output.' : 'Loading the log…'}</p>}
+      {count === 0 && <p className="log-empty">{emptyText(run, model, step)}</p>}
     </div>
   );
+}
+
+function emptyText(run: Run, rows: LogRows | undefined, step: string | null): string {
+  const ended = rows?.lines.ended ?? false;
+  if (step !== null) return ended || run.status !== 'running' ? `Step ${step} has no lines${ended ? '' : ' yet'}.` : `Waiting for the lines of step ${step}…`;
+  return run.status === 'running' ? 'Waiting for output…' : ended ? 'No output.' : 'Loading the log…';
 }

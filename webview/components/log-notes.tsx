@@ -1,5 +1,17 @@
-// What the log has to say under its toolbar: an action that failed, how many lines were copied, lines not kept.
-export function LogNotes({ error, copied, dropped }: { error: string | null; copied: number | null; dropped: number }) {
+// What the log has to say under its toolbar: an action that failed, how many lines were copied or exported, lines not
+// kept.
+export function LogNotes({
+  error,
+  copied,
+  exported,
+  dropped,
+}: {
+  error: string | null;
+  copied: number | null;
+  exported: { lines: number; name: string | null } | null;
+  dropped: number;
+}) {
+  const lines = (n: number) => `${n.toLocaleString('en-US')} ${n === 1 ? 'line' : 'lines'}`;
   return (
     <>
       {error && (
@@ -9,7 +21,13 @@ export function LogNotes({ error, copied, dropped }: { error: string | null; cop
       )}
       {copied !== null && (
         <p className="log-note" role="status">
-          Copied {copied} {copied === 1 ? 'line' : 'lines'}.
+          Copied {lines(copied)}.
+        </p>
+      )}
+      {exported !== null && (
+        <p className="log-note" role="status">
+          Exported {lines(exported.lines)}
+          {exported.name ? ` to ${exported.name}` : ''}.
         </p>
       )}
       {dropped > 0 && <p className="log-note">{dropped.toLocaleString()} earlier lines are not kept here: Open as document shows the whole log.</p>}

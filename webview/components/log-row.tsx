@@ -1,4 +1,5 @@
-// One line of a run's log: colors from its ANSI escapes, its stream and level as classes, search matches marked.
+// One line of a run's log: colors from its ANSI escapes, its stream and level as classes, search matches marked, and a
+// toggle that unfolds its JSON data in the rows under it (DataRow).
 import { type CSSProperties, memo, type ReactNode } from 'react';
 import type { EventLevel, EventStream } from '../../domain';
 import { segments } from '../ansi';
@@ -15,6 +16,11 @@ interface RowProps {
   ranges: MatchRange[];
   /** what the row compares instead of `ranges`, which is a new array on every render */
   rangesKey: string;
+  /** the event's data, undefined when it has none */
+  data?: unknown;
+  /** its data is unfolded below */
+  expanded?: boolean;
+  onToggleData?(seq: number, data: unknown): void;
 }
 
 /** The key a row compares its matches by. */
@@ -23,15 +29,80 @@ export function rangesKey(ranges: MatchRange[]): string {
 }
 
 export const LogRow = memo(
-  function LogRow({ seq, text, stream, level, ranges }: RowProps) {
+  function LogRow({ seq, text, stream, level, ranges, data, expanded = false, onToggleData }: RowProps) {
+    const hasData = data !== undefined;
     return (
-      <div className={`log-line ${stream} level-${level}`} data-seq={seq}>
+      <div className={`log-line ${stream} level-${level}${hasData ? ' has-data' : ''}`} data-seq={seq} data-level={level}>
+        {hasData && (
+          <button
+            type="button"
+            className="log-data-toggle"
+            aria-expanded={expanded}
+            aria-label={expanded ? 'Hide the data of this line' : 'Show the data of this line'}
+            title={expanded ? 'Hide data' : 'Show data'}
+            onClick={() => onToggleData?.(seq, data)}
+          >
+            <span className={`codicon codicon-${expanded ? 'chevron-down' : 'chevron-right'}`} aria-hidden="true" />
+          </button>
+        )}
         {renderLine(text, ranges)}
       </div>
     );
   },
-  (a, b) => a.seq === b.seq && a.text === b.text && a.stream === b.stream && a.level === b.level && a.rangesKey === b.rangesKey,
+  (a, b) =>
+    a.seq === b.seq &&
+    a.text === b.text &&
+    a.stream === b.stream &&
+    a.level === b.level &&
+    a.rangesKey === b.rangesKey &&
+    a.data === b.data &&
+    a.expanded === b.expanded &&
+    a.onToggleData === b.onToggleData,
 );
+
+/** One row of a line's data, as indented JSON with its keys, strings, numbers and literals told apart. */
+export const DataRow = memo(function DataRow({ seq, text }: { seq: number; text: string }) {
+  return (
+    <div className="log-line log-data" data-data-of={seq}>
+      {jsonTokens(text)}
+    </div>
+  );
+});
+
+const jsonToken = /("(?:[^"\\]|\\.)*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+
+function jsonTokens(text: string): ReactNode[] {
+  const out: ReactNode[] = [];
+  let at = 0;
+  let key = 0;
+  for (const m of text.matchAll(jsonToken)) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    const [whole, string, colon, literal, number] = m;
+    if (string !== undefined) {
+      out.push(
+        <span key={key++} className={colon ? 'json-key' : 'json-string'}>
+          {string}
+        </span>,
+      );
+      if (colon) out.push(colon);
+    } else if (literal !== undefined) {
+      out.push(
+        <span key={key++} className="json-literal">
+          {literal}
+        </span>,
+      );
+    } else if (number !== undefined) {
+      out.push(
+        <span key={key++} className="json-number">
+          {number}
+        </span>,
+      );
+    }
+    at = m.index + whole.length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  return out;
+}
 
 function styleOf(color?: string, background?: string): CSSProperties | undefined {
   if (!color && !background) return undefined;

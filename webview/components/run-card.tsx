@@ -1,15 +1,26 @@
-// The run a lane shows: status, time, the worker that holds it and whether that worker is alive; once finished, its
-// result and diff. The parts: RunTitle and RunMeta (run-header.tsx), RunActions, RunResult.
-import { isFinal, type Run, runDurationMs } from '../../domain';
+// The run a lane shows: status, time, the worker that holds it and whether that worker is alive; for a runbook run its
+// steps and, at a gate, Approve and Reject; once finished, its result, diff and artifacts. The parts: RunTitle and
+// RunMeta (run-header.tsx), RunActions, ApprovalGate, RunSteps, RunResult, RunArtifacts.
+import { isFinal, type Run, runDurationMs, type RunStep } from '../../domain';
 import { useAction, useHostNow, useRunboard } from '../hooks';
-import type { DiffInfo } from '../protocol';
+import type { ArtifactInfo, DiffInfo } from '../protocol';
 import { canCancel, canRetry } from '../run';
+import { ApprovalGate } from './approval-gate';
+import { RunArtifacts } from './run-artifacts';
 import { RunMeta, RunTitle } from './run-header';
 import { RunResult } from './run-result';
+import { RunSteps } from './run-steps';
+
+export interface RunbookParts {
+  steps: readonly RunStep[] | undefined;
+  artifacts: readonly ArtifactInfo[] | undefined;
+  /** the step whose lines the log shows */
+  step: string | null;
+}
 
 type Action = ReturnType<typeof useAction>;
 
-export function RunCard({ run, lane, picked, diff }: { run: Run; lane: string; picked: boolean; diff: DiffInfo | undefined }) {
+export function RunCard({ run, lane, picked, diff, runbook }: { run: Run; lane: string; picked: boolean; diff: DiffInfo | undefined; runbook?: RunbookParts }) {
   const runboard = useRunboard();
   const now = useHostNow(run.status === 'running');
   const duration = runDurationMs(run, now);
@@ -36,7 +47,10 @@ export function RunCard({ run, lane, picked, diff }: { run: Run; lane: string; p
           {error}
         </p>
       )}
+      <ApprovalGate run={run} />
+      {run.executor === 'runbook' && <RunSteps run={run} steps={runbook?.steps} lane={lane} selected={runbook?.step ?? null} />}
       {isFinal(run.status) && <RunResult run={run} duration={duration} diff={diff} />}
+      {isFinal(run.status) && runbook?.artifacts && <RunArtifacts artifacts={runbook.artifacts} />}
     </div>
   );
 }

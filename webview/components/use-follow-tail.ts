@@ -1,9 +1,8 @@
 // Where a run's log is scrolled: at the end and following while new lines arrive, until the user scrolls up; back to
-// following on "Jump to end"; elsewhere when search reveals a line. The position is kept per lane, so after a window
-// reload the log reopens where it was.
+// following on "Jump to end"; elsewhere when search reveals a line. The position is kept per lane (for the run and the
+// step it shows), so after a window reload the log reopens where it was. Positions are rows: lines and data rows.
 import { type RefObject, useCallback, useLayoutEffect, useRef, useState } from 'react';
 import { useRunboard } from '../hooks';
-import type { RunLines } from '../run-lines';
 import { rowHeight } from './log-row';
 
 export interface FollowTail {
@@ -13,24 +12,23 @@ export interface FollowTail {
   followRef: RefObject<boolean>;
   /** follows again, from the last line, with the focus in the log */
   jumpToEnd(): void;
-  /** stops following and brings `line` to the middle of the view */
-  reveal(line: number): void;
-  /** the first line in view */
+  /** stops following and brings row `row` to the middle of the view */
+  reveal(row: number): void;
+  /** the first row in view */
   topLine(): number;
 }
 
 export function useFollowTail(
   scrollRef: RefObject<HTMLDivElement | null>,
-  { runId, sessionId, lane }: { runId: string; sessionId: string; lane: string },
-  log: RunLines | undefined,
+  { runId, sessionId, lane, step }: { runId: string; sessionId: string; lane: string; step: string | null },
+  { count, ended }: { count: number; ended: boolean },
   version: number,
 ): FollowTail {
   const runboard = useRunboard();
-  const count = log?.length ?? 0;
-  // Where this lane's log was before a reload, if it was this run's.
+  // Where this lane's log was before a reload, if it was this run's (and this step's).
   const [saved] = useState(() => {
     const s = runboard.view.lane(sessionId, lane).scroll;
-    return s?.runId === runId ? s : null;
+    return s?.runId === runId && s.step === step ? s : null;
   });
   const [follow, setFollow] = useState(saved?.follow ?? true);
   // The scroll handler and the frame's layout effect read this, not the state: a state update may not have rendered
@@ -50,33 +48,33 @@ export function useFollowTail(
     const onScroll = () => {
       const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight <= rowHeight;
       if (restoreLine.current === null && atEnd !== followRef.current) setFollowing(atEnd);
-      runboard.view.updateLane(sessionId, lane, { scroll: { runId, topLine: Math.floor(el.scrollTop / rowHeight), follow: followRef.current } }, { quiet: true });
+      runboard.view.updateLane(sessionId, lane, { scroll: { runId, step, topLine: Math.floor(el.scrollTop / rowHeight), follow: followRef.current } }, { quiet: true });
     };
     el.addEventListener('scroll', onScroll, { capture: true, passive: true });
     return () => el.removeEventListener('scroll', onScroll, { capture: true });
-  }, [runboard, sessionId, lane, runId, setFollowing]);
+  }, [runboard, sessionId, lane, runId, step, setFollowing]);
 
   // After each frame's rows are in the DOM: restore a saved position once its line exists, else keep to the end.
   useLayoutEffect(() => {
     const el = scrollRef.current;
     if (!el) return;
     if (restoreLine.current !== null) {
-      if (count > restoreLine.current || log?.ended) {
+      if (count > restoreLine.current || ended) {
         el.scrollTop = restoreLine.current * rowHeight;
         restoreLine.current = null;
       }
       return;
     }
     if (followRef.current) el.scrollTop = el.scrollHeight;
-  }, [version, count, follow, log]);
+  }, [version, count, follow, ended]);
 
   const reveal = useCallback(
-    (line: number) => {
+    (row: number) => {
       const el = scrollRef.current;
       if (!el) return;
       setFollowing(false);
       restoreLine.current = null;
-      el.scrollTop = Math.max(0, line * rowHeight - Math.floor(el.clientHeight / 2));
+      el.scrollTop = Math.max(0, row * rowHeight - Math.floor(el.clientHeight / 2));
     },
     [setFollowing],
   );

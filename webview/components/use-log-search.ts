@@ -1,8 +1,9 @@
-// Search in the log a lane shows: the query, its matches (kept up to date while lines arrive), which one is current,
-// and moving to the next or previous one, which reveals its line (and so stops following the tail).
+// Search in the log a lane shows (the lines of its step, when one is picked): the query, its matches (kept up to date
+// while lines arrive), which one is current, and moving to the next or previous one, which reveals its line (and so
+// stops following the tail).
 import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 import { LogSearch, type MatchRange } from '../log-search';
-import type { RunLines } from '../run-lines';
+import type { LineSource } from '../run-lines';
 import type { FollowTail } from './use-follow-tail';
 
 export interface LogSearchState {
@@ -22,7 +23,7 @@ export interface LogSearchState {
 
 const noRanges: MatchRange[] = [];
 
-export function useLogSearch(log: RunLines | undefined, version: number, view: Pick<FollowTail, 'reveal' | 'topLine'>): LogSearchState {
+export function useLogSearch(log: LineSource | undefined, version: number, view: Pick<FollowTail, 'reveal' | 'topLine'>): LogSearchState {
   const [query, setQuery] = useState('');
   const needle = useDeferredValue(query);
   const search = useMemo(() => (log ? new LogSearch(log) : null), [log]);
