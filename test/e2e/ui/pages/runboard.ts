@@ -88,4 +88,72 @@ export class RunboardLane {
   openDiffButton(): Locator {
     return this.diffSummary().locator('vscode-button', { hasText: 'Open Diff' });
   }
+
+  // ---- a runbook run ------------------------------------------------------------------------------------------
+
+  /** The steps of the runbook run the lane shows. */
+  steps(): Locator {
+    return this.card().locator('.run-step');
+  }
+
+  step(id: string): Locator {
+    return this.card().locator(`.run-step[data-step="${id}"]`);
+  }
+
+  /** Each step's id and status, in order: "build:succeeded". */
+  async stepStatuses(): Promise<string[]> {
+    return this.steps().evaluateAll((steps) => steps.map((s) => `${s.getAttribute('data-step')}:${s.getAttribute('data-status')}`));
+  }
+
+  /** Shows only the step's lines in the log (or every line again, when it is the one shown). */
+  async pickStep(id: string): Promise<void> {
+    await this.step(id).locator('button.run-step-pick').click();
+  }
+
+  /** The log's counts: "Total 12 Success 3 Warnings 1 Errors 0". */
+  async logCounts(): Promise<string> {
+    return (await this.root.locator('.log-counts').innerText()).replace(/\s+/g, ' ').trim();
+  }
+
+  gate(): Locator {
+    return this.card().locator('.approval-gate');
+  }
+
+  approveButton(): Locator {
+    return this.gate().locator('vscode-button[aria-label^="Approve run"]');
+  }
+
+  rejectButton(): Locator {
+    return this.gate().locator('vscode-button[aria-label^="Reject run"]');
+  }
+
+  artifacts(): Locator {
+    return this.card().locator('.run-artifacts .artifact');
+  }
+
+  artifact(name: string): Locator {
+    return this.artifacts().filter({ hasText: name }).locator('button.artifact-open');
+  }
+
+  /** The log's Export, as text or JSON: the editor's save dialog follows. */
+  async exportLog(format: 'text' | 'json'): Promise<void> {
+    await this.root.locator('.log-export vscode-toolbar-button').click();
+    await this.root.locator('.log-export [role="menuitem"]', { hasText: format === 'json' ? 'As JSON…' : 'As Text…' }).click();
+  }
+
+  /** The text of each line the log shows (a line's data toggle is no text of it). */
+  async logTexts(): Promise<string[]> {
+    return (await this.logLines().allInnerTexts()).map((t) => t.trim());
+  }
+
+  /** Runs an item of the lane's "…" menu. */
+  async menu(item: string): Promise<void> {
+    await this.root.locator('.lane-menu vscode-toolbar-button').click();
+    await this.root.locator('.lane-menu [role="menuitem"]', { hasText: item }).click();
+  }
+
+  /** What the lane says went wrong, if anything. */
+  errors(): Locator {
+    return this.root.locator('[role="alert"]');
+  }
 }
