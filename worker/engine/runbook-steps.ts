@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import path from 'node:path';
 import {
   conditionHolds,
+  type EventLevel,
   formatDuration,
   inputVariable,
   type InputValues,
@@ -104,7 +105,7 @@ export class RunbookSteps {
         continue;
       }
       if (!conditionHolds(step, this.values, this.spec.env ?? undefined)) {
-        log.system(`step ${step.id}: skipped (${step.if})`, 'info');
+        this.stepLine(step.id, `skipped (${step.if})`, 'info');
         await this.move(row, 'skipped');
         continue;
       }
@@ -147,22 +148,22 @@ export class RunbookSteps {
       const stopped = result.stoppedBy ?? this.host.stopReason;
       if (stopped === 'cancel' || stopped === 'shutdown') {
         await this.move(row, 'canceled', result.exitCode, stopped === 'shutdown' ? 'the worker stopped' : 'canceled');
-        log.system(`step ${step.id}: canceled after ${took}`, 'warn');
+        this.stepLine(step.id, `canceled after ${took}`, 'warn');
         return 'canceled';
       }
       if (result.exitCode === 0 && !result.stoppedBy) {
         await this.move(row, 'succeeded', 0);
-        log.system(`step ${step.id}: succeeded in ${took}`, 'success');
+        this.stepLine(step.id, `succeeded in ${took}`, 'success');
         return 'succeeded';
       }
       const why = result.stoppedBy === 'timeout' ? `timed out after ${formatDuration(timeoutMs)}` : `exited ${result.exitCode}`;
       await this.move(row, 'failed', result.exitCode, why);
       if (attempt >= tries || Date.now() >= deadline) {
-        log.system(`step ${step.id}: failed, ${why}${step.continue_on_error ? '; the run goes on (continue_on_error)' : ''}`, step.continue_on_error ? 'warn' : 'error');
+        this.stepLine(step.id, `failed, ${why}${step.continue_on_error ? '; the run goes on (continue_on_error)' : ''}`, step.continue_on_error ? 'warn' : 'error');
         return `step ${step.id} ${why}`;
       }
       const pause = backoff(step.retry!, attempt);
-      log.system(`step ${step.id}: ${why}; trying again in ${formatDuration(pause)}`, 'warn');
+      this.stepLine(step.id, `${why}; trying again in ${formatDuration(pause)}`, 'warn');
       await this.host.sleep(pause);
       if (this.host.lost) throw new OcrError('lease_lost', 'lease lost');
       if (this.host.stopReason) {
@@ -205,11 +206,20 @@ export class RunbookSteps {
     };
   }
 
+  /** A line of the worker's about a step (its end, a skip, a retry, a gate): it belongs to that step's lines. */
+  private stepLine(stepId: string, text: string, level: EventLevel, data?: unknown): void {
+    const { log } = this.host;
+    const current = log.step;
+    log.step = stepId;
+    log.system(`step ${stepId}: ${text}`, level, data);
+    log.step = current;
+  }
+
   // ---- gates, ends, artifacts --------------------------------------------------------------------------------------
 
   private async park(row: RunStep, step: RunbookStep): Promise<void> {
     const message = renderPlaceholders(step.approval!.message, this.values);
-    this.host.log.system(`step ${step.id}: waiting for approval — ${message}`, 'warn', { approvers: step.approval!.approvers ?? [] });
+    this.stepLine(step.id, `waiting for approval — ${message}`, 'warn', { approvers: step.approval!.approvers ?? [] });
     await this.host.log.flush();
     await this.host.store.parkRun(this.host.lease, row.idx, { message, approvers: step.approval!.approvers });
   }

@@ -110,7 +110,9 @@ steps:
     expect(of('argv')).toEqual([`${hostile}|`]);
     expect(of('secret')).toEqual(['the token is ***']);
     expect(lines.some((e) => e.text.includes('s3cr3t-value'))).toBe(false);
-    expect(lines.some((e) => e.level === 'success' && e.text.startsWith('step hello: succeeded'))).toBe(true);
+    // the worker's lines about a step (its end, a skip) belong to that step
+    expect(lines.some((e) => e.level === 'success' && e.step === 'hello' && e.text.startsWith('step hello: succeeded'))).toBe(true);
+    expect(lines.filter((e) => e.step === 'never').map((e) => e.text)).toEqual(["step never: skipped (inputs.who == 'nobody')"]);
     const artifacts = await store.listArtifacts(run.id);
     expect(artifacts.map((a) => [a.kind, a.name]).sort()).toEqual([
       ['file', 'report.txt'],
