@@ -22,6 +22,8 @@ describe('durations and ids for people', () => {
     // recovered as failed without a finish time: until its last update, not forever
     expect(runDurationMs({ ...run, status: 'failed', updated_at: at(9_000) }, t0 + 60_000)).toBe(9_000);
     expect(runDuration({ ...run, started_at: null })).toBe('');
+    // waiting at an approval gate since 3 s in: still counting
+    expect(runDurationMs({ ...run, status: 'waiting', updated_at: at(3_000) }, t0 + 60_000)).toBe(60_000);
   });
 
   it('says how long ago, shortens ids and flattens text to one line', () => {

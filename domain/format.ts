@@ -20,7 +20,8 @@ export function runDurationMs(
   now: number = Date.now(),
 ): number | null {
   if (!run.started_at) return null;
-  const running = run.status === 'running' || run.status === 'queued';
+  // a run at an approval gate is not over: it counts on, as a running one does
+  const running = run.status === 'running' || run.status === 'queued' || run.status === 'waiting';
   const end = run.finished_at ? Date.parse(run.finished_at) : running ? now : Date.parse(run.updated_at);
   return Math.max(0, end - Date.parse(run.started_at));
 }
