@@ -1,6 +1,8 @@
 // The runbooks of the workspace: each folder's .ocr/runbooks/*.yaml read with readRunbooks, and read again when such a
-// file is created, changed or deleted (a FileSystemWatcher) or the folders change. The Runbooks view, the diagnostics
+// file is created, changed or deleted (a FileSystemWatcher, the editor's own saves and file operations, and a look at
+// the folders' listings now and then for what a watcher missed) or the folders change. The Runbooks view, the diagnostics
 // and "Run Runbook…" read it; what a run publishes is always the file on disk.
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { type RunbookFile, type RunbookProblem, readRunbooks, runbookFolder } from '../../worker/runbooks/files';
@@ -21,7 +23,28 @@ export interface IndexedRunbook extends RunbookFile {
 /** Whether `file` is a runbook file of one of the workspace's folders (a direct child of its .ocr/runbooks). */
 export function runbookFolderOf(file: string): vscode.WorkspaceFolder | undefined {
   if (!/\.ya?ml$/.test(file)) return undefined;
-  return (vscode.workspace.workspaceFolders ?? []).find((f) => f.uri.scheme === 'file' && path.dirname(file) === path.join(f.uri.fsPath, runbookFolder));
+  return fileFolders().find((f) => path.dirname(file) === path.join(f.uri.fsPath, runbookFolder));
+}
+
+const fileFolders = (): vscode.WorkspaceFolder[] => (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+
+/** Whether `p` is a workspace folder's .ocr or .ocr/runbooks folder (created, deleted or renamed as a whole). */
+function isRunbookFolder(p: string): boolean {
+  return fileFolders().some((f) => p === path.join(f.uri.fsPath, runbookFolder) || p === path.join(f.uri.fsPath, path.dirname(runbookFolder)));
+}
+
+/** The runbook files of the folders, with their sizes and modification times, as one string to compare. */
+async function listingOf(folders: readonly vscode.WorkspaceFolder[]): Promise<string> {
+  const parts: string[] = [];
+  for (const folder of folders) {
+    const dir = path.join(folder.uri.fsPath, runbookFolder);
+    const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.ya?ml$/.test(n)).sort();
+    for (const name of names) {
+      const info = await stat(path.join(dir, name)).catch(() => undefined);
+      parts.push(`${path.join(dir, name)}:${info?.size ?? '-'}:${info?.mtimeMs ?? '-'}`);
+    }
+  }
+  return parts.join('\n');
 }
 
 export class RunbookIndex implements vscode.Disposable {
@@ -34,11 +57,33 @@ export class RunbookIndex implements vscode.Disposable {
   /** Fires once the runbooks were read again. */
   readonly onDidChange = this.changed.event;
   private first: Promise<void> | undefined;
+  /** what the runbook folders held when they were last read: names, sizes, modification times */
+  private listing = '';
+  private readonly poll: ReturnType<typeof setInterval>;
 
-  constructor(private readonly log: Log) {
+  constructor(
+    private readonly log: Log,
+    options: { pollMs?: number } = {},
+  ) {
     const watcher = vscode.workspace.createFileSystemWatcher(runbookFilesGlob);
     const soon = () => this.refreshSoon();
-    this.disposables.push(watcher, watcher.onDidCreate(soon), watcher.onDidChange(soon), watcher.onDidDelete(soon), vscode.workspace.onDidChangeWorkspaceFolders(soon), this.changed);
+    const touches = (uris: readonly vscode.Uri[]) => uris.some((u) => u.scheme === 'file' && (runbookFolderOf(u.fsPath) || isRunbookFolder(u.fsPath)));
+    this.disposables.push(
+      watcher,
+      watcher.onDidCreate(soon),
+      watcher.onDidChange(soon),
+      watcher.onDidDelete(soon),
+      vscode.workspace.onDidChangeWorkspaceFolders(soon),
+      // what the editor itself does to the files, whatever the watcher reports
+      vscode.workspace.onDidSaveTextDocument((doc) => void (touches([doc.uri]) && soon())),
+      vscode.workspace.onDidCreateFiles((e) => void (touches(e.files) && soon())),
+      vscode.workspace.onDidDeleteFiles((e) => void (touches(e.files) && soon())),
+      vscode.workspace.onDidRenameFiles((e) => void (touches(e.files.flatMap((f) => [f.oldUri, f.newUri])) && soon())),
+      this.changed,
+    );
+    // File watchers miss events on some file systems and set-ups, and VS Code's workspace watcher has been seen to stop
+    // reporting altogether; a look at the folders' listings now and then (a readdir and a stat per file) catches it.
+    this.poll = setInterval(() => void this.checkForChanges(), options.pollMs ?? 2_000);
   }
 
   /** Resolves once the runbooks were read at least once. */
@@ -73,7 +118,8 @@ export class RunbookIndex implements vscode.Disposable {
     this.reading = (async () => {
       do {
         this.again = false;
-        const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file');
+        const folders = fileFolders();
+        this.listing = await listingOf(folders);
         const read: FolderRunbooks[] = [];
         for (const folder of folders) {
           try {
@@ -91,6 +137,13 @@ export class RunbookIndex implements vscode.Disposable {
     return this.reading;
   }
 
+  /** Reads the runbooks again when a folder's listing changed since they were last read. */
+  private async checkForChanges(): Promise<void> {
+    if (this.reading || !this.first) return;
+    const listing = await listingOf(fileFolders());
+    if (listing !== this.listing && !this.reading) void this.refresh();
+  }
+
   private refreshSoon(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -100,6 +153,7 @@ export class RunbookIndex implements vscode.Disposable {
   }
 
   dispose(): void {
+    clearInterval(this.poll);
     if (this.timer) clearTimeout(this.timer);
     for (const d of this.disposables) d.dispose();
   }
