@@ -1,8 +1,9 @@
 // OCR: Run Runbook…, OCR: Add Example Runbooks. queueRunbook is the one function that queues a runbook run from the
 // editor: the palette, the Runbooks view, scripts and the Runboard call it alike. The command asks only for what its
 // caller did not give: the runbook, the session when none is active, the inputs, the lane, and a confirmation when the
-// run acts on prod. A scripted call ({ file, session_id?, lane?, inputs? }) asks nothing: what it does not give is the
-// runbook's own (its lane, its defaults) or refused in one error naming the field.
+// run acts on prod. The Runboard passes { session_id, lane } and is asked only for the runbook and its inputs. A
+// scripted call ({ file, session_id?, lane?, inputs? }) asks nothing: what it does not give is the runbook's own (its
+// lane, its defaults) or refused in one error naming the field.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
@@ -36,6 +37,12 @@ export const ScriptedRunbookRun = z.strictObject({
   session_id: z.string().uuid('a session id').optional(),
   lane: laneName.optional(),
   inputs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+
+/** What the Runboard passes for a lane's "Run Runbook…": the session and lane are given, the rest is asked. */
+export const RunbookInLane = z.strictObject({
+  session_id: z.string().uuid('a session id').optional(),
+  lane: laneName.optional(),
 });
 
 /** The runbook in `file` as it is saved, or an error naming its first problem by file:line:column. */
@@ -92,7 +99,8 @@ export function registerRunbookCommands(ctx: CommandContext, index: RunbookIndex
     register(ctx, 'ocr.runRunbook', async (arg?: unknown) => {
       if (arg instanceof RunbookNode) return runInteractively(ctx, index, arg.file);
       if (arg instanceof vscode.Uri) return runInteractively(ctx, index, arg.fsPath);
-      if (arg !== undefined) return (await runScripted(ctx, arg)).id;
+      if (typeof arg === 'object' && arg !== null && !('file' in arg)) return runInteractively(ctx, index, undefined, parsed(RunbookInLane, arg));
+      if (arg !== undefined) return (await queueScripted(ctx, parsed(ScriptedRunbookRun, arg))).id;
       return runInteractively(ctx, index);
     }),
     register(ctx, 'ocr.addExampleRunbooks', async (arg?: unknown) => {
@@ -123,27 +131,30 @@ export function registerRunbookCommands(ctx: CommandContext, index: RunbookIndex
   ];
 }
 
-async function runScripted(ctx: CommandContext, arg: unknown): Promise<Run> {
-  const parsed = ScriptedRunbookRun.safeParse(arg);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.map(String).join('.') || 'the argument';
-    throw new OcrError('invalid_input', `ocr.runRunbook: ${field}: ${issue.code === 'unrecognized_keys' ? 'not an option' : issue.message}`, 'pass { file, session_id?, lane?, inputs? }');
-  }
-  const sessionId = parsed.data.session_id ?? ctx.activeSessionId;
-  if (!sessionId) throw new OcrError('invalid_input', 'session_id: no session is active', 'pass session_id, or make a session active');
-  return queueRunbook(ctx, { ...parsed.data, session_id: sessionId });
+/** The argument checked with `schema`, or one error naming the field and what to pass. */
+function parsed<T extends z.ZodType>(schema: T, arg: unknown): z.output<T> {
+  const result = schema.safeParse(arg);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.map(String).join('.') || 'the argument';
+  throw new OcrError('invalid_input', `ocr.runRunbook: ${field}: ${issue.code === 'unrecognized_keys' ? 'not an option' : issue.message}`, 'pass { file, session_id?, lane?, inputs? }, or { session_id?, lane? } to be asked for the runbook');
 }
 
-async function runInteractively(ctx: CommandContext, index: RunbookIndex, file?: string): Promise<string | undefined> {
+async function queueScripted(ctx: CommandContext, request: z.output<typeof ScriptedRunbookRun>): Promise<Run> {
+  const sessionId = request.session_id ?? ctx.activeSessionId;
+  if (!sessionId) throw new OcrError('invalid_input', 'session_id: no session is active', 'pass session_id, or make a session active');
+  return queueRunbook(ctx, { ...request, session_id: sessionId });
+}
+
+async function runInteractively(ctx: CommandContext, index: RunbookIndex, file?: string, given: z.output<typeof RunbookInLane> = {}): Promise<string | undefined> {
   const chosen = file ?? (await pickRunbookFile(index));
   if (!chosen || !(await savedOrAsk(chosen))) return undefined;
   const { runbook } = await readRunbookFile(chosen);
-  const session = await activeOrPickSession(ctx);
+  const session = given.session_id ? await sessionOf(ctx, given.session_id) : await activeOrPickSession(ctx);
   if (!session) return undefined;
   const values = await askInputValues(runbook);
   if (!values) return undefined;
-  const lane = await pickRunbookLane(ctx.model, session, runbook);
+  const lane = given.lane ?? (await pickRunbookLane(ctx.model, session, runbook));
   if (!lane) return undefined;
   if (envOf(runbook, values) === 'prod' && !(await confirmProdRun(runbook, session, lane, values))) return undefined;
   const run = await queueRunbook(ctx, { file: chosen, session_id: session.id, lane, inputs: values });
@@ -196,6 +207,11 @@ async function savedOrAsk(file: string): Promise<boolean> {
   const answer = await vscode.window.showWarningMessage(`${path.basename(file)} has unsaved changes.`, { modal: true, detail: 'A run takes the runbook as it is saved.' }, save, saved);
   if (answer === save) return doc.save();
   return answer === saved;
+}
+
+async function sessionOf(ctx: CommandContext, id: string): Promise<Session> {
+  await ctx.model.ensureStarted();
+  return ctx.model.session(id) ?? (await (await ctx.store()).getSession(id));
 }
 
 async function activeOrPickSession(ctx: CommandContext): Promise<Session | undefined> {

@@ -237,6 +237,22 @@ describe('runbooks in the editor', function () {
         Promise.resolve(vscode.commands.executeCommand('ocr.runRunbook', { file: file('missing.yaml'), session_id: lane.session.id })),
         /file: cannot read .*missing\.yaml/,
       );
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('ocr.runRunbook', { session_id: 'not-a-session', lane: 'B' })),
+        /ocr\.runRunbook: session_id: a session id/,
+      );
+    });
+
+    it("asks which runbook when given only a session and a lane (the Runboard's Run Runbook…), and queues nothing when the person backs out", async () => {
+      const before = (await lane.store.listRuns({ sessionId: lane.session.id, limit: 1000 })).length;
+      let settled = false;
+      const asking = Promise.resolve(vscode.commands.executeCommand('ocr.runRunbook', { session_id: lane.session.id, lane: 'B' })).finally(() => (settled = true));
+      await until('the runbook pick to be closed', async () => {
+        await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+        return settled || undefined;
+      }, 30_000);
+      assert.equal(await asking, undefined);
+      assert.equal((await lane.store.listRuns({ sessionId: lane.session.id, limit: 1000 })).length, before);
     });
 
     it('parks a prod runbook at its approval gate, asks in a notification with the Runboard open, and approving resumes it', async () => {
