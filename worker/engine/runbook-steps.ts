@@ -54,7 +54,8 @@ const defaultStepTimeoutSeconds = 3600;
 /** `::artifact link <title> <url>`: a step names a link the run leaves (a deployment, a report). */
 const artifactLine = /^::artifact\s+link\s+(.+?)\s+(https?:\/\/\S+)\s*$/;
 
-export type StepsEnd = Exclude<RunEnd, { status: 'lost' }> & { finalLine: { text: string; level: 'info' | 'success' | 'warn' | 'error' } };
+/** How the steps ended, and the run's last line; a parked run has none (the gate's line was its last). */
+export type StepsEnd = Exclude<RunEnd, { status: 'lost' }> & { finalLine?: { text: string; level: 'info' | 'success' | 'warn' | 'error' } };
 
 
 export class RunbookSteps {
@@ -110,9 +111,11 @@ export class RunbookSteps {
         continue;
       }
       if (stepKind(step) === 'approval') {
-        await this.park(row, step);
+        // What the steps before the gate left is kept while the run still holds its lease; once parked, the run
+        // has no lease and the worker writes nothing more for it (its last line is the step's own "waiting" line).
         await this.flushArtifacts(artifactsDir);
-        return { status: 'parked', finalLine: { text: `waiting for approval at step ${step.id}`, level: 'warn' } };
+        await this.park(row, step);
+        return { status: 'parked' };
       }
       const outcome = await this.runStep(row, step, folder, envOf(step), deadline);
       if (outcome === 'canceled') {

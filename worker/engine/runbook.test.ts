@@ -174,7 +174,7 @@ steps:
 title: Gated
 steps:
   - id: before
-    run: echo before
+    run: echo before; echo "3 tables" > "$OCR_ARTIFACTS_DIR/plan.txt"
   - id: gate
     approval: { message: "Go on?" }
   - id: after
@@ -183,12 +183,18 @@ steps:
     );
     const run = await queueRunbookRun(store, gated, { session_id: session.id, lane: 'A' }, secrets);
     const behind = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo behind' });
-    const first = await startWorker(session, { id: 'first-worker' });
+    const said: string[] = [];
+    const first = await startWorker(session, { id: 'first-worker', log: (line) => said.push(line) });
     await eventually(async () => (await store.getRun(run.id)).status === 'waiting', 'the run waits at its gate');
     const waiting = await store.getRun(run.id);
     expect(waiting).toMatchObject({ lease_expires_at: null, approval: { step_id: 'gate', message: 'Go on?' } });
     // the worker lets go of the run just after the database records the wait
     await eventually(() => first.status().running.length === 0, 'the first worker holds no run while it waits');
+    // what the step before the gate left is kept, the gate's line is the log's last, and the worker wrote nothing
+    // for the run once it had let go of its lease
+    expect((await store.listArtifacts(run.id)).map((a) => [a.name, a.content])).toEqual([['plan.txt', '3 tables\n']]);
+    expect((await events(run.id)).at(-1)).toMatchObject({ step: 'gate', level: 'warn', text: expect.stringContaining('waiting for approval — Go on?') });
+    expect(said.filter((line) => line.includes(run.id))).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
     expect((await store.getRun(behind.id)).status).toBe('queued'); // the lane is kept for the waiting run
     await expect(store.approveRun(behind.id)).rejects.toMatchObject({ code: 'invalid_state' });
