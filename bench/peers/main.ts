@@ -11,7 +11,7 @@ import { type Config, readConfig, type ScenarioName } from './config';
 import { latestRuntime } from './latest';
 import { pgbench } from './pgbench';
 import { type Column, columnLabel, json, type Machine, markdown } from './report';
-import { cleanUpEverything, type Target } from './runner';
+import { cleanUpEverything } from './runner';
 import { cancel, crash, drain, emptyResult, latency, lanes, type Result } from './scenarios';
 import { describeSystem } from './systems';
 

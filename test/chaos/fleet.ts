@@ -115,7 +115,7 @@ export class WorkerProcess {
     readonly slot: number,
     argv: string[],
     logDir: string,
-    private readonly ledger: Ledger,
+    ledger: Ledger,
   ) {
     this.logFile = createWriteStream(path.join(logDir, `${id}.log`));
     const [file, ...args] = argv;

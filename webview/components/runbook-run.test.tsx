@@ -3,7 +3,7 @@
 // data unfolded inline, counts by level, export, its artifacts, Approve and Reject at a gate, and Run Runbook… in the
 // lane's menu.
 import '../test/dom';
-import { act, fireEvent, screen, within } from '@testing-library/react';
+import { act, fireEvent, within } from '@testing-library/react';
 import { describe, expect, it } from 'vitest';
 import '../elements';
 import type { Run } from '../../domain';

@@ -10,7 +10,7 @@ import { Worker } from '../../../worker/engine/worker';
 import { PostgresStore } from '../../../worker/store/postgres';
 import type { Store } from '../../../worker/store/store';
 import { Payload } from './payload';
-import type { CallStat, Handler, Job, Plan, Producer, QueueSystem, RunningWorker, WorkerSettings } from './types';
+import type { CallStat, Job, Plan, Producer, QueueSystem, RunningWorker } from './types';
 import pkg from '../../../package.json';
 
 /** A session has at most 26 lanes, so lane n of a plan is lane `l{n % 26}` of session ⌊n / 26⌋. */

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import assert from 'node:assert/strict';
 import { expectText } from './expect';
-import { extensionId, useVsCode } from './vscode-session';
+import { useVsCode } from './vscode-session';
 
 const statusItem = 'ops-control-room.ops-control-room.ocr.status';
 
