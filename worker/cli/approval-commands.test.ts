@@ -1,6 +1,5 @@
 // `ocr approve`, `ocr reject`, `ocr status` of waiting runs and `ocr logs --step`, as a user runs them: the real
 // bundle as a process, runbook runs queued by `ocr runbook run` and carried out by a real Worker up to their gates.
-import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,14 +10,9 @@ import { Worker } from '../engine/worker';
 import { openStore } from '../store/open';
 import type { Store } from '../store/store';
 import { createTestDatabase } from '../store/testing';
+import { type CliResult, runOcr } from './cli.test-support';
 
-const ocrJs = path.resolve('dist/ocr.js');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let store: Store;
@@ -33,18 +27,9 @@ const dir = tempDir('ocr-cli-approvals-');
 const repo = path.join(dir.path, 'repo');
 const keyFile = path.join(dir.path, 'secret.key');
 
-function ocr(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ocrJs, ...args], { cwd: repo, env: { ...process.env, OCR_DATABASE_URL: db.url, OCR_SECRET_KEY_FILE: keyFile }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const ocr = (args: string[]): Promise<CliResult> => runOcr(args, { cwd: repo, env: { OCR_DATABASE_URL: db.url, OCR_SECRET_KEY_FILE: keyFile } });
 
-const json = (r: Result) => {
+const json = (r: CliResult) => {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);

@@ -4,7 +4,6 @@
 //
 // NUL characters cannot be given on a command line at all (the kernel ends an argument at the first NUL); the store's
 // corpus (worker/store/bad-input.test.ts) and the protocol's cover them.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,27 +13,14 @@ import type { Run } from '../../domain';
 import * as open from '../store/open';
 import type { PostgresStore } from '../store/postgres';
 import { createTestDatabase } from '../store/testing';
+import { type CliResult, runOcr } from './cli.test-support';
 
-const ocrJs = path.resolve('dist/ocr.js');
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'ocr-bad-input-'));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function ocr(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [ocrJs, ...args],
-      // a scratch folder and data home: a --db value taken for a folder must not land in the checkout or the user's data
-      { cwd: scratch, env: { ...process.env, XDG_DATA_HOME: path.join(scratch, 'data'), OCR_DATABASE_URL: db.url, ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+// a scratch folder and data home: a --db value taken for a folder must not land in the checkout or the user's data
+const ocr = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+  runOcr(args, { cwd: scratch, env: { XDG_DATA_HOME: path.join(scratch, 'data'), OCR_DATABASE_URL: db.url, ...env } });
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let store: PostgresStore;
@@ -237,7 +223,7 @@ const databaseUrls: Refused[] = [
   ['an http URL in OCR_DATABASE_URL', ['status'], 1, /^OCR_DATABASE_URL "http:\/\/example\.com\/db" is neither a PostgreSQL URL nor a folder/],
 ];
 
-function expectRefused(r: Result, exitCode: number, message: RegExp, label: string): void {
+function expectRefused(r: CliResult, exitCode: number, message: RegExp, label: string): void {
   expect(r.stderr, label).toMatch(/^ocr: [^\n]*\n$/);
   expect(r.stderr.slice('ocr: '.length, -1), label).toMatch(message);
   expect(r.stderr, label).not.toMatch(/\bError:|\n\s+at /);
@@ -262,17 +248,17 @@ describe.concurrent('ocr refuses bad input with one line and changes nothing', (
   });
 });
 
-type Handled = [name: string, args: string[], check: (r: Result) => Promise<void>];
+type Handled = [name: string, args: string[], check: (r: CliResult) => Promise<void>];
 
-const created = (r: Result): string => {
+const created = (r: CliResult): string => {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout).id as string;
 };
-const runOf = async (r: Result): Promise<Run> => store.getRun(created(r));
-const sessionOf = async (r: Result) => store.getSession(created(r));
-const storedIntent = (intent: string) => async (r: Result) => expect((await runOf(r)).intent).toBe(intent);
-const storedTitle = (title: string) => async (r: Result) => expect((await sessionOf(r)).title).toBe(title);
+const runOf = async (r: CliResult): Promise<Run> => store.getRun(created(r));
+const sessionOf = async (r: CliResult) => store.getSession(created(r));
+const storedIntent = (intent: string) => async (r: CliResult) => expect((await runOf(r)).intent).toBe(intent);
+const storedTitle = (title: string) => async (r: CliResult) => expect((await sessionOf(r)).title).toBe(title);
 
 // prettier-ignore
 const handled: Handled[] = [

@@ -1,28 +1,17 @@
 // The `ocr` command line as a user runs it: real processes, a real PostgreSQL and a real embedded server.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../store/testing';
+import { type CliOptions, type CliResult, runOcr } from './cli.test-support';
 
-const ocrJs = path.resolve('dist/ocr.js');
 const isRoot = process.getuid?.() === 0;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function ocr(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string; uid?: number; gid?: number } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [ocrJs, ...args], { env: { ...process.env, OCR_DATABASE_URL: '', ...env }, ...options }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const ocr = (args: string[], env: NodeJS.ProcessEnv = {}, options: CliOptions = {}): Promise<CliResult> =>
+  runOcr(args, { ...options, env: { OCR_DATABASE_URL: '', ...env } });
 
 /** Under root an embedded database's cluster lives in /var/lib/ops-control-room: a test removes what it made. */
 function removeCluster(dataFolder: string): void {
@@ -34,7 +23,7 @@ function removeCluster(dataFolder: string): void {
   }
 }
 
-const json = (r: Result) => {
+const json = (r: CliResult) => {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);

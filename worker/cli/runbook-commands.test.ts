@@ -1,6 +1,5 @@
 // `ocr runbook init|list|validate|run` as a user runs them: the real bundle as a process, a real repository and a real
 // PostgreSQL. Bad input gets one line naming the field and the fix, and leaves nothing in the database.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,15 +10,10 @@ import { SecretBox } from '../runbooks/secrets';
 import { openStore } from '../store/open';
 import type { Store } from '../store/store';
 import { createTestDatabase } from '../store/testing';
+import { type CliOptions, type CliResult, refused, runOcr } from './cli.test-support';
 
-const ocrJs = path.resolve('dist/ocr.js');
 const examples = path.resolve('examples/runbooks');
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let store: Store;
@@ -27,35 +21,15 @@ const dir = tempDir('ocr-cli-runbooks-');
 const repo = path.join(dir.path, 'project');
 const keyFile = path.join(dir.path, 'keys', 'secret.key');
 
-function ocr(args: string[], options: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [ocrJs, ...args], {
-      cwd: options.cwd ?? repo,
-      env: { ...process.env, OCR_DATABASE_URL: db.url, OCR_SECRET_KEY_FILE: keyFile, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(options.stdin ?? '');
-  });
-}
+const ocr = (args: string[], options: CliOptions = {}): Promise<CliResult> =>
+  runOcr(args, { ...options, cwd: options.cwd ?? repo, env: { OCR_DATABASE_URL: db.url, OCR_SECRET_KEY_FILE: keyFile, ...options.env } });
 
-const json = (r: Result) => {
+const json = (r: CliResult) => {
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout);
 };
 
-/** One `ocr: …` line on stderr, nothing on stdout, a non-zero exit. */
-const refused = (r: Result, line: RegExp, code = 1) => {
-  expect(r.stdout).toBe('');
-  expect(r.code).toBe(code);
-  expect(r.stderr).toMatch(/^ocr: [^\n]*\n$/);
-  expect(r.stderr).toMatch(line);
-};
 
 async function count(sql: string): Promise<number> {
   const client = new pg.Client({ connectionString: db.url });

@@ -9,10 +9,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { repoRoot } from '../harness/paths';
-import { createTestDatabase } from '../../../worker/store/testing';
+import { until } from '../until';
 import { expectText } from './expect';
 import { Runboard, type RunboardLane } from './pages/runboard';
 import type { Workbench } from './pages/workbench';
+import { useTestDatabase } from './test-database';
 import { extensionId, useVsCode } from './vscode-session';
 
 const docsDir = path.join(repoRoot, 'docs');
@@ -20,15 +21,6 @@ const docsDir = path.join(repoRoot, 'docs');
 /** A shell loop that prints `count` numbered lines, one every `every` seconds: a log that visibly streams. */
 const stream = (name: string, count: number, every: number) => `for i in $(seq 1 ${count}); do echo "${name} line $i"; sleep ${every}; done`;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 // `name` is the theme's id in workbench.colorTheme; the picker shows it beside the theme's label ("Light Modern").
 const themes = [
@@ -92,20 +84,8 @@ async function showRunboardTab(page: Page, workbench: Workbench): Promise<Runboa
 
 describe('Runboard', function () {
   this.timeout(240_000);
-  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  const before_ = process.env.OCR_DATABASE_URL;
-
-  // Before the VS Code session starts: its code-server and extension host take their environment from this process.
-  before(async () => {
-    db = await createTestDatabase('ocr_ui');
-    process.env.OCR_DATABASE_URL = db.url;
-  });
+  useTestDatabase('ocr_ui');
   const vscode = useVsCode('runboard');
-  after(async () => {
-    if (before_ === undefined) delete process.env.OCR_DATABASE_URL;
-    else process.env.OCR_DATABASE_URL = before_;
-    await db?.drop();
-  });
 
   let runboard: Runboard;
 

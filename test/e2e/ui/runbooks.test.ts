@@ -9,12 +9,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Run, Session } from '../../../domain';
 import { describeRepo } from '../../../worker/engine/repo';
-import { openStore } from '../../../worker/store/open';
-import type { Store } from '../../../worker/store/store';
-import { createTestDatabase } from '../../../worker/store/testing';
+import { until } from '../until';
 import { expectText } from './expect';
 import { Dialog } from './pages/dialog';
 import { QuickInput } from './pages/quick-input';
+import { useTestDatabase } from './test-database';
 import { useVsCode } from './vscode-session';
 
 const release = `name: release
@@ -35,40 +34,17 @@ steps:
     run: 'echo "shipped $OCR_INPUT_VERSION"'
 `;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 describe('Runbooks', function () {
   this.timeout(240_000);
-  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let store: Store | undefined;
   let session: Session;
-  const before_ = process.env.OCR_DATABASE_URL;
-
-  // Before the VS Code session starts: its code-server and extension host take their environment from this process.
-  before(async () => {
-    db = await createTestDatabase('ocr_ui_runbooks');
-    process.env.OCR_DATABASE_URL = db.url;
-  });
+  const db = useTestDatabase('ocr_ui_runbooks');
   const vscode = useVsCode('runbooks');
-  after(async () => {
-    if (before_ === undefined) delete process.env.OCR_DATABASE_URL;
-    else process.env.OCR_DATABASE_URL = before_;
-    await store?.close();
-    await db?.drop();
-  });
 
   /** The newest run of the session once it is `status`. */
   const newestRun = (status: Run['status']) =>
     until(`the newest run to be ${status}`, async () => {
-      const [run] = await store!.listRuns({ sessionId: session.id, limit: 1 });
+      const [run] = await (await db().store()).listRuns({ sessionId: session.id, limit: 1 });
       return run?.status === status ? run : undefined;
     });
 
@@ -85,7 +61,7 @@ describe('Runbooks', function () {
 
   it('runs it from the view: asks for its input, its lane and a confirmation for prod; the notification\'s Approve resumes it', async () => {
     const { page, workbench, workspace } = vscode();
-    store = await openStore(db!.url);
+    const store = await db().store();
     const repo = await describeRepo(workspace);
     session = await store.createSession({ title: 'Release train', repo_id: repo.repoId, repo_path: repo.repoPath, base_ref: repo.baseRef, lanes: ['A', 'B'] });
     await expectText(workbench.sideBar.view('Sessions').root, 'Release train', 60_000);
@@ -143,6 +119,6 @@ describe('Runbooks', function () {
     const done = await newestRun('canceled');
     assert.equal(done.id, waiting.id);
     assert.equal(done.error, 'rejected: not during the freeze');
-    assert.deepEqual((await store!.listSteps(done.id)).map((s) => [s.step_id, s.status]), [['build', 'succeeded'], ['approve', 'canceled'], ['ship', 'skipped']]);
+    assert.deepEqual((await (await db().store()).listSteps(done.id)).map((s) => [s.step_id, s.status]), [['build', 'succeeded'], ['approve', 'canceled'], ['ship', 'skipped']]);
   });
 });

@@ -3,18 +3,9 @@
 // (test/e2e/vscode/index.ts, or @vscode/test-cli's own).
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { until } from '../until';
 
 const extensionId = 'ops-control-room.ops-control-room';
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function runboardTabs(): vscode.Tab[] {
   return vscode.window.tabGroups.all

@@ -11,6 +11,9 @@ import { Worker } from '../../../worker/engine/worker';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
 import { type DiffFile, isFinal, type Run, type Session } from '../../../domain';
+import { until } from '../until';
+
+export { until };
 
 export const gitIdentity = {
   GIT_AUTHOR_NAME: 'Test',
@@ -23,20 +26,6 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...gitIdentity } });
 }
 
-export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const extensionId = 'ops-control-room.ops-control-room';
 
