@@ -1,6 +1,6 @@
 // The Sessions view: session → lane → runs (newest first), live from the sessions model.
 import * as vscode from 'vscode';
-import { oneLine, plainOneLine, type Run, type Session, shortId } from '../../domain';
+import { isFinal, oneLine, plainOneLine, type Run, type Session, shortId } from '../../domain';
 import { describeRun, runIcon, runTooltip } from './run-labels';
 import type { SessionsModel } from './sessions-model';
 
@@ -68,8 +68,11 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       item.id = `session:${s.id}`;
       const runs = this.model.runs(s.id);
       const running = runs.filter((r) => r.status === 'running').length;
+      const waiting = runs.filter((r) => r.status === 'waiting').length;
       const queued = runs.filter((r) => r.status === 'queued').length;
-      item.description = [active ? 'active' : '', running ? `${running} running` : '', queued ? `${queued} queued` : ''].filter(Boolean).join(' · ');
+      item.description = [active ? 'active' : '', running ? `${running} running` : '', waiting ? `${waiting} waiting` : '', queued ? `${queued} queued` : '']
+        .filter(Boolean)
+        .join(' · ');
       item.iconPath = new vscode.ThemeIcon(active ? 'star-full' : 'folder-library');
       item.tooltip = new vscode.MarkdownString(
         `**${escape(s.title)}**${s.intent ? `\n\n${escape(s.intent)}` : ''}\n\n${s.repo_path ? `Repository: \`${s.repo_path}\`` : 'No repository'} · lanes ${s.lanes.join(', ')}`,
@@ -82,7 +85,7 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       const item = new vscode.TreeItem(`Lane ${node.lane}`, runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
       item.id = `lane:${node.session.id}:${node.lane}`;
       item.description = laneState(runs);
-      const current = runs.find((r) => r.status === 'running');
+      const current = runs.find((r) => r.status === 'running' || r.status === 'waiting');
       item.iconPath = current ? runIcon(current) : new vscode.ThemeIcon('debug-breakpoint-unverified');
       item.contextValue = 'lane';
       return item;
@@ -111,12 +114,17 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
   }
 }
 
-/** "running · 2 queued", "idle", "last: failed" — what a lane is doing, in a few words. */
+/** "running 1a2b3c4d · 2 queued", "waiting for approval 1a2b3c4d", "idle · last failed": what a lane is doing. */
 export function laneState(runs: readonly Run[]): string {
   const running = runs.find((r) => r.status === 'running');
+  const waiting = runs.find((r) => r.status === 'waiting');
   const queued = runs.filter((r) => r.status === 'queued').length;
-  const last = runs.find((r) => r.status !== 'queued' && r.status !== 'running');
-  const parts = [running ? `running ${shortId(running.id)}` : '', queued ? `${queued} queued` : ''].filter(Boolean);
+  const last = runs.find((r) => isFinal(r.status));
+  const parts = [
+    running ? `running ${shortId(running.id)}` : '',
+    waiting ? `waiting for approval ${shortId(waiting.id)}` : '',
+    queued ? `${queued} queued` : '',
+  ].filter(Boolean);
   if (parts.length === 0) return last ? `idle · last ${last.status}` : 'idle';
   return parts.join(' · ');
 }

@@ -267,19 +267,25 @@ describe('runbooks in the editor', function () {
       const prompt = await until('the approval notification', () => api.approvalPrompts().find((p) => p.runId === runId), 30_000);
       assert.equal(prompt.text, `Run ${shortId(runId)} (runbook release) in lane A waits for approval: Ship 1.2.3 to prod?`);
 
-      const runRow = await until('the waiting run in the Sessions tree', async () => {
+      const rows = await until('the waiting run in the Sessions tree', async () => {
         for (const session of await api.sessionsTree.getChildren()) {
           if (session.kind !== 'session' || session.session.id !== lane.session.id) continue;
           for (const laneNode of await api.sessionsTree.getChildren(session)) {
             for (const runNode of await api.sessionsTree.getChildren(laneNode)) {
-              if (runNode.kind === 'run' && runNode.run.id === runId && runNode.run.status === 'waiting') return shown(api.sessionsTree.getTreeItem(runNode));
+              if (runNode.kind === 'run' && runNode.run.id === runId && runNode.run.status === 'waiting') {
+                const [sessionRow, laneRow, runRow] = [session, laneNode, runNode].map((n) => shown(api.sessionsTree.getTreeItem(n)));
+                return { sessionRow: sessionRow!, laneRow: laneRow!, runRow: runRow! };
+              }
             }
           }
         }
         return undefined;
       }, 30_000);
+      const { sessionRow, laneRow, runRow } = rows;
       assert.equal(runRow.contextValue, 'run.waiting', 'the Approve and Reject actions show on it');
       assert.equal(runRow.icon, 'debug-pause');
+      assert.equal(laneRow.description, `waiting for approval ${shortId(runId)}`);
+      assert.match(sessionRow.description, /\b1 waiting\b/);
 
       // what the notification's Approve calls
       await vscode.commands.executeCommand('ocr.approveRun', { runId });
