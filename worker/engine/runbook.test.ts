@@ -37,8 +37,8 @@ afterAll(async () => {
   dir.remove();
 });
 
-async function startWorker(session: Session, options: WorkerOptions = {}): Promise<Worker> {
-  const worker = new Worker(store, { worktreeRoot: path.join(dir.path, 'worktrees'), sessions: [session.id], pollMs: 200, recoverMs: 200, secretKeyFile: keyFile, ...options });
+async function startWorker(session: Session, options: WorkerOptions = {}, log?: (line: string) => void): Promise<Worker> {
+  const worker = new Worker(store, { worktreeRoot: path.join(dir.path, 'worktrees'), sessions: [session.id], pollMs: 200, recoverMs: 200, secretKeyFile: keyFile, ...options }, { log });
   workers.push(worker);
   await worker.start();
   return worker;
@@ -184,7 +184,7 @@ steps:
     const run = await queueRunbookRun(store, gated, { session_id: session.id, lane: 'A' }, secrets);
     const behind = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo behind' });
     const said: string[] = [];
-    const first = await startWorker(session, { id: 'first-worker', log: (line) => said.push(line) });
+    const first = await startWorker(session, { id: 'first-worker' }, (line) => said.push(line));
     await eventually(async () => (await store.getRun(run.id)).status === 'waiting', 'the run waits at its gate');
     const waiting = await store.getRun(run.id);
     expect(waiting).toMatchObject({ lease_expires_at: null, approval: { step_id: 'gate', message: 'Go on?' } });
