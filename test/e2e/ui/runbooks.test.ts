@@ -64,6 +64,20 @@ describe('Runbooks', function () {
       return run?.status === status ? run : undefined;
     });
 
+  /** OCR: Run Runbook… from the palette, and the runbook picked by its title; the quick input that asks on. */
+  async function runRunbookFromPalette(title: string): Promise<QuickInput> {
+    const { page, workbench } = vscode();
+    // the palette stays open: the command's own quick pick takes its place
+    const palette = workbench.commandPalette;
+    await palette.open();
+    await palette.input.fill('>OCR: Run Runbook');
+    await palette.rows().filter({ has: page.locator('.label-name', { hasText: /^OCR: Run Runbook…$/ }) }).first().click({ timeout: 30_000 });
+    const quick = new QuickInput(page);
+    await quick.waitFor('Which runbook?');
+    await quick.pick(title);
+    return quick;
+  }
+
   it('adds the example runbooks from the Runbooks view and lists them', async () => {
     const { workbench, workspace } = vscode();
     await workbench.activityBar.open('Ops Control Room');
@@ -94,14 +108,7 @@ describe('Runbooks', function () {
     await expectText(runboard.sessionTitle(), 'Ops');
     session = await until('the session in the database', async () => (await (await db().store()).listSessions()).find((s) => s.title === 'Ops'));
 
-    // the palette stays open: the command's own quick pick takes its place
-    const palette = workbench.commandPalette;
-    await palette.open();
-    await palette.input.fill('>OCR: Run Runbook');
-    await palette.rows().filter({ has: page.locator('.label-name', { hasText: /^OCR: Run Runbook…$/ }) }).first().click({ timeout: 30_000 });
-    const quick = new QuickInput(page);
-    await quick.waitFor('Which runbook?');
-    await quick.pick('HTTP health check');
+    const quick = await runRunbookFromPalette('HTTP health check');
     await quick.waitFor('Run "HTTP health check" (1/2): URLs and their expected status');
     await quick.submit(`${serviceUrl}/health=200`);
     await quick.waitFor('Run "HTTP health check" (2/2): Seconds to wait for each answer');
@@ -168,13 +175,7 @@ describe('Runbooks', function () {
 
   it('db-migrate again: the notification\'s Reject asks why, and the run ends canceled with the reason, applying nothing', async () => {
     const { page, workbench } = vscode();
-    const palette = workbench.commandPalette;
-    await palette.open();
-    await palette.input.fill('>OCR: Run Runbook');
-    await palette.rows().filter({ has: page.locator('.label-name', { hasText: /^OCR: Run Runbook…$/ }) }).first().click({ timeout: 30_000 });
-    const quick = new QuickInput(page);
-    await quick.waitFor('Which runbook?');
-    await quick.pick('Apply SQL migrations');
+    const quick = await runRunbookFromPalette('Apply SQL migrations');
     await quick.waitFor('(1/4): Environment');
     await quick.pick('prod');
     await quick.waitFor('(2/4): Database URL');
