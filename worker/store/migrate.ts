@@ -10,6 +10,7 @@ import finishAndClaimRefusals from '../../supabase/migrations/0002_finish_and_cl
 import leastPrivilege from '../../supabase/migrations/0003_least_privilege.sql';
 import runbooks from '../../supabase/migrations/0004_runbooks.sql';
 import finishLocksInIdOrder from '../../supabase/migrations/0005_finish_locks_in_id_order.sql';
+import runHistory from '../../supabase/migrations/0006_run_history.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -18,6 +19,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0003_least_privilege', sql: leastPrivilege },
   { name: '0004_runbooks', sql: runbooks },
   { name: '0005_finish_locks_in_id_order', sql: finishLocksInIdOrder },
+  { name: '0006_run_history', sql: runHistory },
 ];
 
 const BASELINE = '0001_ops_baseline';

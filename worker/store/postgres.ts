@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { fromDatabaseError, isUnreachable, OcrError, parseInput } from './errors';
 import { Listener } from './listener';
 import { migrate } from './migrate';
+import { readRunHistory, type RunHistoryPage, type RunHistoryQuery } from './run-history';
 import { isoTimestamp } from './timestamps';
 import type {
   Disposable,
@@ -272,6 +273,10 @@ export class PostgresStore implements Store {
       [filter.sessionId ?? null, filter.lane ?? null, filter.status ?? null, filter.limit ?? 1000],
     );
     return ListResult(Run).parse(rows);
+  }
+
+  async listRunHistory(query: RunHistoryQuery = {}): Promise<RunHistoryPage> {
+    return readRunHistory(query, (statement) => this.query(statement.sql, statement.params));
   }
 
   async cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }> {

@@ -17,6 +17,7 @@ import type {
   Template,
   WorkerRow,
 } from '../../domain';
+import type { RunHistoryPage, RunHistoryQuery } from './run-history';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
 
 export interface Disposable {
@@ -92,6 +93,11 @@ export interface Store {
   createRun(input: NewRun): Promise<Run>;
   getRun(id: string): Promise<Run>;
   listRuns(filter?: RunFilter): Promise<Run[]>;
+  /**
+   * Run history: the runs of every session the caller may read, filtered and sorted (newest first unless told), one
+   * page at a time; the page's `next` asks for the page after it.
+   */
+  listRunHistory(query?: RunHistoryQuery): Promise<RunHistoryPage>;
   cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }>;
   retryRun(id: string): Promise<Run>;
   listEvents(runId: string, afterSeq?: number, limit?: number): Promise<RunEvent[]>;
