@@ -37,7 +37,7 @@ if (existsSync('test/e2e')) {
     'test/run-vscode-tests': 'test/e2e/run-vscode-tests.ts',
     'test/run-ui-tests': 'test/e2e/run-ui-tests.ts',
     'test/code-server-shim': 'test/e2e/code-server-shim.ts',
-    'test/install-code-server': 'test/e2e/install-code-server.ts',
+    'test/prepare': 'test/e2e/prepare.ts',
     'test/chaos': 'test/chaos/main.ts',
     'test/vscode/index': 'test/e2e/vscode/index.ts',
     start: 'scripts/start.ts',

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startCodeServer } from '../test/e2e/harness/code-server';
-import { ensureCodeServer } from '../test/e2e/harness/install-code-server';
 import { extensionDir, requireBuilt, toolsDir } from '../test/e2e/harness/paths';
+import { ensurePrerequisites } from '../test/e2e/harness/prerequisites';
 import { createSandbox, createSampleWorkspace } from '../test/e2e/harness/sandbox';
 import { defaultDataFolder, EmbeddedDatabase } from '../worker/store/embedded';
 
@@ -77,7 +77,7 @@ function followExtensionLog(userDataDir: string): () => void {
 }
 
 async function startCodeServerInForeground(): Promise<void> {
-  ensureCodeServer();
+  ensurePrerequisites({ chromium: false });
   // A profile that persists between starts, like a user's, with the repository installed as the extension.
   const sandbox = createSandbox('start', {
     keepIn: profileDir,

@@ -1,8 +1,8 @@
 // Installs code-server (a real VS Code workbench with a Node extension host) into .tools/code-server from the npm
-// registry alone, so machines that cannot download VS Code can still run it. Idempotent: a finished install is detected
-// in a few milliseconds and left alone.
+// registry alone, so machines that cannot download VS Code can still run it. A finished install is recognised by its
+// marker file in a few milliseconds (prerequisites.ts decides whether to install).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { codeServerBin, codeServerDir, codeServerVersion, repoRoot, toolsDir } from './paths';
 
@@ -10,6 +10,7 @@ import { codeServerBin, codeServerDir, codeServerVersion, repoRoot, toolsDir } f
 export const buildPrerequisites = ['build-essential', 'python3', 'pkg-config', 'libkrb5-dev'];
 
 const markerFile = path.join(codeServerDir, '.installed');
+const installLog = path.join(toolsDir, 'code-server-install.log');
 
 // Packages in code-server's tree whose install scripts must run; npm blocks unreviewed install scripts.
 const allowScripts: Record<string, boolean> = {
@@ -28,13 +29,9 @@ export function isCodeServerInstalled(): boolean {
   return existsSync(codeServerBin) && existsSync(markerFile) && readFileSync(markerFile, 'utf8').trim() === codeServerVersion;
 }
 
-export function ensureCodeServer(log: (line: string) => void = console.log): void {
-  if (isCodeServerInstalled()) {
-    log(`code-server ${codeServerVersion} is installed in ${path.relative(repoRoot, codeServerDir)}`);
-    return;
-  }
+/** Installs code-server into .tools/code-server; its compile prerequisites are prerequisites.ts's to provide. */
+export function installCodeServer(log: (line: string) => void = console.log): void {
   const started = Date.now();
-  ensureDebianPackages(buildPrerequisites, log);
   // npm and the ripgrep postinstall put their scratch files in os.tmpdir(); keep them inside .tools, not in /tmp.
   const scratch = path.join(toolsDir, 'tmp');
   mkdirSync(scratch, { recursive: true });
@@ -42,7 +39,7 @@ export function ensureCodeServer(log: (line: string) => void = console.log): voi
 
   mkdirSync(codeServerDir, { recursive: true });
   writeFileSync(path.join(codeServerDir, 'package.json'), `${JSON.stringify({ private: true, allowScripts }, null, 2)}\n`);
-  log(`installing code-server ${codeServerVersion} into ${path.relative(repoRoot, codeServerDir)} (native modules compile; a few minutes on 2 cores)`);
+  log(`installing code-server ${codeServerVersion} into ${path.relative(repoRoot, codeServerDir)} (native modules compile: a few minutes on 2 cores; its output goes to ${path.relative(repoRoot, installLog)})`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TMPDIR: scratch,
@@ -56,9 +53,15 @@ export function ensureCodeServer(log: (line: string) => void = console.log): voi
   const nodePrefix = path.resolve(path.dirname(process.execPath), '..');
   if (existsSync(path.join(nodePrefix, 'include', 'node', 'node.h'))) env.npm_config_nodedir = nodePrefix;
   delete env.NODE_OPTIONS;
+  // The compile output is long and only of use when it fails: it goes to a log, whose end is shown then.
+  const logFd = openSync(installLog, 'w');
   const result = spawnSync('npm', ['install', `code-server@${codeServerVersion}`, '--foreground-scripts', '--no-audit', '--no-fund', '--no-save'],
-    { cwd: codeServerDir, env, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error(`npm install code-server@${codeServerVersion} failed (exit ${result.status ?? result.signal})`);
+    { cwd: codeServerDir, env, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  if (result.status !== 0) {
+    const tail = readFileSync(installLog, 'utf8').trimEnd().split('\n').slice(-30).join('\n');
+    throw new Error(`npm install code-server@${codeServerVersion} failed (exit ${result.status ?? result.signal}); the end of ${path.relative(repoRoot, installLog)}:\n${tail}`);
+  }
   // Its own XDG folders: code-server writes a default config and logs there even for --version.
   const xdg = path.join(scratch, 'xdg');
   const version = execFileSync(codeServerBin, ['--version'], { env: { ...env, XDG_CONFIG_HOME: xdg, XDG_DATA_HOME: xdg, XDG_CACHE_HOME: xdg }, encoding: 'utf8' }).trim().split('\n').pop() ?? '';
@@ -66,24 +69,6 @@ export function ensureCodeServer(log: (line: string) => void = console.log): voi
   writeFileSync(markerFile, `${codeServerVersion}\n`);
   rmSync(scratch, { recursive: true, force: true });
   log(`code-server ${version.split(/\s+/)[0]} installed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-}
-
-/** Installs missing Debian packages when we are root on a Debian-like system; otherwise says what to run. */
-export function ensureDebianPackages(packages: string[], log: (line: string) => void): void {
-  if (spawnSync('dpkg-query', ['--version'], { stdio: 'ignore' }).status !== 0) return; // not Debian: the user's own package manager
-  const missing = packages.filter((p) => {
-    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
-    return !r.stdout?.includes('install ok installed');
-  });
-  if (missing.length === 0) return;
-  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-  if (process.getuid?.() !== 0) throw new Error(`missing Debian packages: ${missing.join(', ')}. Run: sudo ${command}`);
-  log(`installing Debian packages: ${missing.join(' ')}`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, stdio: 'inherit' }).status === 0;
-  if (install()) return;
-  // A fresh machine may have empty package lists.
-  if (spawnSync('apt-get', ['update'], { env, stdio: 'inherit' }).status !== 0 || !install()) throw new Error(`could not run: ${command}`);
 }
 
 /**
@@ -107,7 +92,6 @@ function seedRipgrepCache(tmpdir: string, log: (line: string) => void): void {
     execFileSync('tar', ['xzf', path.join(work, packed), '-C', work]);
     copyFileSync(path.join(work, 'package', 'bin', 'rg'), path.join(work, 'rg'));
     execFileSync('tar', ['czf', tarball, '-C', work, 'rg']);
-    log('seeded the ripgrep cache from @vscode/ripgrep-linux-x64');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

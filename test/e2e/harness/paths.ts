@@ -1,6 +1,6 @@
 // Where the harness finds the project, its tools and its output. Everything is relative to the repository root so the
 // harness works from any clone and any working directory.
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** The harness runs both from its sources and from bundles in dist/, so the root is found, not assumed. */
@@ -27,15 +27,36 @@ export const extensionId = 'ops-control-room.ops-control-room';
 export const extensionBundle = path.join(repoRoot, 'dist', 'extension.js');
 export const extensionTestsDir = path.join(repoRoot, 'dist', 'test', 'vscode');
 
-const chromiumCandidates = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+/** The browsers Playwright can drive, by the names their packages put on PATH. */
+export const chromiumNames = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
 
-/** The system browser Playwright drives; OCR_CHROMIUM overrides it. */
-export function chromiumPath(): string {
-  const chosen = process.env.OCR_CHROMIUM ?? chromiumCandidates.find((p) => existsSync(p));
-  if (!chosen || !existsSync(chosen)) {
-    throw new Error('No Chromium found. Install it (Debian: `apt-get install -y --no-install-recommends chromium`) or set OCR_CHROMIUM to its path.');
+/** The first executable of one of `names` in the folders of `searchPath` (a PATH value). */
+export function findOnPath(names: string[], searchPath = process.env.PATH ?? ''): string | undefined {
+  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
+    for (const name of names) {
+      const file = path.join(dir, name);
+      try {
+        accessSync(file, constants.X_OK);
+        if (statSync(file).isFile()) return file;
+      } catch {
+        // not here
+      }
+    }
   }
-  return chosen;
+  return undefined;
+}
+
+/** The browser the UI tests drive: OCR_CHROMIUM when set (and there), otherwise a Chromium or Chrome on PATH. */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.OCR_CHROMIUM) return existsSync(env.OCR_CHROMIUM) ? env.OCR_CHROMIUM : undefined;
+  return findOnPath(chromiumNames, env.PATH);
+}
+
+export function chromiumPath(): string {
+  const found = findChromium();
+  if (found) return found;
+  if (process.env.OCR_CHROMIUM) throw new Error(`OCR_CHROMIUM is ${process.env.OCR_CHROMIUM}, which does not exist: set it to a Chromium or Chrome executable, or unset it.`);
+  throw new Error('No Chromium found: run `npm run setup:vscode` (it installs Debian\'s chromium when run as root), install Chromium yourself, or set OCR_CHROMIUM to its path.');
 }
 
 export function requireBuilt(): void {
@@ -43,5 +64,5 @@ export function requireBuilt(): void {
 }
 
 export function requireCodeServer(): void {
-  if (!existsSync(codeServerBin)) throw new Error('code-server is not installed: run `npm run setup:vscode` first.');
+  if (!existsSync(codeServerBin)) throw new Error('code-server is not installed: run `npm run setup:vscode` (or `npm test`, which installs it first).');
 }
