@@ -203,6 +203,30 @@ const refused: Refused[] = [
   ['a title of 201 characters', ['session', 'new', '--title', long(201)], 1, /^title: a title is at most 200 characters$/],
   ['a title of 100 KiB', ['session', 'new', '--title', long(100 * 1024)], 1, /^title: a title is at most 200 characters$/],
   ['a session intent of 120,000 characters', newSession('--intent', long(120_000)), 1, /^intent: an intent is at most 10,000 characters$/],
+  // ocr runs: its filters
+  ['unknown flag of runs', ['runs', '--state', 'failed'], 2, /^--state: not an option of `ocr runs`/],
+  ['a value given to --md', ['runs', '--md=yes'], 2, /^--md=yes: not an option of `ocr runs`/],
+  ['--status without a value', ['runs', '--status'], 2, /^--status: needs a value/],
+  ['an unknown status', ['runs', '--status', 'done'], 2, /^--status "done": give one or more of queued, running, waiting, succeeded, failed, canceled, separated by commas$/],
+  ['a status list of commas only', ['runs', '--status', ',,'], 2, /^--status ",,": give one or more of/],
+  ['a status with SQL in it', ['runs', '--status', "failed' or 1=1 --"], 2, /^--status "failed' or 1=1 --": give one or more of/],
+  ['a runs lane with a space', ['runs', '--lane', 'A B'], 2, /^--lane "A B": a lane name is 1 to 16 letters, digits, "-" or "_"$/],
+  ['a runs lane of 500 characters', ['runs', '--lane', long(500, 'A')], 2, /^--lane "A{500}": a lane name is 1 to 16/],
+  ['an unknown executor for runs', ['runs', '--executor', 'python'], 2, /^--executor "python": allowed choices are shell, agent, runbook$/],
+  ['--since in words', ['runs', '--since', 'yesterday'], 2, /^--since "yesterday": give a time ago such as 7d, 12h or 30m, a day such as 2026-12-01, or a time such as 2026-12-01T08:00:00Z$/],
+  ['--since a day that does not exist', ['runs', '--since', '2026-02-30'], 2, /^--since "2026-02-30": give a time ago/],
+  ['--until in years', ['runs', '--until', '7y'], 2, /^--until "7y": give a time ago/],
+  ['--since a negative time ago', ['runs', '--since', '-7d'], 2, /^--since "-7d": give a time ago/],
+  ['--since after --until', ['runs', '--since', '2026-12-02', '--until', '2026-12-01'], 1, /^--since \S+ is not before --until \S+ \(give a range whose start comes before its end\)$/],
+  ['an unknown sort', ['runs', '--sort', 'random'], 2, /^--sort "random": allowed choices are newest, duration, status$/],
+  ['a runs limit of zero', ['runs', '--limit', '0'], 2, /^--limit "0": give a whole number from 1 to 100000$/],
+  ['a blank search', ['runs', '--search', '   '], 2, /^--search " {3}": give text of 1 to 500 characters$/],
+  ['a search of 501 characters', ['runs', '--search', long(501)], 2, /^--search "x{501}": give text of 1 to 500 characters$/],
+  ['an empty runbook name', ['runs', '--runbook', ''], 2, /^--runbook "": give a runbook name of 1 to 200 characters$/],
+  ['--runbook with another executor', ['runs', '--runbook', 'deploy', '--executor', 'shell'], 1, /^--runbook "deploy": runbook runs are never shell runs \(leave out --executor, or give --executor runbook\)$/],
+  ['--md with --json', ['--json', 'runs', '--md'], 1, /^--md and --json: give one of them/],
+  ['a word for runs --session', ['runs', '--session', 'nothex'], 1, /^session: "nothex" is not a session id/],
+  ['a runs --session that matches nothing', ['runs', '--session', '0000ffff'], 1, /^session 0000ffff does not exist/],
   // where the database is
   ['an unreachable database', ['status'], 1, /^cannot reach the database at postgres:\/\/nobody@127\.0\.0\.1:1\/none: connect ECONNREFUSED .* \(check that it is running and the URL is right \(--db or OCR_DATABASE_URL\)\)$/],
 ];
@@ -285,6 +309,18 @@ const handled: Handled[] = [
   ['a title with SQL and emoji', ['session', 'new', '--title', "Robert'); DROP TABLE ops.sessions;-- 🚀"], storedTitle("Robert'); DROP TABLE ops.sessions;-- 🚀")],
   ['lanes with spaces and a trailing comma', ['session', 'new', '--title', 'lanes', '--lanes', ' A , B ,'], async (r) => expect((await sessionOf(r)).lanes).toEqual(['A', 'B'])],
   ['26 lanes', ['session', 'new', '--title', 'wide', '--lanes', lanes27.split(',').slice(0, 26).join(',')], async (r) => expect((await sessionOf(r)).lanes).toHaveLength(26)],
+  ['SQL in a runs search is text to look for', ['runs', '--search', "' or 1=1 --"], async (r) => {
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  }],
+  ['a % in a runs search matches a %, not everything', ['runs', '--search', '%'], async (r) => {
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  }],
+  ['statuses with spaces, capitals and a repeat', ['runs', '--status', ' Queued , queued '], async (r) => {
+    expect(r.stderr).toBe('');
+    expect((JSON.parse(r.stdout) as Array<{ id: string }>).map((x) => x.id)).toContain(ids.RUN);
+  }],
   ['an empty --db means OCR_DATABASE_URL', ['--db', '', 'session', 'new', '--title', 'env'], storedTitle('env')],
 ];
 
