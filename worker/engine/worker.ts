@@ -225,6 +225,8 @@ export class Worker {
     return {
       repos: this.repos.ids(),
       agents: availableAgents(this.executorConfig()),
+      // how long its silence may last before its runs are taken over: what others judge it stale by
+      lease_seconds: this.settings.leaseSeconds,
       ...(this.settings.lanes ? { lanes: this.settings.lanes } : {}),
     };
   }
