@@ -1642,6 +1642,12 @@ CASE status
 END), seq);
 
 --
+-- Name: runs_intent_search; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX runs_intent_search ON ops.runs USING gin (intent extensions.gin_trgm_ops);
+
+--
 -- Name: runs_lane_queue; Type: INDEX; Schema: ops; Owner: -
 --
 

@@ -125,11 +125,15 @@ export function runHistoryStatements(input: RunHistoryQuery): { query: z.output<
   }
   const base = [...where];
   const fixed = params.length;
+  // The page is chosen from the runs alone, then joined to its sessions' titles: joined first, the planner may walk
+  // every run of every session the caller owns before it sorts, instead of walking an index in the page's order.
   const select = (conditions: string[], order: string, extra: string, limit: number): HistoryStatement => ({
     sql: `select r.*, s.title as session_title${extra}
-            from ops.runs r join ops.sessions s on s.id = r.session_id
-           ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
-           order by ${order} limit ${limit}`,
+            from (select r.* from ops.runs r
+                   ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
+                   order by ${order} limit ${limit}) r
+            join ops.sessions s on s.id = r.session_id
+           order by ${order}`,
     params: [...params],
   });
   return {
