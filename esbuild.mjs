@@ -25,7 +25,8 @@ const benchPrograms = readdirSync('bench', { withFileTypes: true }).flatMap((e) 
 });
 for (const file of benchPrograms) {
   const name = `bench/${file.replace(/\.ts$/, '')}`;
-  targets.push({ ...common, entryPoints: { [name]: `bench/${file}` }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals });
+  // Playwright (the editor benchmark drives Chromium with it) finds its own files at run time, as in the UI tests.
+  targets.push({ ...common, entryPoints: { [name]: `bench/${file}` }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: [...nodeExternals, 'playwright-core'] });
 }
 if (existsSync('extension/extension.ts')) {
   targets.push({ ...common, entryPoints: { extension: 'extension/extension.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', ...nodeExternals] });
