@@ -32,6 +32,8 @@ export const testUserSettings = {
   'extensions.ignoreRecommendations': true,
   'git.openRepositoryInParentFolders': 'never',
   'chat.commandCenter.enabled': false,
+  // the extension's first-run walkthrough would take the editor area of every fresh profile
+  'ocr.walkthrough.openOnFirstRun': false,
 };
 
 const live = new Set<SandboxImpl>();

@@ -9,7 +9,7 @@ import { launchChromium } from '../harness/browser';
 import { type CodeServer, startCodeServer } from '../harness/code-server';
 import { type ConsoleCapture, captureConsole } from '../harness/console-log';
 import { extensionDir, extensionId, outputDir } from '../harness/paths';
-import { type Sandbox, createSandbox, createSampleWorkspace } from '../harness/sandbox';
+import { type Sandbox, createSandbox, createSampleWorkspace, testUserSettings } from '../harness/sandbox';
 import { Workbench } from './pages/workbench';
 
 export { extensionId };
@@ -37,10 +37,10 @@ class Session implements VsCodeSession {
     private readonly outputFolder: string,
   ) {}
 
-  static async open(name: string): Promise<Session> {
+  static async open(name: string, options: VsCodeOptions): Promise<Session> {
     const outputFolder = path.join(outputDir, 'e2e', name);
     mkdirSync(outputFolder, { recursive: true });
-    const sandbox = createSandbox('ui');
+    const sandbox = createSandbox('ui', { settings: { ...testUserSettings, ...options.settings } });
     let browser: Browser | undefined;
     let page: Page | undefined;
     try {
@@ -92,15 +92,20 @@ function installExtension(extensionsDir: string): void {
   symlinkSync(extensionDir, path.join(extensionsDir, `${publisher}.${name}-${version}`), 'dir');
 }
 
+export interface VsCodeOptions {
+  /** user settings over the harness's own (which keep the first-run walkthrough closed) */
+  settings?: Record<string, unknown>;
+}
+
 /**
  * Registers the mocha hooks of one VS Code session for the calling test file and returns its accessor. `name` names
  * the output folder (screenshots and logs).
  */
-export function useVsCode(name: string): () => VsCodeSession {
+export function useVsCode(name: string, options: VsCodeOptions = {}): () => VsCodeSession {
   let session: Session | undefined;
   before(async function () {
     this.timeout(240_000);
-    session = await Session.open(name);
+    session = await Session.open(name, options);
   });
   afterEach(async function () {
     const test = this.currentTest;
