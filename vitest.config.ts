@@ -12,7 +12,7 @@ export default defineConfig({
     },
   ],
   test: {
-    include: ['domain/**/*.test.ts', 'worker/**/*.test.ts', 'extension/**/*.test.ts', 'webview/**/*.test.{ts,tsx}', 'bench/**/*.test.ts'],
+    include: ['domain/**/*.test.ts', 'worker/**/*.test.ts', 'extension/**/*.test.ts', 'webview/**/*.test.{ts,tsx}', 'bench/**/*.test.ts', 'test/e2e/harness/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -21,9 +21,13 @@ import { SessionsTreeProvider, sessionsViewId } from './sessions/sessions-tree';
 import { RunbookDiagnostics } from './runbooks/runbook-diagnostics';
 import { RunbookIndex } from './runbooks/runbook-index';
 import { RunbooksTreeProvider, runbooksViewId } from './runbooks/runbooks-tree';
+import { registerRunsView } from './runs-view/runs-commands';
 import { readSettings } from './settings';
 import { createStatusBarItem } from './status-bar';
 import { EditorWorker } from './worker/editor-worker';
+import { registerWorkersView } from './workers/workers-commands';
+import type { Progress as WalkthroughProgress } from './walkthrough/progress';
+import { registerWalkthrough } from './walkthrough/walkthrough';
 
 let stopWorker: (() => Promise<void>) | undefined;
 
@@ -41,6 +45,8 @@ export interface OcrApi {
   runbooksTree: Pick<RunbooksTreeProvider, 'getChildren' | 'getTreeItem'>;
   /** the approvals asked for in notifications since activation, oldest first */
   approvalPrompts(): readonly ApprovalPrompt[];
+  /** what the walkthrough's context keys say the person has done in this window */
+  walkthroughProgress(): WalkthroughProgress;
 }
 
 export function activate(context: vscode.ExtensionContext): OcrApi {
@@ -56,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
   const runbooks = new RunbookIndex(log);
   const runbooksTree = new RunbooksTreeProvider(runbooks);
   const approvalPrompts: ApprovalPrompt[] = [];
+  const walkthrough = registerWalkthrough(ctx);
 
   const { problems } = readSettings();
   for (const p of problems) log.warn(p);
@@ -79,6 +86,9 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     vscode.window.registerTreeDataProvider(runbooksViewId, runbooksTree),
     new RunbookDiagnostics(runbooks),
     ...registerViewCommands(ctx),
+    ...registerRunsView(ctx),
+    ...registerWorkersView(ctx),
+    ...walkthrough.disposables,
     // From the palette on the active session; from the tree (or a script) on the session it names.
     vscode.commands.registerCommand(openRunboardCommand, (arg?: unknown) => void RunboardPanel.createOrShow(ctx, sessionIdOf(arg) ?? ctx.activeSessionId)),
     vscode.window.registerWebviewPanelSerializer(runboardViewType, {
@@ -119,6 +129,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     runboardDeps: () => runboardDeps(ctx),
     runbooksTree,
     approvalPrompts: () => approvalPrompts,
+    walkthroughProgress: () => walkthrough.progress.progress,
   };
 }
 
