@@ -32,8 +32,10 @@ export const testUserSettings = {
   'extensions.ignoreRecommendations': true,
   'git.openRepositoryInParentFolders': 'never',
   'chat.commandCenter.enabled': false,
-  // the extension's first-run walkthrough would take the editor area of every fresh profile
+  // the extension's first-run walkthrough would take the editor area of every fresh profile: neither the extension
+  // nor VS Code (which opens a newly installed extension's walkthrough at a later start, after a reload say) opens it
   'ocr.walkthrough.openOnFirstRun': false,
+  'workbench.welcomePage.walkthroughs.openOnInstall': false,
 };
 
 const live = new Set<SandboxImpl>();
