@@ -246,6 +246,8 @@ export class SessionsModel implements Disposable {
       this.reloadSessions(store).catch((e: unknown) => this.log.error('could not list sessions', e));
     });
     try {
+      // the list is read once notifications flow, so a session made after this start is either in it or notified
+      await store.listening();
       await this.reloadSessions(store);
     } catch (e) {
       if (this.store === store) this.forgetStore();

@@ -157,4 +157,6 @@ export interface Store {
   onCancelRequested(listener: (runId: string, workerId: string | null) => void): Disposable;
   /** Sessions were created, archived or changed. */
   onSessionsChange(listener: () => void): Disposable;
+  /** Resolves once notifications are being received: a change made after this is not missed. */
+  listening(): Promise<void>;
 }
