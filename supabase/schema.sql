@@ -1628,36 +1628,10 @@ CREATE INDEX lanes_ready ON ops.lanes USING btree (head_priority, head_seq) WHER
 CREATE INDEX lanes_waiting ON ops.lanes USING btree (head_run_after) WHERE (head_run_after IS NOT NULL);
 
 --
--- Name: runs_by_status; Type: INDEX; Schema: ops; Owner: -
---
-
-CREATE INDEX runs_by_status ON ops.runs USING btree ((
-CASE status
-    WHEN 'running'::text THEN 6
-    WHEN 'waiting'::text THEN 5
-    WHEN 'queued'::text THEN 4
-    WHEN 'failed'::text THEN 3
-    WHEN 'canceled'::text THEN 2
-    ELSE 1
-END), seq);
-
---
--- Name: runs_intent_search; Type: INDEX; Schema: ops; Owner: -
---
-
-CREATE INDEX runs_intent_search ON ops.runs USING gin (intent extensions.gin_trgm_ops);
-
---
 -- Name: runs_lane_queue; Type: INDEX; Schema: ops; Owner: -
 --
 
 CREATE INDEX runs_lane_queue ON ops.runs USING btree (session_id, lane, priority, seq) WHERE (status = 'queued'::text);
-
---
--- Name: runs_longest; Type: INDEX; Schema: ops; Owner: -
---
-
-CREATE INDEX runs_longest ON ops.runs USING btree (((finished_at - started_at)), seq) WHERE ((finished_at IS NOT NULL) AND (started_at IS NOT NULL));
 
 --
 -- Name: runs_newest; Type: INDEX; Schema: ops; Owner: -
@@ -1694,12 +1668,6 @@ CREATE INDEX runs_running_lease ON ops.runs USING btree (lease_expires_at) WHERE
 --
 
 CREATE INDEX runs_session ON ops.runs USING btree (session_id, seq DESC);
-
---
--- Name: runs_status_newest; Type: INDEX; Schema: ops; Owner: -
---
-
-CREATE INDEX runs_status_newest ON ops.runs USING btree (status, seq);
 
 --
 -- Name: sessions_active; Type: INDEX; Schema: ops; Owner: -

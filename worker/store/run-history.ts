@@ -75,7 +75,7 @@ function decodeCursor(text: string, sort: RunHistorySort): Cursor {
   return parsed.data;
 }
 
-// The status order of sort 'status' (higher first); the same expression as the index runs_by_status.
+// The status order of sort 'status' (higher first).
 const statusRank = `(case r.status when 'running' then 6 when 'waiting' then 5 when 'queued' then 4 when 'failed' then 3 when 'canceled' then 2 else 1 end)`;
 const duration = '(r.finished_at - r.started_at)';
 const hasDuration = 'r.finished_at is not null and r.started_at is not null';
