@@ -763,15 +763,29 @@ begin
 end $$;
 
 --
--- Name: append_events(uuid, text, text, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: append_events(uuid, text, text, integer, jsonb, bigint); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.append_events(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_events jsonb) RETURNS bigint
+CREATE FUNCTION ops.append_events(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_events jsonb, p_after_seq bigint) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  v_first jsonb := case when jsonb_typeof(p_events) = 'array' then p_events -> 0 end;
+  v_seq bigint;
 begin
   perform ops._check_worker(p_worker_id, p_token);
+  if v_first is not null and p_after_seq is not null then
+    select e.seq into v_seq from ops.run_events e
+      where e.run_id = p_run_id and e.seq > p_after_seq
+        and e.ts = (v_first ->> 'ts')::timestamptz
+        and e.stream = coalesce(v_first ->> 'stream', 'stdout')
+        and e.text = coalesce(v_first ->> 'text', '')
+      order by e.seq limit 1;
+    if found then
+      return v_seq + jsonb_array_length(p_events) - 1;
+    end if;
+  end if;
   return ops._append_events_held(p_run_id, p_worker_id, p_attempt, p_events);
 end $$;
 

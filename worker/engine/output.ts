@@ -99,7 +99,8 @@ export interface LogWriterOptions {
   isLeaseLost?: (error: unknown) => boolean;
 }
 
-type Append = (events: NewEvent[]) => Promise<number>;
+/** Stores a batch after the run's last line (`afterSeq`: the last seq this log has seen stored); answers the new last seq. */
+type Append = (events: NewEvent[], afterSeq: number) => Promise<number>;
 
 /**
  * The log of one run. Lines are sent in the order they were added, one append_events call at a time, each batch as
@@ -131,8 +132,8 @@ export class LogWriter {
     this.maxBatchChars = options.maxBatchChars ?? 4 * 1024 * 1024;
   }
 
-  static forLease(store: { appendEvents(lease: Lease, events: NewEvent[]): Promise<number> }, lease: Lease, options?: LogWriterOptions): LogWriter {
-    return new LogWriter((events) => store.appendEvents(lease, events), options);
+  static forLease(store: { appendEvents(lease: Lease, events: NewEvent[], afterSeq?: number): Promise<number> }, lease: Lease, options?: LogWriterOptions): LogWriter {
+    return new LogWriter((events, afterSeq) => store.appendEvents(lease, events, afterSeq), options);
   }
 
   /** Characters waiting to be sent; the caller pauses its source when this grows too large. */
@@ -220,7 +221,7 @@ export class LogWriter {
     }
     const batch = this.pending.slice(0, count);
     this.inFlight = true;
-    this.append(batch).then(
+    this.append(batch, this.lastSeq).then(
       (last) => {
         this.inFlight = false;
         this.failures = 0;

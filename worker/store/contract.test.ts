@@ -209,6 +209,23 @@ describe.each(engines)('the queue on $name', (engine) => {
     expect(got.map((r) => r.intent)).toEqual(['x-c']);
   });
 
+  it('stores a batch of log lines once when the worker sends it again after a lost answer', async () => {
+    await registered(store, 'w-resend');
+    const s = await newSession('resend');
+    await store.createRun({ session_id: s.id, lane: 'A', intent: 'chatty' });
+    const [held] = await store.claimRuns('w-resend', 1, { sessions: [s.id] });
+    const lease = leaseOf(held!);
+    const line = (text: string, ms: number) => ({ stream: 'stdout' as const, text, ts: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, ms)).toISOString() });
+    expect(await store.appendEvents(lease, [line('one', 1), line('two', 2)], 0)).toBe(2);
+    // the answer to the next batch was lost: the same batch comes again, after the same last seq
+    const batch = [line('three', 3), line('four', 4), line('five', 5)];
+    expect(await store.appendEvents(lease, batch, 2)).toBe(5);
+    expect(await store.appendEvents(lease, batch, 2)).toBe(5);
+    // a line that only looks the same (same text, its own time) is a new line
+    expect(await store.appendEvents(lease, [line('five', 6)], 5)).toBe(6);
+    expect((await store.listEvents(held!.id, 0, 100)).map((e) => e.text)).toEqual(['one', 'two', 'three', 'four', 'five', 'five']);
+  });
+
   it('refuses every write of a worker whose lease expired and was recovered (fencing)', async () => {
     await registered(store, 'w-new', 'w-old');
     const s = await newSession('fencing');

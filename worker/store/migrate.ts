@@ -11,6 +11,7 @@ import leastPrivilege from '../../supabase/migrations/0003_least_privilege.sql';
 import runbooks from '../../supabase/migrations/0004_runbooks.sql';
 import finishLocksInIdOrder from '../../supabase/migrations/0005_finish_locks_in_id_order.sql';
 import runHistory from '../../supabase/migrations/0006_run_history.sql';
+import appendOnce from '../../supabase/migrations/0007_append_once.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -20,6 +21,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0004_runbooks', sql: runbooks },
   { name: '0005_finish_locks_in_id_order', sql: finishLocksInIdOrder },
   { name: '0006_run_history', sql: runHistory },
+  { name: '0007_append_once', sql: appendOnce },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -430,16 +430,17 @@ export class PostgresStore implements Store {
     return new Map(rows.map((r) => [r.run_id, r.outcome]));
   }
 
-  async appendEvents(lease: Lease, events: NewEvent[]): Promise<number> {
+  async appendEvents(lease: Lease, events: NewEvent[], afterSeq?: number): Promise<number> {
     // the engine's log writer replaces what cannot be stored; any other caller is told which line holds it
     const bad = unstorableJson(events);
     if (bad) throw new OcrError('invalid_input', `events.${bad.path.join('.')}: ${bad.reason}`);
-    const rows = await this.query<{ last: number }>('select ops.append_events($1, $2, $3, $4, $5::jsonb) as last', [
+    const rows = await this.query<{ last: number }>('select ops.append_events($1, $2, $3, $4, $5::jsonb, $6) as last', [
       lease.runId,
       lease.workerId,
       this.token(lease.workerId),
       lease.attempt,
       JSON.stringify(events),
+      afterSeq ?? null,
     ]);
     return Number(rows[0]!.last);
   }

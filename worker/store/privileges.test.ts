@@ -150,7 +150,7 @@ describe('privileges', () => {
     for (const [what, statement, params] of [
       ['finish', `select * from ops.finish_and_claim('w1', $1, $2::jsonb, 0)`, ['guess', ends]],
       ['heartbeat', `select * from ops.heartbeat('w1', $1, $2::uuid[])`, ['guess', [held!.id]]],
-      ['append', `select ops.append_events($1, 'w1', 'guess', $2, '[{"stream":"stdout","text":"forged"}]')`, [held!.id, held!.attempt]],
+      ['append', `select ops.append_events($1, 'w1', 'guess', $2, '[{"stream":"stdout","text":"forged"}]', null)`, [held!.id, held!.attempt]],
       ['artifact', `select ops.put_artifact($1, 'w1', 'guess', $2, 'diff', 'x', 'text/plain', 'forged')`, [held!.id, held!.attempt]],
       ['release', `select ops.release_run($1, 'w1', 'guess', $2)`, [held!.id, held!.attempt]],
       ['state', `select ops.set_worker_state('w1', 'guess', 'stopped')`, []],

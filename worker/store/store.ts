@@ -122,7 +122,11 @@ export interface Store {
   registerWorker(info: WorkerInfo): Promise<void>;
   setWorkerState(workerId: string, state: 'running' | 'draining' | 'stopped'): Promise<void>;
   heartbeat(workerId: string, runIds: string[], leaseSeconds?: number): Promise<Map<string, HeartbeatOutcome>>;
-  appendEvents(lease: Lease, events: NewEvent[]): Promise<number>;
+  /**
+   * Stores log lines after the run's last; answers the seq of the last one. `afterSeq`, the last seq this writer has
+   * seen stored, makes a batch sent again after a lost answer count once.
+   */
+  appendEvents(lease: Lease, events: NewEvent[], afterSeq?: number): Promise<number>;
   putArtifact(lease: Lease, artifact: NewArtifact): Promise<Artifact>;
   /**
    * Records how the worker's runs ended (each fenced by its lease) and claims up to `max` new ones (0: none), in one
