@@ -36,17 +36,18 @@ function openWalkthrough(extension: vscode.ExtensionContext): Thenable<unknown> 
 async function openOnFirstRun(ctx: CommandContext): Promise<void> {
   const { extension, log } = ctx;
   if (extension.extensionMode === vscode.ExtensionMode.Test) return;
+  if (extension.globalState.get<boolean>(shownKey)) {
+    log.info('walkthrough: not opened, the first activation on this machine is past');
+    return;
+  }
+  // set first: a window that reloads while the walkthrough opens must not open it again; and a first activation told
+  // not to open it is the first all the same (a later start, whose settings may still be loading, must not open it)
+  await extension.globalState.update(shownKey, true);
   const wanted = z.boolean().catch(true).parse(vscode.workspace.getConfiguration('ocr').get('walkthrough.openOnFirstRun'));
   if (!wanted) {
     log.info('walkthrough: not opened (ocr.walkthrough.openOnFirstRun is false)');
     return;
   }
-  if (extension.globalState.get<boolean>(shownKey)) {
-    log.info('walkthrough: not opened, it was shown on this machine already');
-    return;
-  }
-  // set first: a window that reloads while the walkthrough opens must not open it again
-  await extension.globalState.update(shownKey, true);
   await openWalkthrough(extension);
   log.info('walkthrough: opened on the first activation on this machine');
 }
