@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
-import type { OcrApi } from '../../../extension/extension';
+import { activateOcr } from './ocr-extension';
 import { applyLaneChanges, diffUri, openLaneDiff } from '../../../extension/diff/lane-diff';
 import { describeRepo } from '../../../worker/engine/repo';
 import { openStore } from '../../../worker/store/open';
@@ -16,9 +16,7 @@ describe('an untrusted workspace', function () {
 
   it('runs nothing: the worker stays off and says why, and a queued run stays queued', async () => {
     assert.equal(vscode.workspace.isTrusted, false, 'this suite must run in an untrusted workspace');
-    const extension = vscode.extensions.getExtension<OcrApi>('ops-control-room.ops-control-room');
-    assert.ok(extension);
-    const api = await extension.activate();
+    const api = await activateOcr();
     assert.equal(api.workerState(), 'off');
     assert.equal(api.statusBar().text, '$(shield) OCR untrusted');
     assert.match(api.statusBar().tooltip, /runs nothing in an untrusted workspace/);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { OcrApi } from '../../../extension/extension';
+import { activateOcr } from './ocr-extension';
 import { RecordingPage as Page } from '../../../extension/runboard/recording-page.test-support';
 import { RunboardHost, type RunboardDeps } from '../../../extension/runboard/runboard-host';
 import { laneDiffTitle } from '../../../extension/diff/lane-diff';
@@ -14,7 +15,6 @@ import { runLogScheme } from '../../../extension/runs/run-log';
 import { protocolVersion, type ResponseMessage } from '../../../webview/protocol';
 import { laneFixture, until, type LaneFixture } from './lane-fixture';
 
-const extensionId = 'ops-control-room.ops-control-room';
 
 
 function allTabs(): vscode.Tab[] {
@@ -46,9 +46,7 @@ describe('the Runboard host in the editor', function () {
   const newSession = async (title: string) => (await vscode.commands.executeCommand<string>('ocr.newSession', { title, intent: '' }))!;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<OcrApi>(extensionId);
-    assert.ok(extension, `${extensionId} is not loaded`);
-    api = await extension.activate();
+    api = await activateOcr();
     deps = api.runboardDeps();
   });
 

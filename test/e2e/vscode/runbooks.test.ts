@@ -10,10 +10,10 @@ import { mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { OcrApi } from '../../../extension/extension';
+import { activateOcr } from './ocr-extension';
 import { shortId } from '../../../domain';
 import { laneFixture, until, type LaneFixture } from './lane-fixture';
 
-const extensionId = 'ops-control-room.ops-control-room';
 
 interface Row {
   label: string;
@@ -106,9 +106,7 @@ describe('runbooks in the editor', function () {
   const row = (label: string) => until(`the Runbooks view to list "${label}"`, async () => (await rows()).find((r) => r.label === label), 30_000);
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<OcrApi>(extensionId);
-    assert.ok(extension, `${extensionId} is not loaded`);
-    api = await extension.activate();
+    api = await activateOcr();
     folder = vscode.workspace.workspaceFolders![0]!.uri.fsPath;
     dir = path.join(folder, '.ocr', 'runbooks');
     mkdirSync(dir, { recursive: true });

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { OcrApi } from '../../../extension/extension';
+import { activateOcr } from './ocr-extension';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
 import type { Run } from '../../../domain';
 import { until } from './lane-fixture';
 
-const extensionId = 'ops-control-room.ops-control-room';
 
 interface ShownItem {
   label: string;
@@ -35,9 +35,7 @@ describe('sessions, lanes and the in-editor worker', function () {
   let sessionId: string;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<OcrApi>(extensionId);
-    assert.ok(extension);
-    api = await extension.activate();
+    api = await activateOcr();
     store = await openStore(process.env.OCR_DATABASE_URL);
   });
   after(async () => store?.close());

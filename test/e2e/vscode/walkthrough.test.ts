@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { OcrApi } from '../../../extension/extension';
+import { activateOcr } from './ocr-extension';
 import { openStore } from '../../../worker/store/open';
 import type { Store } from '../../../worker/store/store';
 import { until } from './lane-fixture';
 
-const extensionId = 'ops-control-room.ops-control-room';
 
 describe('the first-run walkthrough', function () {
   this.timeout(120_000);
@@ -18,9 +18,7 @@ describe('the first-run walkthrough', function () {
   let store: Store;
 
   before(async () => {
-    const extension = vscode.extensions.getExtension<OcrApi>(extensionId);
-    assert.ok(extension);
-    api = await extension.activate();
+    api = await activateOcr();
     store = await openStore(process.env.OCR_DATABASE_URL);
   });
   after(async () => store?.close());
