@@ -8,7 +8,7 @@
 // Both ends of the first two are taken inside the Runboard's page (a capture-phase click listener and a
 // MutationObserver on the same clock), so Playwright's own round trips are not counted. Run with `npm run bench:editor`.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -18,8 +18,8 @@ import type { Store } from '../../worker/store/store';
 import { createTestDatabase } from '../../worker/store/testing';
 import { launchChromium } from '../../test/e2e/harness/browser';
 import { type CodeServer, startCodeServer } from '../../test/e2e/harness/code-server';
-import { codeServerVersion, extensionDir, extensionId, outputDir, repoRoot, requireBuilt, requireCodeServer } from '../../test/e2e/harness/paths';
-import { type Sandbox, createSandbox, createSampleWorkspace, killProcessGroup } from '../../test/e2e/harness/sandbox';
+import { codeServerVersion, extensionId, outputDir, repoRoot, requireBuilt, requireCodeServer } from '../../test/e2e/harness/paths';
+import { type Sandbox, createSandbox, createSampleWorkspace, installExtension, killProcessGroup } from '../../test/e2e/harness/sandbox';
 import { Runboard, type RunboardLane } from '../../test/e2e/ui/pages/runboard';
 import { Workbench } from '../../test/e2e/ui/pages/workbench';
 import { until } from '../../test/e2e/until';
@@ -166,8 +166,7 @@ async function main(): Promise<void> {
   mkdirSync(log, { recursive: true });
   try {
     const workspace = createSampleWorkspace(sandbox.workspaceDir, sandbox.env);
-    const { publisher, name, version } = JSON.parse(readFileSync(path.join(extensionDir, 'package.json'), 'utf8')) as Record<string, string>;
-    symlinkSync(extensionDir, path.join(sandbox.extensionsDir, `${publisher}.${name}-${version}`), 'dir');
+    installExtension(sandbox.extensionsDir);
     server = await startCodeServer(sandbox, { logFile: path.join(log, 'code-server.log') });
     browser = await launchChromium(sandbox);
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });

@@ -2,10 +2,11 @@
 // code-server and Chromium at it keeps `~` and `/tmp` clean; disposing it kills what ran in it and deletes it all,
 // even when the test process is interrupted.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EmbeddedDatabase } from '../../../worker/store/embedded';
+import { extensionDir } from './paths';
 
 export interface Sandbox {
   readonly root: string;
@@ -162,6 +163,12 @@ function installExitHooks(): void {
       process.exit(128 + (os.constants.signals[signal] ?? 0));
     });
   }
+}
+
+/** Links the repository into the extensions folder under the name VS Code gives an installed extension. */
+export function installExtension(extensionsDir: string): void {
+  const { publisher, name, version } = JSON.parse(readFileSync(path.join(extensionDir, 'package.json'), 'utf8')) as Record<string, string>;
+  symlinkSync(extensionDir, path.join(extensionsDir, `${publisher}.${name}-${version}`), 'dir');
 }
 
 /** A small git repository to open as the workspace, like the one a user would bring. */

@@ -2,14 +2,14 @@
 // One VS Code per test file: a fresh sandbox, the extension installed as a user would have it (the repository linked
 // into the extensions folder), code-server, headless Chromium on the workbench, and the extension host's console in
 // the test log. Screenshots are taken when a test fails, or after every test with OCR_E2E_SCREENSHOTS=1.
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../harness/browser';
 import { type CodeServer, startCodeServer } from '../harness/code-server';
 import { type ConsoleCapture, captureConsole } from '../harness/console-log';
-import { extensionDir, extensionId, outputDir } from '../harness/paths';
-import { type Sandbox, createSandbox, createSampleWorkspace, testUserSettings } from '../harness/sandbox';
+import { extensionId, outputDir } from '../harness/paths';
+import { type Sandbox, createSandbox, createSampleWorkspace, installExtension, testUserSettings } from '../harness/sandbox';
 import { Workbench } from './pages/workbench';
 
 export { extensionId };
@@ -84,12 +84,6 @@ class Session implements VsCodeSession {
     await this.server.stop();
     await this.sandbox.dispose();
   }
-}
-
-/** Links the repository into the extensions folder under the name VS Code gives an installed extension. */
-function installExtension(extensionsDir: string): void {
-  const { publisher, name, version } = JSON.parse(readFileSync(path.join(extensionDir, 'package.json'), 'utf8')) as Record<string, string>;
-  symlinkSync(extensionDir, path.join(extensionsDir, `${publisher}.${name}-${version}`), 'dir');
 }
 
 export interface VsCodeOptions {
