@@ -8,6 +8,7 @@ import pg from 'pg';
 import { PostgresStore } from '../worker/store/postgres';
 import type { RunHistoryQuery } from '../worker/store/run-history';
 import { createTestDatabase, testServerUrl } from '../worker/store/testing';
+import { percentile } from './peers/stats';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100_000);
 const SESSIONS = 500;
@@ -15,7 +16,6 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 30);
 const TARGET_MS = 200;
 const QUEUED = 400;
 
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /**
  * The history a busy team leaves over 90 days: finished runs written as rows in one statement (their statuses as a
@@ -60,8 +60,7 @@ async function time(store: PostgresStore, query: RunHistoryQuery): Promise<{ p50
     rows = (await store.listRunHistory(query)).runs.length;
     samples.push(performance.now() - start);
   }
-  samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), rows };
+  return { p50: percentile(samples, 50) ?? NaN, p95: percentile(samples, 95) ?? NaN, rows };
 }
 
 async function main(): Promise<void> {

@@ -10,6 +10,7 @@ import { openStore } from '../worker/store/open';
 import type { Store } from '../worker/store/store';
 import { createTestDatabase } from '../worker/store/testing';
 import { isFinal, type Run } from '../domain';
+import { percentile as nearestRank } from './peers/stats';
 
 const CANCELS = Number(process.env.BENCH_CANCELS ?? 50);
 const KILLS = Number(process.env.BENCH_KILLS ?? 3);
@@ -62,10 +63,8 @@ async function finished(store: Store, runId: string): Promise<Run> {
   }, 600_000, 20);
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+/** The nearest-rank percentile of the samples (NaN for none). */
+const percentile = (values: number[], p: number): number => nearestRank(values, p) ?? NaN;
 
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 

@@ -23,6 +23,7 @@ import { type Sandbox, createSandbox, createSampleWorkspace, installExtension, k
 import { Runboard, type RunboardLane } from '../../test/e2e/ui/pages/runboard';
 import { Workbench } from '../../test/e2e/ui/pages/workbench';
 import { until } from '../../test/e2e/until';
+import { percentile } from '../peers/stats';
 
 const RUNS = Number(process.env.BENCH_EDITOR_RUNS ?? 200);
 const CANCELS = Number(process.env.BENCH_EDITOR_CANCELS ?? 50);
@@ -37,9 +38,8 @@ interface Stats {
 }
 
 function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
-  return { n: sorted.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.at(-1) ?? NaN };
+  const at = (p: number) => percentile(samples, p) ?? NaN;
+  return { n: samples.length, p50: at(50), p95: at(95), p99: at(99), max: samples.length ? Math.max(...samples) : NaN };
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : '—');
