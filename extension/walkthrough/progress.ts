@@ -26,6 +26,8 @@ export class WalkthroughProgress implements vscode.Disposable {
   }
 
   private update(): void {
+    // once every key is true there is nothing left to learn: the sessions model changes on every run's transition
+    if (Object.values(this.state).every(Boolean)) return;
     const seen = progressOf(this.ctx.model.sessions, (id) => this.ctx.model.runs(id));
     for (const key of Object.keys(progressKeys) as ProgressKey[]) {
       if (!seen[key] || this.state[key]) continue;
