@@ -1,10 +1,13 @@
 // How a run becomes a command line: `shell` runs its intent through the user's shell, `agent` hands it to a
 // coding-agent CLI as one argument. Nothing here splices text into a shell string except the shell executor, whose
 // whole point is to.
-import { accessSync, constants, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
+import { defaultDataFolder } from '../store/embedded';
+import { agentArgs, agentClis, builtInProfiles, type AgentCli, type CancelPlan } from '../agents/profiles';
 import { agentProfileName, type ExecutorOption, type Run } from '../../domain';
 import { defaultRunEnvNames, refusedRunEnvName } from './run-env';
 
@@ -27,33 +30,71 @@ export const ShellSpec = z.object({
 });
 export type ShellSpec = z.infer<typeof ShellSpec>;
 
+// An id, a model or a tool name becomes one argv element of its own: one starting with "-" would read as an option.
+const notAnOption = (what: string) => z.string().trim().min(1, `give ${what}`).max(300).refine((v) => !v.startsWith('-'), { message: `${what} cannot start with "-"` });
+
 export const AgentSpec = z.object({
   ...commonSpec,
   /** the profile to use; the worker's default agent when absent */
   profile: agentProfileName.optional(),
   /** the prompt, when it is not the intent */
   prompt: z.string().min(1).optional(),
-  /** more arguments, after the profile's own */
+  /** more arguments, after the profile's own (before the prompt, for the built-in CLIs) */
   args: z.array(z.string()).optional(),
+  /** the agent's session id of the conversation this run continues (a follow-up) */
+  resume: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an agent session id: letters, digits, ".", "_" and "-" (such as a uuid), from a previous run of this lane')
+    .optional(),
+  /** the model, in the CLI's own naming */
+  model: notAnOption('a model name').optional(),
+  /** tools the agent may use without asking, in the CLI's own naming (such as "Bash(npm test)") */
+  allowedTools: z.array(notAnOption('a tool name')).max(100).optional(),
+  maxTurns: z.number().int('a whole number of turns').min(1).max(10_000).optional(),
+  /** stop the run once it has cost this much */
+  maxBudgetUsd: z.number().positive('an amount in US dollars above 0').max(100_000).optional(),
 });
 export type AgentSpec = z.infer<typeof AgentSpec>;
 
-/** A profile is a command array; one element holds {prompt}, which becomes the prompt, whole, as one argument. */
-export const AgentProfile = z
+/** A plain profile is a command array; one element holds {prompt}, which becomes the prompt, whole, as one argument. */
+export const CommandProfile = z
   .array(z.string())
   .min(1, 'an agent profile is a command array such as ["my-agent", "--prompt", "{prompt}"]')
   .refine((argv) => argv.some((a) => a.includes(promptPlaceholder)), {
     message: `an agent profile needs an element with ${promptPlaceholder}, where the prompt goes`,
   });
+
+/** A profile that reuses a built-in CLI's arguments (structured output, sessions) with another program or more args. */
+export const CliProfile = z
+  .object({
+    cli: z.enum(agentClis, { error: `one of ${agentClis.join(', ')}` }),
+    /** the program to run instead of the CLI's own name on PATH */
+    program: z.string().trim().min(1, 'the path or name of the CLI').optional(),
+    /** more arguments, before the prompt */
+    args: z.array(z.string()).optional(),
+  })
+  .strict();
+export type CliProfile = z.infer<typeof CliProfile>;
+
+const profileShapes = `a command array such as ["my-agent", "--prompt", "{prompt}"] or {"cli": "claude", "program": "/path/to/claude", "args": []}`;
+
+export const AgentProfile = z.union([CommandProfile, CliProfile], {
+  error: (issue) => {
+    if (issue.code !== 'invalid_union') return undefined;
+    // an object: what is wrong with it as a CLI profile, naming the field (the union's own issue has no path into it)
+    const objectIssue = issue.errors[1]?.[0];
+    if (issue.input && typeof issue.input === 'object' && !Array.isArray(issue.input) && objectIssue) {
+      return `${objectIssue.path.join('.')}: ${objectIssue.message}`;
+    }
+    return `an agent profile is ${profileShapes}`;
+  },
+});
+export type AgentProfile = z.infer<typeof AgentProfile>;
 export const AgentProfiles = z.record(agentProfileName, AgentProfile);
 export type AgentProfiles = z.infer<typeof AgentProfiles>;
 
-export const builtInAgents: AgentProfiles = {
-  claude: ['claude', '-p', promptPlaceholder],
-  codex: ['codex', 'exec', promptPlaceholder],
-  gemini: ['gemini', '-p', promptPlaceholder],
-  aider: ['aider', '--message', promptPlaceholder],
-};
+/** The built-in profiles: each CLI with the arguments of worker/agents/profiles.ts. */
+export const builtInAgents: AgentProfiles = Object.fromEntries(agentClis.map((cli) => [cli, { cli }]));
 
 /**
  * What each built-in agent's CLI reads its credentials and endpoint from: passed from the worker's environment to the
@@ -83,6 +124,22 @@ export interface ExecutorConfig {
   defaultAgent?: string;
   /** PATH to look agents up in; the worker's own by default */
   path?: string;
+  /** where agents that keep their conversation in a file (aider) keep it, outside every worktree */
+  agentHistoryDir?: string;
+}
+
+/** What the engine needs to know of an agent run started with a built-in CLI's arguments. */
+export interface AgentCommand {
+  cli: AgentCli;
+  /** the profile's name */
+  profile: string;
+  /** the conversation's id when we chose it or resume it; for a CLI that picks its own (codex), read from its stream */
+  sessionId?: string;
+  /** this run continues an earlier conversation */
+  resumed: boolean;
+  cancel: CancelPlan;
+  /** the CLI exits 0 when a signal stops it: a cancel is recorded by the worker, not read from the exit code */
+  zeroExitOnSignal: boolean;
 }
 
 export interface Command {
@@ -94,6 +151,8 @@ export interface Command {
   passEnv: readonly string[];
   /** what the log's first line says is being run */
   describe: string;
+  /** for a run of a built-in agent CLI (its structured output, session and cancel); absent for plain-text profiles */
+  agent?: AgentCommand;
 }
 
 export function agentProfiles(config: ExecutorConfig): AgentProfiles {
@@ -101,8 +160,17 @@ export function agentProfiles(config: ExecutorConfig): AgentProfiles {
 }
 
 /** The profile of that name, never a property every object has (a profile called "constructor" is just unknown). */
-function profileNamed(profiles: AgentProfiles, name: string): string[] | undefined {
+function profileNamed(profiles: AgentProfiles, name: string): AgentProfile | undefined {
   return Object.hasOwn(profiles, name) ? profiles[name] : undefined;
+}
+
+/** The program a profile runs, as written in it (a name looked up on PATH, or a path). */
+export function profileProgram(profile: AgentProfile): string {
+  return Array.isArray(profile) ? profile[0]! : (profile.program ?? builtInProfiles[profile.cli].program);
+}
+
+export function defaultAgentHistoryDir(): string {
+  return path.join(path.dirname(defaultDataFolder()), 'agent-history');
 }
 
 /** The shell and every agent profile whose CLI is on PATH (or configured), the `preferred` one ('shell' or a profile) first. */
@@ -118,8 +186,11 @@ export function executorOptions(config: ExecutorConfig = {}, preferred = 'shell'
   return options.sort((a, b) => Number(nameOf(b) === preferred) - Number(nameOf(a) === preferred));
 }
 
-/** The command of a run, or an OcrError that says what is wrong with its spec or this machine. */
-export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, config: ExecutorConfig = {}): Command {
+/**
+ * The command of a run, or an OcrError that says what is wrong with its spec or this machine. `workspace` is the
+ * folder the run starts in (the lane's worktree): an agent is told it is its working root.
+ */
+export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, config: ExecutorConfig = {}, workspace?: { folder: string }): Command {
   switch (run.executor) {
     case 'shell': {
       const spec = parseSpec(ShellSpec, run.spec, 'shell');
@@ -144,20 +215,57 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
         );
       }
       const prompt = spec.prompt ?? run.intent;
-      const argv = [...profile.map((a) => a.split(promptPlaceholder).join(prompt)), ...(spec.args ?? [])];
-      const program = profile[0]!;
+      const program = profileProgram(profile);
       const found = findExecutable(program, config.path);
       if (!found) {
         throw new OcrError(
           'agent_missing',
           `agent CLI "${program}" of profile "${name}" was not found on this worker's PATH`,
           `install ${program} on the worker's machine, or point the profile at it: ` +
-            `OCR_AGENT_PROFILES='{"${name}":["/full/path/to/${path.basename(program)}", …, "${promptPlaceholder}"]}' (or --agents FILE)`,
+            (Array.isArray(profile)
+              ? `OCR_AGENT_PROFILES='{"${name}":["/full/path/to/${path.basename(program)}", …, "${promptPlaceholder}"]}' (or --agents FILE)`
+              : `OCR_AGENT_PROFILES='{"${name}":{"cli":"${profile.cli}","program":"/full/path/to/${path.basename(program)}"}}' (or --agents FILE)`),
         );
       }
-      argv[0] = found;
-      const passEnv = Object.hasOwn(agentEnv, name) ? agentEnv[name]! : [];
-      return { argv, timeoutMs: timeoutMs(spec), env: runEnv(spec.env, config), passEnv, describe: `${name}: ${[program, ...argv.slice(1)].map(quoteForDisplay).join(' ')}` };
+      const common = { timeoutMs: timeoutMs(spec), env: runEnv(spec.env, config) };
+      const describe = (argv: readonly string[]) => `${name}: ${[program, ...argv.slice(1)].map(quoteForDisplay).join(' ')}`;
+      if (Array.isArray(profile)) {
+        refusePlainProfileOptions(spec, name);
+        const argv = [found, ...profile.slice(1).map((a) => a.split(promptPlaceholder).join(prompt)), ...(spec.args ?? [])];
+        const passEnv = Object.hasOwn(agentEnv, name) ? agentEnv[name]! : [];
+        return { argv, ...common, passEnv, describe: describe(argv) };
+      }
+      const cli = builtInProfiles[profile.cli];
+      const sessionId = spec.resume ?? (cli.sessionId === 'ours' ? randomUUID() : undefined);
+      const historyDir = config.agentHistoryDir ?? defaultAgentHistoryDir();
+      if (cli.cli === 'aider') mkdirSync(historyDir, { recursive: true });
+      const args = agentArgs(cli, {
+        prompt,
+        worktree: workspace?.folder ?? '.',
+        sessionId: sessionId ?? randomUUID(),
+        resume: spec.resume,
+        model: spec.model,
+        allowedTools: spec.allowedTools,
+        maxTurns: spec.maxTurns,
+        maxBudgetUsd: spec.maxBudgetUsd,
+        historyDir,
+        extraArgs: [...(profile.args ?? []), ...(spec.args ?? [])],
+      });
+      const argv = [found, ...args];
+      return {
+        argv,
+        ...common,
+        passEnv: agentEnv[cli.cli] ?? [],
+        describe: describe(argv),
+        agent: {
+          cli: cli.cli,
+          profile: name,
+          ...(sessionId ? { sessionId } : {}),
+          resumed: spec.resume !== undefined,
+          cancel: cli.cancel,
+          zeroExitOnSignal: cli.zeroExitOnSignal,
+        },
+      };
     }
     case 'runbook':
       throw new OcrError('invalid_input', 'executor: a runbook run is carried out step by step, not as one command');
@@ -167,7 +275,7 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
 /** The profiles whose CLI this machine has, for the worker's labels. */
 export function availableAgents(config: ExecutorConfig = {}): string[] {
   return Object.entries(agentProfiles(config))
-    .filter(([, argv]) => findExecutable(argv[0]!, config.path) !== undefined)
+    .filter(([, profile]) => findExecutable(profileProgram(profile), config.path) !== undefined)
     .map(([name]) => name)
     .sort();
 }
@@ -184,6 +292,19 @@ export function findExecutable(program: string, searchPath = process.env.PATH ??
     }
   }
   return undefined;
+}
+
+/** A plain command-array profile prints text and takes only a prompt: options it cannot honour are refused, not dropped. */
+function refusePlainProfileOptions(spec: AgentSpec, name: string): void {
+  for (const field of ['resume', 'model', 'allowedTools', 'maxTurns', 'maxBudgetUsd'] as const) {
+    if (spec[field] !== undefined) {
+      throw new OcrError(
+        'invalid_input',
+        `spec.${field}: profile "${name}" is a plain command array, which cannot take ${field}`,
+        `remove ${field}, or use a profile built on a known CLI: {"cli": "claude" | "codex" | "gemini" | "aider", "program": …}`,
+      );
+    }
+  }
 }
 
 /** A run's own variables, each one the worker lets a run set; an OcrError names the first it does not. */

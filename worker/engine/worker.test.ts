@@ -309,7 +309,9 @@ describe('worker', () => {
       const done = await finished(run.id);
       expect(done.status).toBe('succeeded');
       const stdout = (await allEvents(run.id)).filter((e) => e.stream === 'stdout').map((e) => e.text);
-      expect(stdout).toEqual(['arg:-p', 'arg:$(touch pwned)']);
+      // the built-in claude profile's options, then the intent, whole, after `--`
+      expect(stdout.slice(0, 6)).toEqual(['arg:-p', 'arg:--output-format', 'arg:stream-json', 'arg:--verbose', 'arg:--permission-mode', 'arg:acceptEdits']);
+      expect(stdout.slice(-2)).toEqual(['arg:--', 'arg:$(touch pwned)']);
       const worktree = path.join(worktreeRoot, session.id.replace(/-/g, '').slice(0, 8), 'A');
       for (const folder of [worktree, repo, process.cwd(), dir.path]) expect(existsSync(path.join(folder, 'pwned'))).toBe(false);
       const [row] = (await store.listWorkers()).filter((w) => w.id === worker.id);
