@@ -12,6 +12,7 @@ import { registerSessionCommands } from './commands/session-commands';
 import { registerViewCommands } from './commands/view-commands';
 import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
+import { registerLanguageModelTools } from './lm-tools/register';
 import { registerRunLogContent } from './runs/run-log';
 import { type ApprovalPrompt, watchApprovals, watchRunEnds } from './notifications';
 import type { RunboardDeps } from './runboard/runboard-host';
@@ -88,6 +89,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     ...registerViewCommands(ctx),
     ...registerRunsView(ctx),
     ...registerWorkersView(ctx),
+    ...registerLanguageModelTools(ctx),
     ...walkthrough.disposables,
     // From the palette on the active session; from the tree (or a script) on the session it names.
     vscode.commands.registerCommand(openRunboardCommand, (arg?: unknown) => void RunboardPanel.createOrShow(ctx, sessionIdOf(arg) ?? ctx.activeSessionId)),
