@@ -62,6 +62,31 @@ describe('LogWriter', () => {
     expect(log.lastSeq).toBe(10_001);
   });
 
+  it('sends the first line after a quiet spell at once, with the rest of its chunk, and holds a line that follows within the window; the worker’s own notes do not start the window', async () => {
+    const batches: string[][] = [];
+    let seq = 0;
+    let sent: () => void = () => undefined;
+    const log = new LogWriter(async (events) => {
+      batches.push(events.map((e) => e.text));
+      sent();
+      return (seq += events.length);
+    }, { flushMs: 60_000 });
+    // a window of a minute: only a line sent without waiting for it arrives before flush()
+    let first = new Promise<void>((r) => (sent = r));
+    log.system('claimed by a worker');
+    await first;
+    first = new Promise<void>((r) => (sent = r));
+    const splitter = log.lines('stdout');
+    splitter.push(Buffer.from('one\ntwo\n'));
+    await first;
+    await new Promise((r) => setTimeout(r, 5)); // the first batch is stored: nothing in flight
+    log.add('stdout', 'three');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([['claimed by a worker'], ['one', 'two']]);
+    await log.flush();
+    expect(batches).toEqual([['claimed by a worker'], ['one', 'two'], ['three']]);
+  });
+
   it('retries a failed write with the same lines, and stops for good when the lease is lost', async () => {
     const sent: string[] = [];
     let calls = 0;

@@ -85,7 +85,10 @@ function utf8Boundary(bytes: Buffer, limit: number): number {
 }
 
 export interface LogWriterOptions {
-  /** the longest a line waits before it is sent */
+  /**
+   * the least time between two sends: a line after a quiet spell goes at once (the user sees a run's first line without
+   * waiting), lines that follow within this time go together in the next send
+   */
   flushMs?: number;
   /** the most lines in one append_events call */
   maxBatchLines?: number;
@@ -115,6 +118,8 @@ export class LogWriter {
   private belowWaiters: Array<{ chars: number; resolve: () => void }> = [];
   private stopped = false;
   private failures = 0;
+  /** when the last batch with the run's own output went out (0: never); the worker's notes do not hold output back */
+  private lastSendAt = 0;
   private readonly flushMs: number;
   private readonly maxBatchLines: number;
   private readonly maxBatchChars: number;
@@ -168,7 +173,8 @@ export class LogWriter {
     this.pending.push(event);
     this.pendingChars += text.length;
     if (this.pending.length >= this.maxBatchLines || this.pendingChars >= this.maxBatchChars) this.send();
-    else this.timer ??= setTimeout(() => this.send(), this.flushMs);
+    // A zero delay still lets the other lines of the same chunk of output join the batch.
+    else this.timer ??= setTimeout(() => this.send(), Math.max(0, this.lastSendAt + this.flushMs - Date.now()));
   }
 
   system(text: string, level: EventLevel = 'info', data?: unknown): void {
@@ -221,6 +227,7 @@ export class LogWriter {
     }
     const batch = this.pending.slice(0, count);
     this.inFlight = true;
+    if (batch.some((e) => e.stream !== 'system')) this.lastSendAt = Date.now();
     this.append(batch, this.lastSeq).then(
       (last) => {
         this.inFlight = false;
