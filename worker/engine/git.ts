@@ -45,7 +45,7 @@
 // Arguments: refs, commits and URLs that come from a session or an artifact go through `checkArgument` (one that
 // starts with "-" is refused before git runs) and follow --end-of-options where the command takes it; paths follow --.
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OcrError } from '../store/errors';
@@ -263,4 +263,35 @@ export async function gitMaybe(cwd: string, args: string[], options: GitOptions 
     if (e instanceof GitError) return undefined;
     throw e;
   }
+}
+
+export interface RepositoryGitDirs {
+  /** the folder git keeps the objects, refs and shared config in (`--git-common-dir`), absolute and real */
+  common: string;
+  /** the checkout's own git folder (`--git-dir`), absolute */
+  own: string;
+}
+
+const gitDirsCache = new Map<string, Promise<RepositoryGitDirs>>();
+
+/**
+ * A repository's git folders. Asked of git once per path and process: every run of a lane needs them, and they do not
+ * move while the folder is there (asked again when the common folder is gone). Rejects with a GitError when `repoPath`
+ * is not a repository.
+ */
+export async function repositoryGitDirs(repoPath: string): Promise<RepositoryGitDirs> {
+  const key = path.resolve(repoPath);
+  const cached = gitDirsCache.get(key);
+  if (cached) {
+    const dirs = await cached.catch(() => undefined);
+    if (dirs && existsSync(dirs.common)) return dirs;
+    if (gitDirsCache.get(key) === cached) gitDirsCache.delete(key);
+  }
+  const asked = (async () => {
+    const [common, own] = (await git(key, ['rev-parse', '--path-format=absolute', '--git-common-dir', '--git-dir'])).trim().split('\n') as [string, string];
+    return { common: realpathSync(common), own: path.resolve(own) };
+  })();
+  gitDirsCache.set(key, asked);
+  asked.catch(() => gitDirsCache.get(key) === asked && gitDirsCache.delete(key));
+  return asked;
 }

@@ -17,7 +17,7 @@ import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { git, GitError } from './git';
+import { git, GitError, repositoryGitDirs } from './git';
 
 export interface RepoConfigGuard {
   /**
@@ -47,7 +47,7 @@ export async function protectRepoConfig(repoPath: string): Promise<RepoConfigGua
   let common: string;
   let own: string;
   try {
-    [common, own] = (await git(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir', '--git-dir'])).trim().split('\n') as [string, string];
+    ({ common, own } = await repositoryGitDirs(repoPath));
   } catch (e) {
     if (!(e instanceof GitError)) throw e;
     return { restore: async () => [`could not guard the git config of ${repoPath}, so a change the run made to it is not undone: ${e.message}`] };

@@ -2,13 +2,13 @@
 // the user's working tree, shared by the lane's runs one after another. Sessions without a repository get a plain
 // scratch folder in the same place.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { OcrError } from '../store/errors';
 import { defaultDataFolder } from '../store/embedded';
 import type { Session } from '../../domain';
-import { checkArgument, git, GitError, gitMaybe } from './git';
+import { checkArgument, git, GitError, gitMaybe, repositoryGitDirs } from './git';
 
 export const defaultCopyFiles = ['.env', '.env.local'];
 
@@ -156,15 +156,36 @@ async function worktreeOfBranch(repoPath: string, branch: string): Promise<strin
   return undefined;
 }
 
-/** The worktree's private git folder when `folder` is a worktree of `repoPath`, else undefined. */
+/**
+ * The worktree's private git folder when `folder` is a worktree of `repoPath`, else undefined. Read from the files git
+ * keeps for it (`folder/.git` names the private folder, whose `commondir` names the repository's), not asked of git:
+ * every run of a lane passes here before its command starts, and git would be two processes per question.
+ */
 async function worktreeGitDir(folder: string, repoPath: string): Promise<string | undefined> {
-  if (!existsSync(path.join(folder, '.git'))) return undefined;
-  const [common, own] = await Promise.all([
-    gitMaybe(folder, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
-    gitMaybe(repoPath, ['rev-parse', '--path-format=absolute', '--git-common-dir']),
-  ]);
-  if (!common || !own || path.resolve(common) !== path.resolve(own)) return undefined;
-  return gitMaybe(folder, ['rev-parse', '--path-format=absolute', '--git-dir']);
+  let pointer: string;
+  try {
+    pointer = await readFile(path.join(folder, '.git'), 'utf8'); // a folder (a clone, not a worktree) fails here too
+  } catch {
+    return undefined;
+  }
+  const named = /^gitdir: (.+)$/m.exec(pointer)?.[1]?.trim();
+  if (!named) return undefined;
+  const gitDir = path.resolve(folder, named);
+  let common: string;
+  try {
+    if (!existsSync(path.join(gitDir, 'HEAD'))) return undefined;
+    common = await realpath(path.resolve(gitDir, (await readFile(path.join(gitDir, 'commondir'), 'utf8')).trim()));
+  } catch {
+    return undefined;
+  }
+  let own: string;
+  try {
+    own = (await repositoryGitDirs(repoPath)).common;
+  } catch (e) {
+    if (e instanceof GitError) return undefined;
+    throw e;
+  }
+  return common === own ? gitDir : undefined;
 }
 
 /** A machine that never had the session's base commit fetches it: by hash first, then everything. */
