@@ -35,6 +35,18 @@ describe('following logs', () => {
     expect(sent.map((m) => m.params)).toEqual([{ run_id: 'a', after_seq: 5 }]);
   });
 
+  it('keeps the lines of a run it queued, which the host follows unasked, and stops that follower when it does not show the run', () => {
+    const { logs, sent } = store();
+    logs.expect('new');
+    logs.receive(hostNotification('log', logOf('new', lines(1, 2))));
+    expect(logs.get('new')?.lastSeq).toBe(2);
+    logs.want(['new']);
+    expect(sent, 'the host already follows it: no second request').toEqual([]);
+    logs.expect('behind');
+    logs.want(['new']);
+    expect(sent.map((m) => [m.method, m.params])).toEqual([['unfollowLog', { run_id: 'behind' }]]);
+  });
+
   it('does not follow a log the host said is complete', () => {
     const { logs, sent } = store();
     logs.want(['a']);

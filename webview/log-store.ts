@@ -71,6 +71,16 @@ export class LogStore {
     this.evict();
   }
 
+  /**
+   * A run the host follows without being asked: one this page has just queued (the host starts following it with its
+   * answer). Its lines are kept from the first; the next `want` that leaves it out stops the follower as usual.
+   */
+  expect(runId: string): void {
+    if (this.following.has(runId) || this.logs.get(runId)?.ended) return;
+    this.ensure(runId);
+    this.following.add(runId);
+  }
+
   receive(n: Extract<HostNotification, { method: 'log' | 'logEnd' }>): void {
     const runId = n.params.run_id;
     // Lines of a run the page no longer shows are late arrivals of a follower already stopped.

@@ -91,18 +91,22 @@ describe('the page’s flow', () => {
     expect(sent).toEqual([{ kind: 'notify', method: 'ready', params: { protocol: 1, session_id: 's-1' } }]);
   });
 
-  it('follows the log each lane shows after a snapshot, and switches when the user picks an earlier run', () => {
+  it('follows the log each lane shows and the next run of a lane where nothing runs, and switches when the user picks an earlier run', () => {
     const { runboard, sent, deliver } = page();
     runboard.start();
     const s = session();
     const old = run(s, { status: 'failed' });
     const live = run(s, { status: 'running' });
     const other = run(s, { status: 'succeeded', lane: 'B' });
-    deliver(hostNotification('snapshot', snapshot(s, [old, live, other, run(s, { lane: 'C' })])));
+    const nextInA = run(s, { lane: 'A' });
+    const nextInC = run(s, { lane: 'C' });
+    deliver(hostNotification('snapshot', snapshot(s, [old, live, other, nextInA, nextInC])));
     const follows = () => sent.filter((m) => m.method === 'followLog' || m.method === 'unfollowLog').map((m) => [m.method, (m.params as { run_id: string }).run_id]);
+    // lane A runs a run: its queued one waits unfollowed
     expect(follows()).toEqual([
       ['followLog', live.id],
       ['followLog', other.id],
+      ['followLog', nextInC.id],
     ]);
     sent.length = 0;
     runboard.pickRun('A', old.id);

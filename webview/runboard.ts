@@ -66,24 +66,30 @@ export class Runboard {
       } finally {
         this.applyingSnapshot = false;
       }
-      this.logs.want(this.shownRuns().values(), { resync: true });
+      this.logs.want(this.followedRuns(), { resync: true });
     } else if (changed) this.followShownRuns();
   }
 
-  /** The run each lane shows, by lane. */
-  shownRuns(): Map<string, string> {
+  /**
+   * The runs whose logs the page follows: the run each lane shows and, in a lane where nothing runs, its next queued run
+   * (its first lines are then in hand when the status change that shows it arrives, not asked for after it).
+   */
+  followedRuns(): Set<string> {
     const { session, runs } = this.board.getState();
-    const shown = new Map<string, string>();
-    if (!session) return shown;
+    const followed = new Set<string>();
+    if (!session) return followed;
     for (const name of laneNames(session, runs.values())) {
-      const run = shownRun(laneView(name, runs.values()), this.view.lane(session.id, name).selectedRunId);
-      if (run && run.status !== 'queued') shown.set(name, run.id);
+      const view = laneView(name, runs.values());
+      const run = shownRun(view, this.view.lane(session.id, name).selectedRunId);
+      if (run) followed.add(run.id);
+      const next = view.queued[0]?.run;
+      if (next && view.current?.status !== 'running') followed.add(next.id);
     }
-    return shown;
+    return followed;
   }
 
   private followShownRuns(): void {
-    this.logs.want(this.shownRuns().values());
+    this.logs.want(this.followedRuns());
   }
 
   // ---- the user's actions -------------------------------------------------------------------------------------
@@ -107,6 +113,7 @@ export class Runboard {
       run_with: executor.run_with,
       priority: options.first ? highPriority : defaultPriority,
     });
+    this.logs.expect(run_id);
     return run_id;
   }
 

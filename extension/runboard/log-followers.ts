@@ -6,6 +6,9 @@ import type { Store } from '../../worker/store/store';
 import { hostNotification, logBatches, type HostMessage } from '../../webview/protocol';
 import type { Log } from '../log';
 
+/** what may be on its way to the page of one run's log before its reading waits */
+const inFlightChars = 1024 * 1024;
+
 export class LogFollowers {
   private readonly followers = new Map<string, AbortController>();
 
@@ -25,10 +28,18 @@ export class LogFollowers {
     const controller = new AbortController();
     this.followers.set(runId, controller);
     const { signal } = controller;
+    // Posts are not awaited one by one: the page's answer that a message arrived takes a round trip through the
+    // workbench (tens of milliseconds while it is busy), and the next line would wait for it. Only when more than
+    // `inFlightChars` are on their way does the reading wait, so a long log still never piles up in memory.
+    let inFlight = 0;
     const post = async (batch: RunEvent[]) => {
       for (const message of logBatches(runId, batch)) {
         if (signal.aborted) return;
-        await this.post(message);
+        const size = message.params.text.reduce((sum, text) => sum + text.length, 0) + 64;
+        inFlight += size;
+        const handed = Promise.resolve(this.post(message)).finally(() => (inFlight -= size));
+        if (inFlight > inFlightChars) await handed;
+        else handed.then(undefined, () => undefined);
       }
     };
     void followRun(store, runId, afterSeq, post, signal).then(async (end) => {

@@ -400,6 +400,23 @@ steps:
     expect(page.notifications('log').at(-1)).toMatchObject({ first_seq: 4, stream: 'e', level: 'e' });
   });
 
+  it('follows the log of a run the page queued from its answer on, without being asked', async () => {
+    const session = await newSession('queued from the page');
+    const { host, page } = open(session.id);
+    ready(host, null);
+    await snapshotAt(page, 0);
+    const answer = await request(host, page, 'run', { session_id: session.id, lane: 'A', intent: 'echo first', run_with: { executor: 'shell' }, priority: 100 });
+    const runId = (answer as { result: { run_id: string } }).result.run_id;
+    const run = await claim(session.id);
+    expect(run.id).toBe(runId);
+    await store.appendEvents(leaseOf(run), [{ stream: 'stdout', text: 'first line' }]);
+    // this page never says followLog
+    await until('the first line', () => page.notifications('log').some((b) => b.run_id === runId && b.text.includes('first line')));
+    await finish(run, 'succeeded');
+    await until('the end of its log', () => page.notifications('logEnd').some((e) => e.run_id === runId));
+    expect(page.notifications('log').flatMap((b) => b.text)).toEqual(['first line']);
+  });
+
   it('posts a runbook run\'s steps as they move, a run parked at its gate, and the artifacts it left, without their content', async () => {
     const session = await newSession('runbook steps');
     const queued = await queueRunbook(session.id);

@@ -174,6 +174,11 @@ export class RunboardHost implements Disposable {
       if (load !== this.pageLoads) return;
       await this.post(response);
       if (switches) await this.load();
+      // A run queued from the page: its log is followed from now, not from when the page has heard the run exists and
+      // asked (a round trip through the page that was most of the wait for its first line). The page keeps the lines
+      // of a run it queued (see LogStore.expect) and stops this follower like any other when it does not show the run.
+      const queued = message.method === 'run' && response.ok ? (response.result as { run_id?: unknown }).run_id : undefined;
+      if (typeof queued === 'string') this.followLog(queued, 0);
     });
   }
 

@@ -1,4 +1,5 @@
 // A lane's earlier runs; picking one shows its log and diff in the lane.
+import { memo } from 'react';
 import { useAction, useRunboard } from '../hooks';
 import type { Run } from '../../domain';
 import { formatDuration, runDurationMs } from '../../domain';
@@ -20,7 +21,9 @@ export function RunHistory({ lane, runs, shownId }: { lane: string; runs: Run[];
   );
 }
 
-function HistoryItem({ lane, run, shown }: { lane: string; run: Run; shown: boolean }) {
+// Memoised: a lane's history grows with every run, and the board renders again at every change of any run; an earlier
+// run's row changes only when that run does (the store keeps the object of a run that did not change).
+const HistoryItem = memo(function HistoryItem({ lane, run, shown }: { lane: string; run: Run; shown: boolean }) {
   const runboard = useRunboard();
   const retry = useAction();
   const duration = runDurationMs(run, Date.now());
@@ -42,4 +45,4 @@ function HistoryItem({ lane, run, shown }: { lane: string; run: Run; shown: bool
       )}
     </li>
   );
-}
+});
