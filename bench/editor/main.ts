@@ -56,8 +56,22 @@ async function installProbes(runboard: Runboard): Promise<void> {
       canceledAt: number;
       canceledBefore: number;
       cards: Record<string, number>;
+      /** when the host's message with the `bench-<n>` line reached the page, before it is rendered */
+      arrived: Record<string, number>;
     }
-    const probe: Probe = { click: 0, lines: {}, canceledAt: 0, canceledBefore: 0, cards: {} };
+    const probe: Probe = { click: 0, lines: {}, canceledAt: 0, canceledBefore: 0, cards: {}, arrived: {} };
+    window.addEventListener(
+      'message',
+      (e) => {
+        const data = e.data as { method?: unknown; params?: { text?: unknown } } | null;
+        if (data?.method !== 'log' || !Array.isArray(data.params?.text)) return;
+        for (const text of data.params.text) {
+          const mark = typeof text === 'string' && !text.includes('echo') ? /bench-(\d+)/.exec(text)?.[1] : undefined;
+          if (mark && !(mark in probe.arrived)) probe.arrived[mark] = performance.now();
+        }
+      },
+      true,
+    );
     (window as unknown as { ocrBench: Probe }).ocrBench = probe;
     document.addEventListener(
       'click',
@@ -94,7 +108,7 @@ async function installProbes(runboard: Runboard): Promise<void> {
 }
 
 function readProbe(runboard: Runboard) {
-  return runboard.body.evaluate(() => (window as unknown as { ocrBench: { click: number; lines: Record<string, number>; cards: Record<string, number>; canceledAt: number } }).ocrBench);
+  return runboard.body.evaluate(() => (window as unknown as { ocrBench: { click: number; lines: Record<string, number>; cards: Record<string, number>; arrived: Record<string, number>; canceledAt: number } }).ocrBench);
 }
 
 async function resetProbe(runboard: Runboard): Promise<void> {
@@ -106,8 +120,9 @@ async function resetProbe(runboard: Runboard): Promise<void> {
   });
 }
 
-/** Click → the run's card shown, per run (filled in by clickToFirstLine). */
+/** Click → the run's card shown, and click → its first line's message in the page, per run (filled in by clickToFirstLine). */
 const cardTimes: Record<string, number[]> = {};
+const arrivalTimes: Record<string, number[]> = {};
 
 /** Fills the lane's input and clicks Run; resolves with the click → first line time once `bench-<mark>` shows. */
 async function clickToFirstLine(runboard: Runboard, lane: RunboardLane, mark: number, phase = 'warm-up'): Promise<number> {
@@ -118,6 +133,7 @@ async function clickToFirstLine(runboard: Runboard, lane: RunboardLane, mark: nu
     const probe = await readProbe(runboard);
     if (probe.lines[mark] === undefined || !probe.click) return undefined;
     (cardTimes[phase] ??= []).push((probe.cards[mark] ?? NaN) - probe.click);
+    (arrivalTimes[phase] ??= []).push((probe.arrived[mark] ?? NaN) - probe.click);
     return probe.lines[mark]! - probe.click;
   }, 30_000);
   await until('the run to finish', async () => (await lane.status()) === 'succeeded', 30_000);
@@ -234,6 +250,7 @@ async function main(): Promise<void> {
 
     const table = [
       ['Run click → its card shown (queued), editor worker', stats(cardTimes.editor ?? []), ''],
+      ['Run click → first line reaches the page (not yet shown), editor worker', stats(arrivalTimes.editor ?? []), ''],
       ['Run click → first line shown, editor worker', stats(inEditor), 'p50 ≤ 100, p99 ≤ 300'],
       ['Run click → first line shown, `ocr worker` process', stats(outsideRuns), ''],
       ['Cancel click → lane shows canceled', stats(cancels), 'p99 ≤ 300'],
