@@ -100,6 +100,17 @@ export const AgentSummary = z.object({
 });
 export type AgentSummary = z.infer<typeof AgentSummary>;
 
+/** What a run of a coding agent keeps on itself (ops.runs.agent): its totals, its profile, and a budget it ran past. */
+export const RunAgent = AgentSummary.extend({
+  /** the profile the run used; a follow-up continues the conversation only with the same one */
+  profile: z.string(),
+  /** the run's own limit on cost, in USD, when it had one */
+  budgetUsd: z.number().positive().optional(),
+  /** the run was stopped because its cost passed its budget */
+  overBudget: z.boolean().optional(),
+});
+export type RunAgent = z.infer<typeof RunAgent>;
+
 export interface SummarizeOptions {
   /** the user's prices (setting `ocr.agents.prices`), over the defaults, for CLIs that report tokens only */
   prices?: AgentPrices;

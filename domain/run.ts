@@ -1,6 +1,7 @@
 // A run: one task in one lane of a session, from queued to its end. The statuses, their order and what a new run
 // gets by default are the queue's own words; the database's CHECK constraints spell the same lists.
 import { z } from 'zod';
+import { RunAgent } from './agent';
 import { atMostCharacters, laneName, storable, storableJson } from './session';
 
 /** `waiting`: a runbook run parked at an approval gate, without a lease; its lane stays reserved for it. */
@@ -70,6 +71,8 @@ export const Run = z.object({
     })
     .nullable()
     .default(null),
+  /** a coding-agent run's conversation as its worker read it (session id, tokens, cost, needs input); null otherwise */
+  agent: RunAgent.nullable().default(null).catch(null),
 });
 export type Run = z.infer<typeof Run>;
 

@@ -182,6 +182,8 @@ CREATE TABLE ops.runs (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     run_after timestamp with time zone,
     approval jsonb,
+    agent jsonb,
+    CONSTRAINT runs_agent_check CHECK (((agent IS NULL) OR (jsonb_typeof(agent) = 'object'::text))),
     CONSTRAINT runs_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT runs_check CHECK (((status <> 'running'::text) OR ((claimed_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
     CONSTRAINT runs_executor_check CHECK ((executor = ANY (ARRAY['shell'::text, 'agent'::text, 'runbook'::text]))),
@@ -190,6 +192,12 @@ CREATE TABLE ops.runs (
     CONSTRAINT runs_spec_check CHECK ((jsonb_typeof(spec) = 'object'::text)),
     CONSTRAINT runs_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'running'::text, 'waiting'::text, 'succeeded'::text, 'failed'::text, 'canceled'::text])))
 );
+
+--
+-- Name: COLUMN runs.agent; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.runs.agent IS 'A coding-agent run''s conversation as the worker read it from the CLI''s stream: domain/agent.ts RunAgent.';
 
 --
 -- Name: _check_held(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -1204,6 +1212,29 @@ CREATE FUNCTION ops.put_artifact(p_run_id uuid, p_worker_id text, p_token text, 
 begin
   perform ops._check_worker(p_worker_id, p_token);
   return ops._put_artifact(p_run_id, p_worker_id, p_attempt, p_kind, p_name, p_mime, p_content, p_meta);
+end $$;
+
+--
+-- Name: record_agent(uuid, text, text, integer, jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.record_agent(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_agent jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_session uuid;
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  perform ops._check_held(p_run_id, p_worker_id, p_attempt);
+  if p_agent is null or jsonb_typeof(p_agent) <> 'object' then
+    perform ops._raise('OC003', 'agent: expected a JSON object (the agent''s session, tokens and cost)');
+  end if;
+  if pg_catalog.octet_length(p_agent::text) > 65536 then
+    perform ops._raise('OC003', 'agent: at most 64 KB (shorten its last message)');
+  end if;
+  update ops.runs set agent = p_agent, updated_at = pg_catalog.now() where id = p_run_id returning session_id into v_session;
+  perform ops._notify_runs(array[v_session]);
 end $$;
 
 --

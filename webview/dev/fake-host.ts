@@ -191,6 +191,7 @@ class FakeHost {
       retry_of: null,
       run_after: null,
       approval: null,
+      agent: null,
       updated_at: iso(),
       ...more,
     };

@@ -55,6 +55,7 @@ export function run(s: Session, overrides: Partial<Run> = {}): Run {
     retry_of: null,
     run_after: null,
     approval: null,
+    agent: null,
     updated_at: at(seq),
     ...overrides,
   };

@@ -5,9 +5,10 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { OcrError } from '../store/errors';
+import { AgentCli } from '../../domain';
 
-export const agentClis = ['claude', 'codex', 'gemini', 'aider'] as const;
-export type AgentCli = (typeof agentClis)[number];
+export type { AgentCli } from '../../domain';
+export const agentClis = AgentCli.options;
 
 export function isAgentCli(name: string): name is AgentCli {
   return (agentClis as readonly string[]).includes(name);

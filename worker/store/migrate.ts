@@ -12,6 +12,7 @@ import runbooks from '../../supabase/migrations/0004_runbooks.sql';
 import finishLocksInIdOrder from '../../supabase/migrations/0005_finish_locks_in_id_order.sql';
 import runHistory from '../../supabase/migrations/0006_run_history.sql';
 import appendOnce from '../../supabase/migrations/0007_append_once.sql';
+import agentRuns from '../../supabase/migrations/0008_agent_runs.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -22,6 +23,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0005_finish_locks_in_id_order', sql: finishLocksInIdOrder },
   { name: '0006_run_history', sql: runHistory },
   { name: '0007_append_once', sql: appendOnce },
+  { name: '0008_agent_runs', sql: agentRuns },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -35,6 +35,7 @@ import {
   Template,
   unstorableJson,
   WorkerRow,
+  RunAgent,
 } from '../../domain';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
 
@@ -476,6 +477,10 @@ export class PostgresStore implements Store {
     const sent = new Map(ends.map((e) => [e.runId, e.attempt]));
     const isClaim = (r: Run) => r.status === 'running' && r.claimed_by === workerId && r.attempt > (sent.get(r.id) ?? 0);
     return { claimed: runs.filter(isClaim), refused: runs.filter((r) => sent.has(r.id)) };
+  }
+
+  async recordAgent(lease: Lease, agent: RunAgent): Promise<void> {
+    await this.query('select ops.record_agent($1, $2, $3, $4, $5::jsonb)', [...this.leaseParams(lease), JSON.stringify(RunAgent.parse(agent))]);
   }
 
   async planSteps(lease: Lease, steps: Array<{ step_id: string; title: string; kind: StepKind }>): Promise<RunStep[]> {

@@ -16,6 +16,7 @@ import type {
   StepKind,
   Template,
   WorkerRow,
+  RunAgent,
 } from '../../domain';
 import type { RunHistoryPage, RunHistoryQuery } from './run-history';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
@@ -135,6 +136,8 @@ export interface Store {
   finishAndClaim(workerId: string, ends: RunEnding[], max: number, filter?: ClaimFilter): Promise<FinishAndClaimAnswer>;
   releaseRun(lease: Lease): Promise<Run>;
   /** The plan of a runbook run, made once: one row per step; answers every row (a resumed run's as they are). */
+  /** What the worker read of a coding agent's conversation (session id, tokens, cost, needs input), kept on the run. */
+  recordAgent(lease: Lease, agent: RunAgent): Promise<void>;
   planSteps(lease: Lease, steps: Array<{ step_id: string; title: string; kind: StepKind }>): Promise<RunStep[]>;
   /** A step moves (queued/failed → running → succeeded | failed | canceled; queued → skipped | canceled), fenced. */
   moveStep(lease: Lease, idx: number, status: 'running' | 'succeeded' | 'failed' | 'canceled' | 'skipped', result?: { exitCode?: number | null; error?: string | null }): Promise<RunStep>;
