@@ -40,7 +40,7 @@ const inner = [
   'exit "$code"',
 ].join('\n');
 
-export type StopReason = 'cancel' | 'timeout' | 'lost' | 'shutdown';
+export type StopReason = 'cancel' | 'timeout' | 'lost' | 'shutdown' | 'budget';
 
 export interface ProcessSpec {
   /** the program and its arguments, run without any shell interpreting them */
@@ -49,8 +49,13 @@ export interface ProcessSpec {
   env: NodeJS.ProcessEnv;
   /** stop the run (TERM, then KILL) after this long; none when absent */
   timeoutMs?: number;
-  /** how long a stopped run has between TERM and KILL; default 5 s */
+  /** how long a stopped run has between TERM and KILL (between each of `stopSignals`); default 5 s */
   killGraceMs?: number;
+  /**
+   * the signals that stop the run, in turn, `killGraceMs` apart, until it has ended (KILL is always the last); TERM
+   * then KILL by default. A coding agent that writes its final report on SIGINT gets SIGINT first.
+   */
+  stopSignals?: readonly NodeJS.Signals[];
   /**
    * `NAME=value` of an environment variable only this run's processes carry (it must be in `env`): after the run,
    * processes that still carry it, having left the group, are killed too
@@ -84,6 +89,7 @@ export class RunProcess {
   private stoppedBy: StopReason | null = null;
   private exited = false;
   private killTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   private timeoutTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly spec: ProcessSpec) {
@@ -117,12 +123,18 @@ export class RunProcess {
     return !this.exited;
   }
 
-  /** TERM to the whole group now, KILL after the grace period if anything is left. The first reason given sticks. */
+  /** TERM (or the run's first stop signal) to the whole group now, KILL after the grace period if anything is left. The first reason given sticks. */
   stop(reason: StopReason, graceMs = this.spec.killGraceMs ?? defaultKillGraceMs): void {
     this.stoppedBy ??= reason;
-    if (this.exited) return;
-    this.signalGroup('SIGTERM');
-    if (!this.killTimer) this.killTimer = setTimeout(() => this.signalGroup('SIGKILL'), graceMs);
+    if (this.exited || this.stopping) return;
+    this.stopping = true;
+    const signals = [...(this.spec.stopSignals ?? ['SIGTERM']).filter((s) => s !== 'SIGKILL'), 'SIGKILL' as const];
+    const send = (i: number): void => {
+      if (this.exited) return;
+      this.signalGroup(signals[i]!);
+      if (i + 1 < signals.length) this.killTimer = setTimeout(() => send(i + 1), graceMs);
+    };
+    send(0);
   }
 
   /** KILL to the whole group now: for a run this worker no longer holds, nothing may run a moment longer. */
