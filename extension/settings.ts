@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AgentProfiles } from '../worker/engine/executors';
-import { laneName } from '../domain';
+import { AgentPrices, laneName } from '../domain';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'an environment variable name (a trailing * matches a prefix)');
 
@@ -18,6 +18,7 @@ export const Settings = z.object({
   'worktrees.copyFiles': z.array(z.string().min(1)).default(['.env', '.env.local']),
   'worktrees.setupCommand': z.string().default(''),
   'agents.profiles': AgentProfiles.default({}),
+  'agents.prices': AgentPrices.default({}),
   defaultExecutor: z.string().min(1).default('shell'),
   'embedded.dataDir': z.string().default(''),
   'notifications.enabled': z.boolean().default(true),

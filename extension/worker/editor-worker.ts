@@ -67,6 +67,7 @@ export class EditorWorker implements vscode.Disposable {
             copyFiles: settings['worktrees.copyFiles'],
             setupCommand: settings['worktrees.setupCommand'] || undefined,
             agents: settings['agents.profiles'],
+            prices: settings['agents.prices'],
             defaultAgent: settings.defaultExecutor === 'shell' ? undefined : settings.defaultExecutor,
             passEnv: settings['worker.env.pass'],
             allowEnv: settings['worker.env.allow'].length > 0 ? [...defaultRunEnvNames, ...settings['worker.env.allow']] : undefined,

@@ -27,7 +27,7 @@ describe('built-in profiles', () => {
     const id = c.agent!.sessionId!;
     expect(id).toMatch(uuid);
     expect(c.argv).toEqual([path.join(fakes, 'claude'), '-p', '--output-format', 'stream-json', '--verbose', '--permission-mode', 'acceptEdits', '--session-id', id, '--', 'fix it']);
-    expect(c.agent).toEqual({ cli: 'claude', profile: 'claude', sessionId: id, resumed: false, cancel: { signals: ['SIGINT', 'SIGTERM', 'SIGKILL'], graceMs: 5000 }, zeroExitOnSignal: true });
+    expect(c.agent).toEqual({ cli: 'claude', profile: 'claude', sessionId: id, resumed: false, cancel: { signals: ['SIGINT', 'SIGTERM', 'SIGKILL'], graceMs: 5000 }, zeroExitOnSignal: true, program: path.join(fakes, 'claude'), checkedVersion: builtInProfiles.claude.checkedVersion });
     expect(c.passEnv).toContain('ANTHROPIC_API_KEY');
   });
 

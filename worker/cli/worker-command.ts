@@ -2,7 +2,8 @@
 // --grace to finish, then they are canceled; a second signal cancels them at once.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { defaultConcurrency, formatDuration, jsonForTerminal, plainOneLine, shortId } from '../../domain';
+import { z } from 'zod';
+import { AgentPrices, defaultConcurrency, formatDuration, jsonForTerminal, plainOneLine, shortId } from '../../domain';
 import { AgentProfiles, defaultShells } from '../engine/executors';
 import { defaultRunEnvNames } from '../engine/run-env';
 import { Worker, WorkerOptions } from '../engine/worker';
@@ -23,6 +24,7 @@ interface WorkerFlags {
   setup?: string;
   agents?: string;
   agent?: string;
+  prices?: string;
   passEnv: string[];
   allowEnv: string[];
   shell: string[];
@@ -50,6 +52,7 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
     .option('--setup <command>', 'run once in each new worktree, before its first run (default: OCR_WORKTREE_SETUP)')
     .option('--agents <file>', 'a JSON file of agent profiles: {"name": ["cli", "--flag", "{prompt}"]} (default: OCR_AGENT_PROFILES as JSON)')
     .option('--agent <profile>', 'the profile of agent runs that name none (default: OCR_DEFAULT_AGENT, else claude)')
+    .option('--prices <file>', 'a JSON file of model prices in USD per million tokens, over the built-in table: {"model": {"input": 1.25, "cachedInput": 0.125, "output": 10}} (default: OCR_AGENT_PRICES as JSON)')
     .option('--pass-env <NAMES>', 'more names of this environment its runs see, comma-separated, a trailing * for a prefix (repeatable)', collectList, [])
     .option('--allow-env <NAMES>', "names a run's spec.env may set, besides CI, DEBUG, NODE_ENV… (repeatable)", collectList, [])
     .option('--shell <path>', "a shell a run's spec.shell may name, besides the common ones (repeatable)", collect, [])
@@ -139,6 +142,7 @@ function workerOptions(flags: WorkerFlags): WorkerOptions {
     copyFiles: flags.copy,
     setupCommand: flags.setup ?? (env.OCR_WORKTREE_SETUP || undefined),
     agents: agentProfilesFrom(flags.agents),
+    prices: jsonOption(flags.prices, '--prices', 'OCR_AGENT_PRICES', AgentPrices, 'write {"model": {"input": 1.25, "cachedInput": 0.125, "output": 10}}'),
     defaultAgent: flags.agent ?? (env.OCR_DEFAULT_AGENT || undefined),
     passEnv: flags.passEnv,
     allowEnv: flags.allowEnv.length > 0 ? [...defaultRunEnvNames, ...flags.allowEnv] : undefined,
@@ -170,10 +174,28 @@ function agentProfilesFrom(file: string | undefined): AgentProfiles | undefined 
   return r.data;
 }
 
-function readText(file: string): string {
+/** A JSON option from a file (the flag) or the environment: undefined when neither is given, else checked by `schema`. */
+function jsonOption<T extends z.ZodTypeAny>(file: string | undefined, flag: string, envName: string, schema: T, fix: string): z.output<T> | undefined {
+  const [source, text] = file ? [`${flag} ${file}`, readText(file, flag)] : process.env[envName] ? [envName, process.env[envName]!] : [undefined, undefined];
+  if (!source || text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new OcrError('invalid_input', `${source}: not JSON (${(e as Error).message})`, fix);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new OcrError('invalid_input', `${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, fix);
+  }
+  return r.data;
+}
+
+function readText(file: string, flag = '--agents'): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new OcrError('invalid_input', `--agents ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new OcrError('invalid_input', `${flag} ${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { OcrError } from '../store/errors';
 import { defaultDataFolder } from '../store/embedded';
 import { agentArgs, agentClis, builtInProfiles, type AgentCli, type CancelPlan } from '../agents/profiles';
-import { agentProfileName, type ExecutorOption, type Run } from '../../domain';
+import { agentProfileName, type AgentPrices, type ExecutorOption, type Run } from '../../domain';
 import { defaultRunEnvNames, refusedRunEnvName } from './run-env';
 
 export const defaultTimeoutSeconds = 3600;
@@ -126,6 +126,8 @@ export interface ExecutorConfig {
   path?: string;
   /** where agents that keep their conversation in a file (aider) keep it, outside every worktree */
   agentHistoryDir?: string;
+  /** the user's prices of models, over the built-in table, for agents that report tokens but no cost */
+  prices?: AgentPrices;
 }
 
 /** What the engine needs to know of an agent run started with a built-in CLI's arguments. */
@@ -140,6 +142,13 @@ export interface AgentCommand {
   cancel: CancelPlan;
   /** the CLI exits 0 when a signal stops it: a cancel is recorded by the worker, not read from the exit code */
   zeroExitOnSignal: boolean;
+  /** the CLI's full path, and the version its arguments were checked against */
+  program: string;
+  checkedVersion: string;
+  /** the model the run asked for (codex's stream never names its model: its cost is priced with this one) */
+  model?: string;
+  /** the run's cost limit in USD (spec.maxBudgetUsd): the worker stops the run past it */
+  budgetUsd?: number;
 }
 
 export interface Command {
@@ -264,6 +273,10 @@ export function commandFor(run: Pick<Run, 'executor' | 'intent' | 'spec'>, confi
           resumed: spec.resume !== undefined,
           cancel: cli.cancel,
           zeroExitOnSignal: cli.zeroExitOnSignal,
+          program: found,
+          checkedVersion: cli.checkedVersion,
+          ...(spec.model !== undefined ? { model: spec.model } : {}),
+          ...(spec.maxBudgetUsd !== undefined ? { budgetUsd: spec.maxBudgetUsd } : {}),
         },
       };
     }

@@ -181,9 +181,16 @@ export class LogWriter {
     this.add('system', text, { level, data });
   }
 
-  /** A line splitter that feeds this log. */
-  lines(stream: 'stdout' | 'stderr'): LineSplitter {
-    return new LineSplitter((text, continued) => this.add(stream, text, continued ? { data: { continued: true } } : {}));
+  /**
+   * A line splitter that feeds this log. `annotate` gives a line's event more data (a coding agent's steps the line
+   * held); the line's text is stored as it came either way.
+   */
+  lines(stream: 'stdout' | 'stderr', annotate?: (text: string, continued: boolean) => Record<string, unknown> | undefined): LineSplitter {
+    return new LineSplitter((text, continued) => {
+      const more = annotate?.(text, continued);
+      const data = continued ? { ...more, continued: true } : more;
+      this.add(stream, text, data ? { data } : {});
+    });
   }
 
   /** Resolves once every line added so far is in the database (or the log was stopped). */

@@ -2,10 +2,12 @@
 // names the run's lease; once the lease is gone the run's processes are killed and nothing more is written for it.
 import { isTransient, OcrError } from '../store/errors';
 import type { Store } from '../store/store';
-import { describeDiff, formatDuration, type Run, type Session } from '../../domain';
+import { describeDiff, describeStep, formatDuration, type Run, type Session } from '../../domain';
+import { AgentConversation, overBudgetMessage } from '../agents/conversation';
+import { agentVersion, checkAgentVersion } from '../agents/profiles';
 import type { Lease } from '../store/types';
 import { captureDiff } from './diff';
-import { commandFor, type ExecutorConfig } from './executors';
+import { type AgentCommand, commandFor, type ExecutorConfig } from './executors';
 import { type ExecutionContext, isRecordedEnd, type RunEnd, type RunExecution, type RunExecutor, type StopReason } from './execution';
 import { LogWriter } from './output';
 import { RunbookSteps, type StepHost } from './runbook-steps';
@@ -52,6 +54,10 @@ export class ActiveRun implements RunExecution {
   private finalLine: { text: string; level: 'info' | 'success' | 'warn' | 'error' } | undefined;
   /** ends a pause between tries of a step early, when the run is stopped or lost */
   private wake: (() => void) | undefined;
+  /** a coding agent's conversation, for a run of a built-in agent CLI */
+  private conversation: AgentConversation | undefined;
+  /** why the worker stopped the run for its cost */
+  private overBudget: string | undefined;
 
   constructor(
     context: ExecutionContext,
@@ -81,7 +87,7 @@ export class ActiveRun implements RunExecution {
     if (this.lost) return;
     this.stopReason ??= reason;
     this.wake?.();
-    this.process?.stop(reason, this.settings.killGraceMs);
+    this.process?.stop(reason);
   }
 
   /** Another worker may own the run now: its processes die at once and nothing more is written. */
@@ -132,9 +138,11 @@ export class ActiveRun implements RunExecution {
         this.finalLine = finalLine;
         end = this.lost ? this.lostEnd() : ended;
       } else {
-        const command = commandFor(this.run, this.settings.executor);
+        const command = commandFor(this.run, this.settings.executor, workspace);
         this.log.system(command.describe);
-        const result = await this.spawn(command.argv, workspace.folder, { ...env, ...passedEnv(process.env, command.passEnv), ...command.env }, command.timeoutMs);
+        if (command.agent) this.conversation = await this.startConversation(command.agent, workspace.folder);
+        const result = await this.spawn(command.argv, workspace.folder, { ...env, ...passedEnv(process.env, command.passEnv), ...command.env }, command.timeoutMs, command.agent);
+        if (this.conversation) await this.endConversation(this.conversation);
         end = this.endOf(result, command.timeoutMs);
       }
     } catch (e) {
@@ -197,22 +205,53 @@ export class ActiveRun implements RunExecution {
     };
   }
 
-  private async spawn(argv: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ProcessResult> {
+  /** Reads the agent's stream from here on; says first when the installed CLI is not the version its profile knows. */
+  private async startConversation(agent: AgentCommand, folder: string): Promise<AgentConversation> {
+    const check = checkAgentVersion(agent, await installedVersion(agent.program));
+    if (!check.ok) this.log.system(check.warning, 'warn');
+    return new AgentConversation(agent, {
+      cwd: folder,
+      ...(agent.model !== undefined ? { model: agent.model } : {}),
+      ...(this.settings.executor.prices ? { prices: this.settings.executor.prices } : {}),
+      ...(agent.budgetUsd !== undefined ? { budgetUsd: agent.budgetUsd } : {}),
+      record: (summary) => this.store.recordAgent(this.lease, summary),
+      onRecordFailed: (e) => {
+        if (isLeaseLost(e)) this.loseLease(`the database refused a write: ${(e as Error).message}`);
+      },
+      onOverBudget: (spent, budget) => {
+        if (this.lost || this.stopReason || this.overBudget) return;
+        this.overBudget = overBudgetMessage(spent, budget);
+        this.log.system(this.overBudget, 'error');
+        this.process?.stop('budget');
+      },
+    });
+  }
+
+  /** The agent's stream has ended: the steps its parser still held become the worker's own lines, the totals are kept. */
+  private async endConversation(conversation: AgentConversation): Promise<void> {
+    for (const step of conversation.end()) this.log.system(describeStep(step), 'info', { agent: [step] });
+    if (this.lost) return;
+    const summary = await conversation.finish();
+    if (summary.needsInput) this.log.system(`needs input (${summary.needsInput.reason}): ${summary.needsInput.detail}`, 'warn', { needsInput: summary.needsInput });
+  }
+
+  private async spawn(argv: string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs: number, agent?: AgentCommand): Promise<ProcessResult> {
     const proc = RunProcess.start({
       argv,
       cwd,
       env,
       timeoutMs: timeoutMs || undefined,
-      killGraceMs: this.settings.killGraceMs,
+      killGraceMs: agent?.cancel.graceMs ?? this.settings.killGraceMs,
+      ...(agent ? { stopSignals: agent.cancel.signals } : {}),
       // a process that leaves the run's group still carries its id: it is found and killed when the run ends
       marker: `OCR_RUN_ID=${this.run.id}`,
     });
     this.process = proc;
     // A cancel or a lost lease that arrived while the process was starting still applies to it.
     if (this.lost) proc.kill('lost');
-    else if (this.stopReason) proc.stop(this.stopReason, this.settings.killGraceMs);
+    else if (this.stopReason) proc.stop(this.stopReason);
     const streams = [
-      { pipe: proc.stdout, lines: this.log.lines('stdout') },
+      { pipe: proc.stdout, lines: this.log.lines('stdout', agent ? this.conversation?.annotate : undefined) },
       { pipe: proc.stderr, lines: this.log.lines('stderr') },
     ];
     let paused = false;
@@ -243,13 +282,17 @@ export class ActiveRun implements RunExecution {
     if (result.killedLeftovers) this.log.system('stopped the processes the run left running', 'warn');
     const took = formatDuration(result.durationMs);
     const code = result.signal ? `${result.exitCode} (${result.signal})` : String(result.exitCode);
-    switch (result.stoppedBy ?? this.stopReason) {
+    // a cost reported at the very end passes the budget too, though nothing was left to stop
+    switch (result.stoppedBy ?? this.stopReason ?? (this.overBudget ? 'budget' : null)) {
       case 'cancel':
         this.finalLine = { text: `canceled: exited ${code} in ${took}`, level: 'warn' };
         return { status: 'canceled', exitCode: result.exitCode, error: null };
       case 'shutdown':
         this.finalLine = { text: `canceled, the worker is stopping: exited ${code} in ${took}`, level: 'warn' };
         return { status: 'canceled', exitCode: result.exitCode, error: `the worker ${this.workerId} stopped before the run finished` };
+      case 'budget':
+        this.finalLine = { text: `${this.overBudget ?? 'stopped: its cost passed its budget'}: exited ${code} in ${took}`, level: 'error' };
+        return { status: 'failed', exitCode: result.exitCode, error: this.overBudget ?? 'stopped: its cost passed its budget' };
       case 'timeout': {
         const limit = formatDuration(timeoutMs);
         this.finalLine = { text: `timed out after ${limit}: exited ${code} in ${took}`, level: 'error' };
@@ -319,4 +362,13 @@ export function isLeaseLost(e: unknown): boolean {
 
 export function userShell(): string {
   return process.env.SHELL || '/bin/sh';
+}
+
+const versions = new Map<string, Promise<string | undefined>>();
+
+/** An agent CLI's version, asked once per program and worker process (its `--version` takes a moment to start). */
+function installedVersion(program: string): Promise<string | undefined> {
+  let version = versions.get(program);
+  if (!version) versions.set(program, (version = agentVersion(program)));
+  return version;
 }

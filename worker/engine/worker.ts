@@ -4,7 +4,7 @@
 // in the `ocr worker` process, inside the editor and in the benchmarks, whatever executes its runs.
 import os from 'node:os';
 import { z } from 'zod';
-import { defaultConcurrency, defaultLeaseSeconds, type FinalStatus, laneName, type Run, type Session } from '../../domain';
+import { AgentPrices, defaultConcurrency, defaultLeaseSeconds, type FinalStatus, laneName, type Run, type Session } from '../../domain';
 import type { Disposable, RunEnding, Store } from '../store/store';
 import type { ClaimFilter } from '../store/types';
 import { isRecordedEnd, type RunEnd, type RunExecution, type RunExecutor } from './execution';
@@ -43,6 +43,8 @@ export const WorkerOptions = z.object({
   setupCommand: z.string().trim().min(1).optional(),
   agents: AgentProfiles.optional(),
   defaultAgent: z.string().min(1).optional(),
+  /** prices of models (USD per million tokens) over the built-in table, for agents that report tokens but no cost */
+  prices: AgentPrices.optional(),
   /** names of this worker's environment its runs also see, besides the built-in allow-list (a trailing * is a prefix) */
   passEnv: z.array(envName).default([]),
   /** names a run's spec.env may set; the built-in list when absent */
@@ -232,7 +234,7 @@ export class Worker {
   }
 
   private executorConfig(): ExecutorConfig {
-    return { agents: this.settings.agents, defaultAgent: this.settings.defaultAgent, runEnvNames: this.settings.allowEnv, shells: this.settings.shells };
+    return { agents: this.settings.agents, defaultAgent: this.settings.defaultAgent, prices: this.settings.prices, runEnvNames: this.settings.allowEnv, shells: this.settings.shells };
   }
 
   private claimFilter(): ClaimFilter {
