@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const sessions = await fill(admin, store);
     const filled = (performance.now() - filling) / 1000;
     const version = (await admin.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;
-    const someId = (await admin.query<{ id: string }>('select id from ops.runs order by seq limit 1 offset 5000')).rows[0]!.id;
+    const someId = (await admin.query<{ id: string }>('select id from ops.runs order by seq limit 1 offset $1', [Math.floor(RUNS / 20)])).rows[0]!.id;
     let deep: string | null = null;
     for (let page = 0, cursor: string | null = null; page < 100; page++) {
       cursor = (await store.listRunHistory({ limit: 50, cursor })).next;
