@@ -119,6 +119,12 @@ export const ExecutorOption = z.object({
 });
 export type ExecutorOption = z.infer<typeof ExecutorOption>;
 
+// A model or a tool name becomes one argv element of the agent's: one starting with "-" would read as an option.
+const agentOptionText = (what: string) =>
+  z.string().trim().min(1, `give ${what}`).max(300, `${what} is at most 300 characters`).refine((v) => !v.startsWith('-'), { message: `${what} cannot start with "-"` });
+
+const agentOnlyFields = ['follow_up', 'model', 'allowed_tools', 'max_cost_usd'] as const;
+
 /**
  * A person's (or a tool's) request to run something in a lane: the one shape the palette, the tree, the Runboard, the
  * CLI and the tools for other agents send to queueLaneRun.
@@ -136,5 +142,24 @@ export const LaneRunRequest = z.object({
   priority: z.number().int().min(-1_000_000).max(1_000_000).default(defaultPriority),
   /** stop the run after this long; the worker's default (an hour) when absent */
   timeout_seconds: z.number().int().min(1).max(30 * 24 * 3600).optional(),
+  /**
+   * an agent run: continue the lane's last conversation with the same profile (resume its agent session), or start a
+   * new one when there is none
+   */
+  follow_up: z.boolean().optional(),
+  /** an agent run: the model, in the CLI's own naming */
+  model: agentOptionText('a model name').optional(),
+  /** an agent run: tools it may use without asking, in the CLI's own naming (such as "Bash(npm test)") */
+  allowed_tools: z.array(agentOptionText('a tool name')).max(100, 'at most 100 allowed tools').optional(),
+  /** an agent run: stop it once it has cost this much, in US dollars */
+  max_cost_usd: z.number().positive('an amount in US dollars above 0, such as 2.50').max(100_000, 'at most 100,000 US dollars').optional(),
+}).superRefine((request, ctx) => {
+  if (request.run_with.executor === 'agent') return;
+  for (const field of agentOnlyFields) {
+    if (field === 'follow_up' ? request.follow_up === true : request[field] !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to a coding-agent run: run it with an agent (run_with.executor "agent"), or leave ${field} out` });
+      return;
+    }
+  }
 });
 export type LaneRunRequest = z.input<typeof LaneRunRequest>;

@@ -3,13 +3,31 @@
 import { LaneRunRequest, type Run } from '../../domain';
 import { parseInput } from '../store/errors';
 import type { Store } from '../store/store';
+import { type FollowUp, followUpOf } from './follow-up';
 
-export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise<Run> {
+/** The queued run; for a follow-up, also whether it continues the lane's conversation or starts a new one (and why). */
+export type QueuedLaneRun = Run & { followUp?: FollowUp };
+
+export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise<QueuedLaneRun> {
   const request = parseInput(LaneRunRequest, input);
   const spec: Record<string, unknown> = {};
-  if (request.run_with.executor === 'agent' && request.run_with.profile) spec.profile = request.run_with.profile;
+  let followUp: FollowUp | undefined;
+  if (request.run_with.executor === 'agent') {
+    let profile = request.run_with.profile;
+    if (request.follow_up) {
+      followUp = await followUpOf(store, request.session_id, request.lane, profile);
+      if (followUp.kind === 'continues') {
+        profile = followUp.profile;
+        spec.resume = followUp.sessionId;
+      }
+    }
+    if (profile) spec.profile = profile;
+    if (request.model !== undefined) spec.model = request.model;
+    if (request.allowed_tools !== undefined) spec.allowedTools = request.allowed_tools;
+    if (request.max_cost_usd !== undefined) spec.maxBudgetUsd = request.max_cost_usd;
+  }
   if (request.timeout_seconds !== undefined) spec.timeoutSeconds = request.timeout_seconds;
-  return store.createRun({
+  const run = await store.createRun({
     session_id: request.session_id,
     lane: request.lane,
     intent: request.intent,
@@ -17,4 +35,5 @@ export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise
     spec,
     priority: request.priority,
   });
+  return followUp ? { ...run, followUp } : run;
 }
