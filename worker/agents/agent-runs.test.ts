@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { agentSteps, isFinal, type Run, type RunEvent, type Session } from '../../domain';
+import { AgentCli, agentSteps, isFinal, type Run, type RunEvent, type Session } from '../../domain';
 import { eventually, makeRepo, tempDir } from '../engine/git.test-support';
 import { describeRepo } from '../engine/repo';
 import { Worker } from '../engine/worker';
@@ -12,7 +12,7 @@ import type { PostgresStore } from '../store/postgres';
 import { createTestDatabase } from '../store/testing';
 
 const fakes = path.join(__dirname, 'fixtures', 'fake-cli');
-const profiles = Object.fromEntries(['claude', 'codex', 'gemini', 'aider'].map((cli) => [cli, { cli, program: path.join(fakes, cli) }]));
+const profiles = Object.fromEntries(AgentCli.options.map((cli) => [cli, { cli, program: path.join(fakes, cli) }]));
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let store: PostgresStore;

@@ -1,3 +1,4 @@
+import { version as packageVersion } from '../../package.json';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -60,7 +61,7 @@ describe('ocr worker, workers, diff', () => {
     expect(workers.find((w) => w.id === 'cli-worker')).toMatchObject({ state: 'stopped', concurrency: 2, labels: { repos: [d.repoId] } });
   });
 
-  it('SIGTERM drains: no new claims, running runs get the grace period, then are canceled; WORKER_ID and CONCURRENCY are honoured', async () => {
+  it('SIGTERM drains: no new claims, running runs get the grace period, then are canceled; WORKER_ID and CONCURRENCY are honoured, and the worker says its version', async () => {
     const session = await store.createSession({ title: 'drain', lanes: ['A'] });
     const slow = await store.createRun({ session_id: session.id, lane: 'A', intent: 'sleep 600' });
     const next = await store.createRun({ session_id: session.id, lane: 'A', intent: 'echo never' });
@@ -76,7 +77,7 @@ describe('ocr worker, workers, diff', () => {
     expect(stderr).toContain('SIGTERM: no more claims');
     expect(await store.getRun(slow.id)).toMatchObject({ status: 'canceled', claimed_by: 'env-worker' });
     expect((await store.getRun(next.id)).status).toBe('queued');
-    expect((await store.listWorkers()).find((w) => w.id === 'env-worker')).toMatchObject({ state: 'stopped', concurrency: 3 });
+    expect((await store.listWorkers()).find((w) => w.id === 'env-worker')).toMatchObject({ state: 'stopped', concurrency: 3, version: packageVersion });
   });
 
   it('bad flags and a run without a diff get a clear error', async () => {

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { version } from '../../package.json';
 import { AgentPrices, defaultConcurrency, formatDuration, jsonForTerminal, plainOneLine, shortId } from '../../domain';
 import { AgentProfiles, defaultShells } from '../engine/executors';
 import { defaultRunEnvNames } from '../engine/run-env';
@@ -141,6 +142,7 @@ function workerOptions(flags: WorkerFlags): WorkerOptions {
     worktreeRoot: flags.worktrees,
     copyFiles: flags.copy,
     setupCommand: flags.setup ?? (env.OCR_WORKTREE_SETUP || undefined),
+    version,
     agents: agentProfilesFrom(flags.agents),
     prices: jsonOption(flags.prices, '--prices', 'OCR_AGENT_PRICES', AgentPrices, 'write {"model": {"input": 1.25, "cachedInput": 0.125, "output": 10}}'),
     defaultAgent: flags.agent ?? (env.OCR_DEFAULT_AGENT || undefined),
