@@ -158,4 +158,18 @@ describe('coding-agent runs', () => {
     expect(last.text.startsWith('{')).toBe(true);
     expect(agentSteps(last.data)).toEqual([]);
   });
+
+  it('keeps a 5 MB line that is no event, with bytes that are not UTF-8, as plain lines, and reads the events after it', async () => {
+    const { session, repo } = await repoSession('garbage');
+    await startWorker(session, repo);
+    const run = await finished((await agentRun(session, 'A', 'garbage edit after.md', { profile: 'claude' })).id);
+    expect(run).toMatchObject({ status: 'succeeded' });
+    expect(run.agent?.costUsd).toBeGreaterThan(0);
+    const log = await events(run.id);
+    const pieces = log.filter((e) => e.stream === 'stdout' && e.text.startsWith('{"type":"assistant","message":"aaa') || (e.data as { continued?: boolean } | null)?.continued);
+    expect(pieces.reduce((n, e) => n + e.text.length, 0)).toBeGreaterThan(5 * 1024 * 1024);
+    expect(pieces.every((e) => agentSteps(e.data).length === 0)).toBe(true);
+    expect(pieces.at(-1)!.text).toContain('\uFFFD');
+    expect(log.flatMap((e) => agentSteps(e.data)).find((s) => s.kind === 'file_edit')).toMatchObject({ path: 'after.md' });
+  });
 });
