@@ -143,7 +143,7 @@ function workerOptions(flags: WorkerFlags): WorkerOptions {
     copyFiles: flags.copy,
     setupCommand: flags.setup ?? (env.OCR_WORKTREE_SETUP || undefined),
     version,
-    agents: agentProfilesFrom(flags.agents),
+    agents: jsonOption(flags.agents, '--agents', 'OCR_AGENT_PROFILES', AgentProfiles, 'write {"name": ["cli", "--flag", "{prompt}"]} or {"name": {"cli": "claude", "program": "/path/to/claude"}}'),
     prices: jsonOption(flags.prices, '--prices', 'OCR_AGENT_PRICES', AgentPrices, 'write {"model": {"input": 1.25, "cachedInput": 0.125, "output": 10}}'),
     defaultAgent: flags.agent ?? (env.OCR_DEFAULT_AGENT || undefined),
     passEnv: flags.passEnv,
@@ -152,28 +152,6 @@ function workerOptions(flags: WorkerFlags): WorkerOptions {
   };
   parseInput(WorkerOptions, options);
   return options;
-}
-
-function agentProfilesFrom(file: string | undefined): AgentProfiles | undefined {
-  const [source, text] = file
-    ? [`--agents ${file}`, readText(file)]
-    : process.env.OCR_AGENT_PROFILES
-      ? ['OCR_AGENT_PROFILES', process.env.OCR_AGENT_PROFILES]
-      : [undefined, undefined];
-  if (!source || text === undefined) return undefined;
-  const fix = 'write {"name": ["cli", "--flag", "{prompt}"]}';
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new OcrError('invalid_input', `${source}: not JSON (${(e as Error).message})`, fix);
-  }
-  const r = AgentProfiles.safeParse(json);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new OcrError('invalid_input', `${source}: ${issue.path.join('.') || 'profiles'}: ${issue.message}`, fix);
-  }
-  return r.data;
 }
 
 /** A JSON option from a file (the flag) or the environment: undefined when neither is given, else checked by `schema`. */
@@ -194,7 +172,7 @@ function jsonOption<T extends z.ZodTypeAny>(file: string | undefined, flag: stri
   return r.data;
 }
 
-function readText(file: string, flag = '--agents'): string {
+function readText(file: string, flag: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
