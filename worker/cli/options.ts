@@ -30,3 +30,21 @@ export function lanesOption(value: string): string[] {
 }
 
 export const agentOption = parseWith(agentProfileName, '--agent', 'give a profile name: 1 to 64 letters, digits, ".", "-" or "_", such as claude');
+
+// A model or a tool name is one argv element of the agent's: one starting with "-" would read as an option of its own.
+const agentWord = z.string().trim().min(1).max(300).refine((v) => !v.startsWith('-'));
+
+export const modelOption = parseWith(agentWord, '--model', "give the model's name in the agent CLI's naming, such as sonnet (not starting with \"-\")");
+
+/** Repeatable: each --allow-tool adds one tool. */
+export function allowToolOption(value: string, previous: string[] = []): string[] {
+  const tool = parseWith(agentWord, '--allow-tool', 'give a tool name in the agent CLI\'s naming, such as Edit or "Bash(npm test)" (not starting with "-")')(value);
+  if (previous.length >= 100) throw new InvalidArgumentError('--allow-tool: at most 100 tools');
+  return [...previous, tool];
+}
+
+export const maxCostOption = parseWith(
+  z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().positive().max(100_000)),
+  '--max-cost',
+  'give an amount in US dollars above 0, such as 2.00',
+);

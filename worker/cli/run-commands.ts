@@ -1,13 +1,14 @@
 // `ocr run`, `ocr status`, `ocr logs`, `ocr cancel`, `ocr retry`
 import { type Command, Option } from 'commander';
-import { defaultPriority, type Run, type RunEvent, type RunStep, runDuration, shortId, timeAgo } from '../../domain';
+import { defaultPriority, type LaneRunRequest, type Run, type RunEvent, type RunStep, runDuration, shortId, timeAgo } from '../../domain';
 import { followRun } from '../runs/follow-run';
 import { OcrError } from '../store/errors';
 import type { Store } from '../store/store';
 import { queueLaneRun } from '../runs/queue-lane-run';
 import type { CliContext } from './context';
 import { plain, plainLog, runJson, table } from './format';
-import { agentOption, intOption, priorityOption } from './options';
+import { agentOption, allowToolOption, intOption, maxCostOption, modelOption, priorityOption } from './options';
+import { followUpText } from '../runs/follow-up';
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
   program
@@ -18,20 +19,25 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .option('--priority <n>', `lower runs first (default ${defaultPriority})`, priorityOption, defaultPriority)
     .addOption(new Option('--executor <executor>', 'how to run the intent').choices(['shell', 'agent']).default('shell'))
     .option('--agent <profile>', 'run the intent as the prompt of this agent profile (claude, codex, gemini, aider or a custom one)', agentOption)
-    .option('--timeout <seconds>', 'stop the run after this long (default 3600)', intOption('--timeout', 1, 7 * 24 * 3600))
+    .option('--follow-up', "continue the lane's last agent conversation (a new one when it has none, or it is with another profile)")
+    .option('--model <model>', "the agent's model, in its CLI's naming", modelOption)
+    .option('--allow-tool <tool>', 'a tool the agent may use without asking, in its CLI\'s naming, such as "Bash(npm test)" (repeatable)', allowToolOption, [] as string[])
+    .option('--max-cost <usd>', 'stop the agent once it has cost this many US dollars', maxCostOption)
+    .option('--max-minutes <n>', 'stop the run after this many minutes', intOption('--max-minutes', 1, maxTimeoutSeconds / 60))
+    .option('--timeout <seconds>', 'stop the run after this long (default 3600)', intOption('--timeout', 1, maxTimeoutSeconds))
     .argument('<intent...>', 'what to run: a shell command, or the prompt for an agent')
-    .action(async (words: string[], o: { session: string; lane: string; priority: number; executor: 'shell' | 'agent'; agent?: string; timeout?: number }) => {
+    .action(async (words: string[], o: RunFlags, command: Command) => {
+      const request = laneRunFlags(o, command.getOptionValueSource('executor') === 'cli');
       const store = await ctx.openStore();
-      const runWith = o.agent !== undefined || o.executor === 'agent' ? { executor: 'agent' as const, profile: o.agent } : { executor: 'shell' as const };
       const run = await queueLaneRun(store, {
         session_id: await store.resolveId('session', o.session),
         lane: o.lane,
         intent: words.join(' '),
-        run_with: runWith,
         priority: o.priority,
-        timeout_seconds: o.timeout,
+        ...request,
       });
-      ctx.print(`queued run ${shortId(run.id)} in lane ${plain(run.lane)}\n${run.id}`, { id: run.id });
+      const conversation = run.followUp ? `; ${followUpText(run.followUp)}` : '';
+      ctx.print(`queued run ${shortId(run.id)} in lane ${plain(run.lane)}${plain(conversation, 300)}\n${run.id}`, { id: run.id, ...(run.followUp ? { follow_up: run.followUp } : {}) });
     });
 
   program
@@ -172,4 +178,52 @@ function ofStep(e: RunEvent, stepId: string): boolean {
 function renderLine(e: RunEvent): string {
   const text = plainLog(e.text.endsWith('\n') ? e.text.slice(0, -1) : e.text) + '\n';
   return e.stream === 'system' ? `── ${text}` : text;
+}
+
+const maxTimeoutSeconds = 7 * 24 * 3600;
+
+interface RunFlags {
+  session: string;
+  lane: string;
+  priority: number;
+  executor: 'shell' | 'agent';
+  agent?: string;
+  followUp?: boolean;
+  model?: string;
+  allowTool: string[];
+  maxCost?: number;
+  maxMinutes?: number;
+  timeout?: number;
+}
+
+/**
+ * How `ocr run`'s flags become a lane run request. A flag that only an agent run takes (--follow-up, --model,
+ * --allow-tool, --max-cost) makes the run an agent run, unless --executor shell says otherwise: then it is refused by name.
+ */
+export function laneRunFlags(o: RunFlags, executorGiven: boolean): Omit<LaneRunRequest, 'session_id' | 'lane' | 'intent'> {
+  const agentFlags = [
+    o.followUp && '--follow-up',
+    o.model !== undefined && '--model',
+    o.allowTool.length > 0 && '--allow-tool',
+    o.maxCost !== undefined && '--max-cost',
+  ].filter((f): f is string => typeof f === 'string');
+  if (o.agent !== undefined && executorGiven && o.executor === 'shell') {
+    throw new OcrError('invalid_input', '--agent: an agent profile runs the intent as a prompt, not through the shell', 'leave out --executor shell');
+  }
+  if (agentFlags.length > 0 && executorGiven && o.executor === 'shell') {
+    throw new OcrError('invalid_input', `${agentFlags[0]}: applies to a coding-agent run, not to --executor shell`, 'leave out --executor shell, or name the agent with --agent');
+  }
+  if (o.maxMinutes !== undefined && o.timeout !== undefined) {
+    throw new OcrError('invalid_input', '--max-minutes: the run already has a time limit from --timeout', 'give one of --max-minutes and --timeout');
+  }
+  const agent = o.agent !== undefined || o.executor === 'agent' || agentFlags.length > 0;
+  const timeout = o.maxMinutes !== undefined ? o.maxMinutes * 60 : o.timeout;
+  return {
+    run_with: agent ? { executor: 'agent', profile: o.agent } : { executor: 'shell' },
+    ...(o.followUp ? { follow_up: true } : {}),
+    ...(o.model !== undefined ? { model: o.model } : {}),
+    ...(o.allowTool.length > 0 ? { allowed_tools: o.allowTool } : {}),
+    ...(o.maxCost !== undefined ? { max_cost_usd: o.maxCost } : {}),
+    ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 // queue_run: a run in a lane of a session, through queueLaneRun like every other client.
 import { z } from 'zod';
 import { agentProfileName, laneName, plainOneLine, type Session, shortId, stripControlSequences } from '../../domain';
+import { followUpOf, followUpText } from '../runs/follow-up';
 import { queueLaneRun } from '../runs/queue-lane-run';
 import { OcrError } from '../store/errors';
 import type { Store } from '../store/store';
@@ -21,6 +22,14 @@ const input = z.object({
   profile: agentProfileName
     .optional()
     .describe('With executor "agent": the agent profile (claude, codex, gemini, aider, or one the user configured); the worker\'s default agent when left out.'),
+  follow_up: z
+    .boolean()
+    .optional()
+    .describe(
+      'With executor "agent": continue the lane\'s last agent conversation (the agent keeps what it was told and did), ' +
+        'with that conversation\'s profile unless profile names another; a new conversation when the lane has none. ' +
+        'Use it to answer an agent that asked a question or was denied a tool.',
+    ),
 });
 type Input = z.output<typeof input>;
 
@@ -33,6 +42,9 @@ async function target(store: Store, i: Input): Promise<Target> {
   if (i.profile !== undefined && i.executor !== 'agent') {
     throw new OcrError('invalid_input', 'profile: a profile names a coding agent, so it goes with executor "agent"', 'set executor to "agent", or leave profile out');
   }
+  if (i.follow_up && i.executor !== 'agent') {
+    throw new OcrError('invalid_input', 'follow_up: a follow-up continues a coding agent\'s conversation, so it goes with executor "agent"', 'set executor to "agent", or leave follow_up out');
+  }
   const session = await store.getSession(await resolveId(store, 'session', 'session', i.session));
   if (!session.lanes.includes(i.lane)) {
     throw new OcrError('invalid_input', `lane: "${i.lane}" is not a lane of session "${plainOneLine(session.title)}"`, `use one of its lanes: ${session.lanes.join(', ')}`);
@@ -40,8 +52,14 @@ async function target(store: Store, i: Input): Promise<Target> {
   return { session, runWith: i.executor === 'agent' ? { executor: 'agent', profile: i.profile } : { executor: 'shell' } };
 }
 
-const how = (t: Target): string =>
-  t.runWith.executor === 'shell' ? 'as a shell command' : `as the prompt of the ${t.runWith.profile ?? 'default'} coding agent`;
+async function how(store: Store, t: Target, i: Input): Promise<string> {
+  if (t.runWith.executor === 'shell') return 'as a shell command';
+  if (!i.follow_up) return `as the prompt of the ${t.runWith.profile ?? 'default'} coding agent`;
+  const followUp = await followUpOf(store, t.session.id, i.lane, t.runWith.profile);
+  return followUp.kind === 'continues'
+    ? `as a follow-up that ${followUpText(followUp)}`
+    : `as the prompt of the ${t.runWith.profile ?? 'default'} coding agent (a new conversation: ${followUp.reason})`;
+}
 
 export const queueRunTool = defineTool({
   name: 'queue_run',
@@ -49,7 +67,8 @@ export const queueRunTool = defineTool({
   description:
     'Queues a run in a lane of an Ops Control Room session. Each lane works in its own git worktree of the session\'s ' +
     'repository; a worker runs the lane\'s runs one at a time, in queue order, and different lanes run in parallel, so ' +
-    'independent tasks go to different lanes. Answers the new run\'s id and status (queued). Follow it with get_run ' +
+    'independent tasks go to different lanes. With follow_up, a coding-agent run continues the lane\'s conversation. ' +
+    'Answers the new run\'s id and status (queued). Follow it with get_run ' +
     '(status, exit code) and read_log (its output); cancel it with cancel_run.',
   input,
   readOnly: false,
@@ -58,12 +77,12 @@ export const queueRunTool = defineTool({
     const intent = stripControlSequences(i.intent).trim();
     return {
       title: `Run in lane ${i.lane}?`,
-      message: `Run ${markdownCode(intent)} in lane ${i.lane} of session "${plainOneLine(t.session.title)}" (${shortId(t.session.id)}), ${how(t)}?`,
+      message: `Run ${markdownCode(intent)} in lane ${i.lane} of session "${plainOneLine(t.session.title)}" (${shortId(t.session.id)}), ${await how(store, t, i)}?`,
     };
   },
   async run(store, i) {
     const t = await target(store, i);
-    const run = await queueLaneRun(store, { session_id: t.session.id, lane: i.lane, intent: i.intent, run_with: t.runWith });
+    const run = await queueLaneRun(store, { session_id: t.session.id, lane: i.lane, intent: i.intent, run_with: t.runWith, ...(i.follow_up ? { follow_up: true } : {}) });
     const ahead = (await store.listRuns({ sessionId: run.session_id, lane: run.lane, status: ['queued', 'running', 'waiting'] })).filter((r) => r.seq < run.seq);
     return {
       run_id: run.id,
@@ -71,7 +90,8 @@ export const queueRunTool = defineTool({
       lane: run.lane,
       status: run.status,
       executor: run.executor,
-      ...(t.runWith.executor === 'agent' && t.runWith.profile ? { profile: t.runWith.profile } : {}),
+      ...(t.runWith.executor === 'agent' && typeof run.spec.profile === 'string' ? { profile: run.spec.profile } : {}),
+      ...(run.followUp ? { conversation: followUpText(run.followUp) } : {}),
       runs_ahead_in_lane: ahead.length,
     };
   },
