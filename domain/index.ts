@@ -1,6 +1,7 @@
 // The vocabulary every part of Ops Control Room shares: the engine, the CLI, the extension and the Runboard import it
 // from here. Pure: no DOM, no `vscode`, no Node built-ins.
 export * from './agent';
+export * from './agent-cost';
 export * from './agent-prices';
 export * from './artifact';
 export * from './event';

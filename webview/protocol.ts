@@ -198,8 +198,11 @@ export const requests = {
     result: z.object({ outcome: CancelOutcome }),
   },
   retryRun: { params: z.object({ run_id: id }), result: z.object({ run_id: id }) },
-  /** VS Code's diff editor on the run's patch */
-  openDiff: { params: z.object({ run_id: id }), result: empty },
+  /**
+   * VS Code's diff editor on the run's patch; with `path` (relative to the lane's worktree, as an agent's file edit
+   * names it), the diff of that one file
+   */
+  openDiff: { params: z.object({ run_id: id, path: z.string().min(1).max(4096).optional() }), result: empty },
   /** apply the run's patch to the workspace; `applied` is false when the user declined */
   applyDiff: { params: z.object({ run_id: id }), result: z.object({ applied: z.boolean() }) },
   /** the run's whole log as a read-only document */

@@ -125,8 +125,9 @@ export class Runboard {
     return (await this.client.request('retryRun', { run_id: runId })).run_id;
   }
 
-  async openDiff(runId: string): Promise<void> {
-    await this.client.request('openDiff', { run_id: runId });
+  /** the run's diff, or the diff of one file of it (a path relative to the lane's worktree) */
+  async openDiff(runId: string, path?: string): Promise<void> {
+    await this.client.request('openDiff', path === undefined ? { run_id: runId } : { run_id: runId, path });
   }
 
   async applyDiff(runId: string): Promise<boolean> {

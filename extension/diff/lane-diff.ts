@@ -191,6 +191,40 @@ export async function openLaneDiff(store: Store, run: Run, session: Session): Pr
   }
 }
 
+/**
+ * Opens one file of the run's changes in VS Code's diff editor: the file an agent's edit names (relative to the lane's
+ * worktree). A file the run edited and then put back as it was is not in the diff: the person is told so, and gets the
+ * whole diff of the run rather than nothing.
+ */
+export async function openLaneFileDiff(store: Store, run: Run, session: Session, file: string): Promise<OpenLaneDiffResult> {
+  const title = laneDiffTitle(run);
+  const untrusted = untrustedReason('Open Lane Diff');
+  if (untrusted) {
+    void vscode.window.showWarningMessage(untrusted);
+    return { shown: 'none', title, files: [], message: untrusted };
+  }
+  const lane = await loadLanePatch(store, run);
+  const message = nothingToShow(run, lane);
+  if (message || !lane) {
+    void vscode.window.showInformationMessage(message ?? '');
+    return { shown: 'none', title, files: [], message };
+  }
+  ensureDiffContent();
+  const files = filesOf(session, lane);
+  runFiles.set(run.id, files);
+  const wanted = path.posix.normalize(file.replace(/\\/g, '/')).replace(/^\.\//, '');
+  const found = (await files).get(wanted);
+  if (!found) {
+    void vscode.window.showInformationMessage(`Run ${shortId(run.id)} in lane ${run.lane} left ${wanted} as it was: its diff does not change it. Showing the whole diff.`);
+    return openLaneDiff(store, run, session);
+  }
+  const before = diffUri(run.id, found.path, 'before');
+  const after = diffUri(run.id, found.path, 'after');
+  await vscode.commands.executeCommand('vscode.diff', before, after, `${found.path} (${title})`, { preview: false });
+  const { path: p, status, binary, insertions, deletions } = found;
+  return { shown: 'diff', title, files: [{ path: p, status, binary, insertions, deletions }] };
+}
+
 export type ApplyLaneResult =
   | { outcome: 'applied'; folder: string; files: string[] }
   | { outcome: 'conflict'; folder: string; conflicts: PatchConflict[] }

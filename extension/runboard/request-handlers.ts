@@ -14,7 +14,8 @@ export interface RunboardActions {
   cancelRun(runId: string): Promise<CancelOutcome>;
   /** answers the new run's id */
   retryRun(runId: string): Promise<string>;
-  openDiff(runId: string): Promise<void>;
+  /** every file of the run's diff, or only `path` (relative to the lane's worktree) when one is named */
+  openDiff(runId: string, path?: string): Promise<void>;
   /** asks the person first; `nothing` when the run has no changes to apply, with why */
   applyDiff(runId: string): Promise<{ outcome: 'applied' | 'conflict' | 'declined' | 'nothing'; message?: string }>;
   openLog(runId: string): Promise<void>;
@@ -52,8 +53,8 @@ export function requestHandlers(actions: RunboardActions, host: SessionSwitcher)
     run: async (request) => ({ run_id: await actions.queueLaneRun(request) }),
     cancelRun: async ({ run_id }) => ({ outcome: await actions.cancelRun(run_id) }),
     retryRun: async ({ run_id }) => ({ run_id: await actions.retryRun(run_id) }),
-    openDiff: async ({ run_id }) => {
-      await actions.openDiff(run_id);
+    openDiff: async ({ run_id, path }) => {
+      await (path === undefined ? actions.openDiff(run_id) : actions.openDiff(run_id, path));
       return {};
     },
     applyDiff: async ({ run_id }) => {

@@ -87,7 +87,7 @@ describe('the Runboard host', () => {
         cancelRun: async (runId) => (await store.cancelRun(runId)).outcome,
         retryRun: async (runId) => (await store.retryRun(runId)).id,
         // the editor's own: its diff editor, its documents, its clipboard
-        openDiff: async (runId) => void asked.push(`openDiff ${runId}`),
+        openDiff: async (runId, file) => void asked.push(file === undefined ? `openDiff ${runId}` : `openDiff ${runId} ${file}`),
         applyDiff: async (runId) => (asked.push(`applyDiff ${runId}`), { outcome: 'declined' }),
         openLog: async (runId) => void asked.push(`openLog ${runId}`),
         copyText: async (text) => {
@@ -549,6 +549,19 @@ steps:
     const badLane = await request(host, page, 'runRunbook', { session_id: session.id, lane: 'no lane!' });
     expect(badLane).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/lane/) } });
     await finish(run, 'canceled');
+  });
+
+  it('opens the diff of a run, or of the one file an agent\'s edit names, and refuses an empty path', async () => {
+    const session = await newSession('agent diff');
+    const run = await queueRunbook(session.id);
+    const { host, page } = open(session.id);
+    ready(host, null);
+    await snapshotAt(page, 0);
+    expect(await request(host, page, 'openDiff', { run_id: run.id })).toMatchObject({ ok: true });
+    expect(await request(host, page, 'openDiff', { run_id: run.id, path: 'src/notes.md' })).toMatchObject({ ok: true });
+    expect(asked).toEqual(expect.arrayContaining([`openDiff ${run.id}`, `openDiff ${run.id} src/notes.md`]));
+    const empty = await request(host, page, 'openDiff', { run_id: run.id, path: '' });
+    expect(empty).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/path/) } });
   });
 
   it('does not post an answer to a page that has loaded since it asked', async () => {

@@ -12,6 +12,7 @@ import type { CommandContext } from '../commands/context';
 import { cancelRun, retryRun } from '../commands/run-commands';
 import { startSession } from '../commands/session-commands';
 import { applyRunChanges, openRunDiff, openRunLog } from '../commands/view-commands';
+import { openLaneFileDiff } from '../diff/lane-diff';
 import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { readSettings } from '../settings';
 import { openArtifact } from './artifact-documents';
@@ -98,7 +99,12 @@ export function runboardActions(ctx: CommandContext): RunboardActions {
     queueLaneRun: async (request) => (await queueLaneRun(await ctx.store(), request)).id,
     cancelRun: (runId) => cancelRun(ctx, runId),
     retryRun: async (runId) => (await retryRun(ctx, runId)).id,
-    openDiff: async (runId) => void (await openRunDiff(ctx, await runOf(runId))),
+    openDiff: async (runId, file) => {
+      const run = await runOf(runId);
+      if (file === undefined) return void (await openRunDiff(ctx, run));
+      const store = await ctx.store();
+      await openLaneFileDiff(store, run, await store.getSession(run.session_id), file);
+    },
     applyDiff: async (runId) => applyRunChanges(ctx, await runOf(runId), { confirm: true }),
     openLog: (runId) => openRunLog(ctx, runId),
     copyText: async (text) => vscode.env.clipboard.writeText(text),

@@ -1,6 +1,8 @@
-// The Sessions view: session → lane → runs (newest first), live from the sessions model.
+// The Sessions view: session → lane → runs (newest first), live from the sessions model. A coding agent's run says
+// what it is doing while it runs, what it cost once it ended, and is marked when it needs the person's input.
 import * as vscode from 'vscode';
 import { isFinal, oneLine, plainOneLine, type Run, type Session, shortId } from '../../domain';
+import { agentRunLabel } from './agent-labels';
 import { describeRun, runIcon, runTooltip } from './run-labels';
 import type { SessionsModel } from './sessions-model';
 
@@ -94,9 +96,12 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       const r = node.run;
       const item = new vscode.TreeItem(oneLine(plainOneLine(r.intent), 80), vscode.TreeItemCollapsibleState.None);
       item.id = `run:${r.id}`;
-      item.description = describeRun(r);
-      item.iconPath = runIcon(r);
-      item.tooltip = runTooltip(r);
+      const agent = agentRunLabel(r);
+      item.description = agent?.description ?? describeRun(r);
+      item.iconPath = agent?.icon ? new vscode.ThemeIcon(agent.icon.id, new vscode.ThemeColor(agent.icon.color)) : runIcon(r);
+      const tooltip = runTooltip(r);
+      if (agent) tooltip.appendMarkdown(`\n\n${agent.tooltip.join('\n\n')}`);
+      item.tooltip = tooltip;
       item.contextValue = `run.${r.status}`;
       item.command = { command: 'ocr.showRunLog', title: 'Show Run Log', arguments: [node] };
       return item;
@@ -125,7 +130,7 @@ export function laneState(runs: readonly Run[]): string {
     waiting ? `waiting for approval ${shortId(waiting.id)}` : '',
     queued ? `${queued} queued` : '',
   ].filter(Boolean);
-  if (parts.length === 0) return last ? `idle · last ${last.status}` : 'idle';
+  if (parts.length === 0) return last ? `idle · last ${last.agent?.needsInput ? 'needs input' : last.status}` : 'idle';
   return parts.join(' · ');
 }
 

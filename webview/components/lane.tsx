@@ -1,9 +1,10 @@
-// One lane: its menu, its input, its queue, the run it shows with that run's log (for a runbook run, its steps, and the
-// log of the step picked), and its history.
+// One lane: its menu, what its agent runs cost, its input, its queue, the run it shows with that run's log (for a
+// runbook run, its steps, and the log of the step picked; for an agent run, its conversation), and its history.
 import { useMemo, useRef } from 'react';
 import { useBoard, useViewState } from '../hooks';
 import { laneView, shownRun } from '../lane';
-import type { Session } from '../../domain';
+import { costSumText, type Session, sumCost } from '../../domain';
+import { AgentLog } from './agent-log';
 import { LaneInput } from './lane-input';
 import { LaneMenu } from './lane-menu';
 import { LogView } from './log-view';
@@ -22,6 +23,7 @@ export function Lane({ session, name }: { session: Session; name: string }) {
   const picked = shown !== null && shown.id !== lane.current?.id;
   const ref = useRef<HTMLElement>(null);
   const running = lane.current?.status === 'running';
+  const cost = useMemo(() => sumCost([...(lane.current ? [lane.current] : []), ...lane.history]), [lane]);
 
   return (
     <section
@@ -43,6 +45,11 @@ export function Lane({ session, name }: { session: Session; name: string }) {
       <header className="lane-header">
         <h2>Lane {name}</h2>
         {running && <span className="lane-state running">running</span>}
+        {cost && (
+          <span className="lane-cost" title={costSumText(cost).title}>
+            {costSumText(cost).text}
+          </span>
+        )}
         {lane.queued.length > 0 && (
           <vscode-badge variant="counter" title={`${lane.queued.length} queued`}>
             {lane.queued.length}
@@ -61,7 +68,11 @@ export function Lane({ session, name }: { session: Session; name: string }) {
             diff={board.diffs.get(shown.id)}
             runbook={shown.executor === 'runbook' ? { steps: board.steps.get(shown.id), artifacts: board.artifacts.get(shown.id), step } : undefined}
           />
-          <LogView key={`${shown.id}/${step ?? ''}`} run={shown} sessionId={session.id} lane={name} step={step} />
+          {shown.executor === 'agent' ? (
+            <AgentLog key={shown.id} run={shown} sessionId={session.id} lane={name} />
+          ) : (
+            <LogView key={`${shown.id}/${step ?? ''}`} run={shown} sessionId={session.id} lane={name} step={step} />
+          )}
         </>
       ) : (
         <p className="lane-empty">{lane.queued.length > 0 ? 'Waiting for a worker to take the first run.' : `Nothing has run in lane ${name} yet.`}</p>

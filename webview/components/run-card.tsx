@@ -1,10 +1,12 @@
 // The run a lane shows: status, time, the worker that holds it and whether that worker is alive; for a runbook run its
-// steps and, at a gate, Approve and Reject; once finished, its result, diff and artifacts. The parts: RunTitle and
+// steps and, at a gate, Approve and Reject; for a coding agent's run its tokens, cost, budget and whether it needs
+// input (AgentTotals); once finished, its result, diff and artifacts. The parts: RunTitle and
 // RunMeta (run-header.tsx), RunActions, ApprovalGate, RunSteps, RunResult, RunArtifacts.
 import { isFinal, type Run, runDurationMs, type RunStep } from '../../domain';
 import { useAction, useHostNow, useRunboard } from '../hooks';
 import type { ArtifactInfo, DiffInfo } from '../protocol';
 import { canCancel, canRetry } from '../run';
+import { AgentTotals } from './agent-totals';
 import { ApprovalGate } from './approval-gate';
 import { RunArtifacts } from './run-artifacts';
 import { RunMeta, RunTitle } from './run-header';
@@ -47,6 +49,7 @@ export function RunCard({ run, lane, picked, diff, runbook }: { run: Run; lane: 
           {error}
         </p>
       )}
+      {run.agent && <AgentTotals agent={run.agent} />}
       <ApprovalGate run={run} />
       {run.executor === 'runbook' && <RunSteps run={run} steps={runbook?.steps} lane={lane} selected={runbook?.step ?? null} />}
       {isFinal(run.status) && <RunResult run={run} duration={duration} diff={diff} />}

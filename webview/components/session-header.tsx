@@ -1,7 +1,8 @@
-// The top of the Runboard: which session, a new one, what it is about, and how its runs stand.
+// The top of the Runboard: which session, a new one, what it is about, how its runs stand and what its agents cost.
 import { useMemo, useState } from 'react';
 import { useAction, useBoard, useRunboard, useViewState } from '../hooks';
 import { countByStatus, pickableSessions, repositoryLabel, summaryText } from '../board-store';
+import { costSumText, sumCost } from '../../domain';
 import { Icon } from './icon';
 import { NewSessionForm } from './new-session';
 import { listenTo, type ValueElement } from '../elements';
@@ -15,6 +16,7 @@ export function SessionHeader() {
   const shown = board.session;
   const sessions = pickableSessions(board.sessions, view.showArchived, shown?.id ?? null);
   const counts = useMemo(() => countByStatus(board.runs.values()), [board.runs]);
+  const cost = useMemo(() => sumCost(board.runs.values()), [board.runs]);
   const repo = shown ? repositoryLabel(shown) : null;
 
   return (
@@ -69,6 +71,11 @@ export function SessionHeader() {
           <p className="session-summary" role="status" aria-label="Runs by status">
             {summaryText(counts)}
           </p>
+          {cost && (
+            <p className="session-cost" aria-label="Agent cost" title={costSumText(cost).title}>
+              <Icon name="credit-card" /> {costSumText(cost).text}
+            </p>
+          )}
         </div>
       )}
     </header>
