@@ -14,7 +14,7 @@ import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
 import { registerLanguageModelTools } from './lm-tools/register';
 import { registerRunLogContent } from './runs/run-log';
-import { type ApprovalPrompt, watchApprovals, watchRunEnds } from './notifications';
+import { type ApprovalPrompt, watchApprovals, watchNeedsInput, watchRunEnds } from './notifications';
 import type { RunboardDeps } from './runboard/runboard-host';
 import { openRunboardCommand, RunboardPanel, runboardDeps, runboardViewType } from './runboard/runboard-panel';
 import { SessionsModel } from './sessions/sessions-model';
@@ -99,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
       },
     }),
     watchRunEnds(model, () => RunboardPanel.visible),
+    watchNeedsInput(ctx, () => RunboardPanel.visible),
     watchApprovals(ctx, (prompt) => approvalPrompts.push(prompt)),
     vscode.workspace.onDidGrantWorkspaceTrust(() => {
       if (readSettings().settings['worker.autoStart']) void worker.start();

@@ -19,6 +19,9 @@ export const Settings = z.object({
   'worktrees.setupCommand': z.string().default(''),
   'agents.profiles': AgentProfiles.default({}),
   'agents.prices': AgentPrices.default({}),
+  /** per agent run queued from the editor that names no limit of its own; null: none */
+  'agents.maxCostUsd': z.number().positive('an amount in US dollars above 0, or empty for no limit').max(100_000).nullable().default(null),
+  'agents.maxMinutes': z.number().int('a whole number of minutes, or empty for the worker\'s default').min(1).max(43_200).nullable().default(null),
   defaultExecutor: z.string().min(1).default('shell'),
   'embedded.dataDir': z.string().default(''),
   'notifications.enabled': z.boolean().default(true),

@@ -1,8 +1,10 @@
 // OCR: Run in Lane, Cancel Run, Retry Run. Each is one function the palette, the tree's menus, scripts and the Runboard
 // call alike; the command only asks for what its caller did not give.
 import * as vscode from 'vscode';
-import { type CancelOutcome, type ExecutorChoice, type Run, shortId } from '../../domain';
-import { queueLaneRun } from '../../worker/runs/queue-lane-run';
+import { type CancelOutcome, type ExecutorChoice, type LaneRunRequest, type Run, shortId } from '../../domain';
+import { followUpText } from '../../worker/runs/follow-up';
+import { type QueuedLaneRun, queueLaneRun } from '../../worker/runs/queue-lane-run';
+import { readSettings, type Settings } from '../settings';
 import { laneState } from '../sessions/sessions-tree';
 import { laneOf, runIdOf, sessionIdOf } from './args';
 import type { CommandContext } from './context';
@@ -12,6 +14,30 @@ import { register } from './register';
 /** What a script passes to `ocr.runInLane`: a lane run request, its session the active one when it names none. */
 const isScriptedRequest = (arg: unknown): arg is Record<string, unknown> =>
   typeof arg === 'object' && arg !== null && !Array.isArray(arg) && 'intent' in arg;
+
+/**
+ * A lane run asked for in the editor (the palette, the tree, the Runboard, a notification's Reply): an agent run gets
+ * the budget settings when it names no limit of its own, and a follow-up that could not continue the lane's
+ * conversation says so.
+ */
+export async function queueLaneRunFromEditor(ctx: CommandContext, request: LaneRunRequest): Promise<QueuedLaneRun> {
+  const run = await queueLaneRun(await ctx.store(), withAgentBudgets(request, readSettings().settings));
+  if (run.followUp) ctx.log.info(`run ${run.id} in lane ${run.lane}: ${followUpText(run.followUp)}`);
+  if (run.followUp?.kind === 'new') void vscode.window.showInformationMessage(`Lane ${run.lane}: ${followUpText(run.followUp)}.`);
+  return run;
+}
+
+/** `ocr.agents.maxCostUsd` and `ocr.agents.maxMinutes` for an agent run that names no cost or time limit. */
+export function withAgentBudgets(request: LaneRunRequest, settings: Pick<Settings, 'agents.maxCostUsd' | 'agents.maxMinutes'>): LaneRunRequest {
+  if (request.run_with?.executor !== 'agent') return request;
+  const maxCost = settings['agents.maxCostUsd'];
+  const maxMinutes = settings['agents.maxMinutes'];
+  return {
+    ...request,
+    ...(request.max_cost_usd === undefined && maxCost !== null ? { max_cost_usd: maxCost } : {}),
+    ...(request.timeout_seconds === undefined && maxMinutes !== null ? { timeout_seconds: maxMinutes * 60 } : {}),
+  };
+}
 
 export async function cancelRun(ctx: CommandContext, runId: string): Promise<CancelOutcome> {
   const { outcome, run } = await (await ctx.store()).cancelRun(runId);
@@ -31,7 +57,7 @@ export function registerRunCommands(ctx: CommandContext): vscode.Disposable[] {
     register(ctx, 'ocr.runInLane', async (arg?: unknown) => {
       const store = await ctx.store();
       if (isScriptedRequest(arg)) {
-        const run = await queueLaneRun(store, { ...arg, session_id: arg.session_id ?? ctx.activeSessionId } as Parameters<typeof queueLaneRun>[1]);
+        const run = await queueLaneRunFromEditor(ctx, { ...arg, session_id: arg.session_id ?? ctx.activeSessionId } as LaneRunRequest);
         return run.id;
       }
       const target = laneOf(arg);
@@ -50,7 +76,7 @@ export function registerRunCommands(ctx: CommandContext): vscode.Disposable[] {
       if (!intent) return undefined;
       const runWith: ExecutorChoice | undefined = await pickExecutor();
       if (!runWith) return undefined;
-      const run = await queueLaneRun(store, { session_id: session.id, lane, intent, run_with: runWith });
+      const run = await queueLaneRunFromEditor(ctx, { session_id: session.id, lane, intent, run_with: runWith });
       await ctx.setActiveSession(session.id);
       return run.id;
     }),

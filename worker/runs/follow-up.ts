@@ -6,7 +6,8 @@ import type { Store } from '../store/store';
 
 /** How a follow-up goes on: the conversation it resumes, or why it starts a new one. */
 export type FollowUp =
-  | { kind: 'continues'; sessionId: string; profile: string; fromRunId: string }
+  /** allowedTools: what the conversation was already allowed (a follow-up keeps it, so an Allow is not asked again) */
+  | { kind: 'continues'; sessionId: string; profile: string; fromRunId: string; allowedTools?: string[] }
   | { kind: 'new'; reason: string };
 
 /** How many of a lane's newest runs are looked through for its last conversation. */
@@ -25,7 +26,9 @@ export async function followUpOf(store: Store, sessionId: string, lane: string, 
   if (profile !== undefined && profile !== agent.profile) {
     return { kind: 'new', reason: `lane ${lane}'s last conversation (run ${shortId(last.id)}) is with profile "${agent.profile}", not "${profile}"` };
   }
-  return { kind: 'continues', sessionId: agent.sessionId!, profile: agent.profile, fromRunId: last.id };
+  const allowed = last.spec.allowedTools;
+  const allowedTools = Array.isArray(allowed) ? allowed.filter((t): t is string => typeof t === 'string') : [];
+  return { kind: 'continues', sessionId: agent.sessionId!, profile: agent.profile, fromRunId: last.id, ...(allowedTools.length > 0 ? { allowedTools } : {}) };
 }
 
 /** The newest of `runs` (any order) whose agent recorded its session id. */

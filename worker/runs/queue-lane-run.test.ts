@@ -54,6 +54,18 @@ describe('queueLaneRun: follow-ups', () => {
     expect(same.spec).toEqual({ profile: 'my-claude', resume: 'aaaaaaaa-0000-4000-8000-000000000002' });
   });
 
+  it('keeps the tools the conversation was allowed, adding those the follow-up allows', async () => {
+    const session = await newSession('allowed tools');
+    const run = await queueLaneRun(store, { session_id: session.id, lane: 'A', intent: 'go', run_with: { executor: 'agent', profile: 'claude' }, allowed_tools: ['Edit'] });
+    const [claimed] = await store.claimRuns(workerId, 1, { sessions: [session.id] });
+    const lease = { runId: run.id, workerId, attempt: claimed!.attempt };
+    await store.recordAgent(lease, { cli: 'claude', profile: 'claude', sessionId: 'ffffffff-0000-4000-8000-000000000001', inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, costSource: 'none', denials: [{ tool: 'Bash', message: 'denied' }], needsInput: { reason: 'permission', detail: 'Bash' } });
+    await store.finishAndClaim(workerId, [{ runId: run.id, attempt: claimed!.attempt, status: 'succeeded', exitCode: 0 }], 0);
+    // Allow Bash: the follow-up may use Bash, and still Edit
+    const allowed = await queueLaneRun(store, { session_id: session.id, lane: 'A', intent: 'Continue: go', run_with: { executor: 'agent' }, follow_up: true, allowed_tools: ['Bash', 'Edit'] });
+    expect(allowed.spec).toEqual({ profile: 'claude', resume: 'ffffffff-0000-4000-8000-000000000001', allowedTools: ['Edit', 'Bash'] });
+  });
+
   it('starts a new conversation, and says why, when the lane has none or it is with another profile', async () => {
     const session = await newSession('new conversation');
     const first = await queueLaneRun(store, { session_id: session.id, lane: 'A', intent: 'start', run_with: { executor: 'agent', profile: 'claude' }, follow_up: true });

@@ -23,7 +23,8 @@ export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise
     }
     if (profile) spec.profile = profile;
     if (request.model !== undefined) spec.model = request.model;
-    if (request.allowed_tools !== undefined) spec.allowedTools = request.allowed_tools;
+    const allowedTools = [...new Set([...(followUp?.kind === 'continues' ? (followUp.allowedTools ?? []) : []), ...(request.allowed_tools ?? [])])];
+    if (allowedTools.length > 0) spec.allowedTools = allowedTools.slice(0, 100);
     if (request.max_cost_usd !== undefined) spec.maxBudgetUsd = request.max_cost_usd;
   }
   if (request.timeout_seconds !== undefined) spec.timeoutSeconds = request.timeout_seconds;
