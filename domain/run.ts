@@ -163,3 +163,13 @@ export const LaneRunRequest = z.object({
   }
 });
 export type LaneRunRequest = z.input<typeof LaneRunRequest>;
+
+/**
+ * The run whose agent conversation a follow-up in its lane continues: the newest of `runs` (one lane's, any order)
+ * whose agent recorded its session id.
+ */
+export function lastConversation<R extends Pick<Run, 'seq' | 'agent'>>(runs: Iterable<R>): R | undefined {
+  let last: R | undefined;
+  for (const run of runs) if (run.agent?.sessionId && (!last || run.seq > last.seq)) last = run;
+  return last;
+}

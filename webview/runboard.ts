@@ -103,7 +103,8 @@ export class Runboard {
     return session_id;
   }
 
-  async run(lane: string, intent: string, executor: ExecutorOption, options: { first?: boolean } = {}): Promise<string> {
+  /** `followUp`: an agent run that continues the lane's last conversation */
+  async run(lane: string, intent: string, executor: ExecutorOption, options: { first?: boolean; followUp?: boolean } = {}): Promise<string> {
     const session = this.board.getState().session;
     if (!session) throw new Error('no session is shown');
     const { run_id } = await this.client.request('run', {
@@ -112,6 +113,7 @@ export class Runboard {
       intent,
       run_with: executor.run_with,
       priority: options.first ? highPriority : defaultPriority,
+      ...(options.followUp && executor.run_with.executor === 'agent' ? { follow_up: true } : {}),
     });
     this.logs.expect(run_id);
     return run_id;

@@ -9,11 +9,10 @@ import { type ExecutorOption, shortId } from '../../domain';
 import { runboardAssets, runboardHtml } from '../../webview/page-html';
 import { approveRun, askRejectReason, rejectRun } from '../commands/approval-commands';
 import type { CommandContext } from '../commands/context';
-import { cancelRun, retryRun } from '../commands/run-commands';
+import { cancelRun, queueLaneRunFromEditor, retryRun } from '../commands/run-commands';
 import { startSession } from '../commands/session-commands';
 import { applyRunChanges, openRunDiff, openRunLog } from '../commands/view-commands';
 import { openLaneFileDiff } from '../diff/lane-diff';
-import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { readSettings } from '../settings';
 import { openArtifact } from './artifact-documents';
 import { exportFileName, type LogExportFormat, toFile, writeLogExport } from './log-export';
@@ -96,7 +95,7 @@ export function runboardActions(ctx: CommandContext): RunboardActions {
   const runOf = async (runId: string) => (await ctx.store()).getRun(runId);
   return {
     startSession: async (input) => (await startSession(ctx, input, { quiet: true })).id,
-    queueLaneRun: async (request) => (await queueLaneRun(await ctx.store(), request)).id,
+    queueLaneRun: async (request) => (await queueLaneRunFromEditor(ctx, request)).id,
     cancelRun: (runId) => cancelRun(ctx, runId),
     retryRun: async (runId) => (await retryRun(ctx, runId)).id,
     openDiff: async (runId, file) => {

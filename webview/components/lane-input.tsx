@@ -1,7 +1,8 @@
-// Where a run starts: an intent, an executor, Run. Enter runs; Ctrl/Cmd+Enter runs it before what is queued.
-import { useState } from 'react';
+// Where a run starts: an intent, an executor, Run. Enter runs; Ctrl/Cmd+Enter runs it before what is queued. When the
+// lane's last agent conversation can go on with the chosen agent, "Follow up" (on by default) continues it.
+import { useMemo, useState } from 'react';
 import { useAction, useBoard, useRunboard } from '../hooks';
-import type { Session } from '../../domain';
+import { type ExecutorOption, lastConversation, type Run, type Session, shortId } from '../../domain';
 import { listenTo, type ValueElement } from '../elements';
 import { modifierKey } from './icon';
 
@@ -13,11 +14,14 @@ export function LaneInput({ session, lane }: { session: Session; lane: string })
   const [executorId, setExecutorId] = useState(saved.executorId);
   const executor = board.executors.find((x) => x.id === executorId) ?? board.executors[0];
   const action = useAction();
+  const conversation = useMemo(() => lastConversation([...board.runs.values()].filter((r) => r.lane === lane && r.session_id === session.id)), [board.runs, lane, session.id]);
+  const continues = conversation && executor && canContinue(conversation, executor) ? conversation : undefined;
+  const [followUp, setFollowUp] = useState(true);
 
   const submit = async (first: boolean) => {
     const text = intent.trim();
     if (!text || !executor || action.busy) return;
-    if (await action.run(() => runboard.run(lane, text, executor, { first }))) {
+    if (await action.run(() => runboard.run(lane, text, executor, { first, followUp: continues !== undefined && followUp }))) {
       setIntent('');
       runboard.view.updateLane(session.id, lane, { draft: '' }, { quiet: true });
       // the user wants to see what they just started, not an old run they had picked
@@ -59,6 +63,15 @@ export function LaneInput({ session, lane }: { session: Session; lane: string })
           </vscode-option>
         ))}
       </vscode-single-select>
+      {continues && (
+        <vscode-checkbox
+          className="lane-follow-up"
+          label="Follow up"
+          title={`Continue the ${continues.agent!.profile} conversation of run ${shortId(continues.id)} (off: a new conversation)`}
+          checked={followUp}
+          onChange={(e) => setFollowUp(e.currentTarget.checked)}
+        />
+      )}
       <vscode-button
         className="lane-run"
         icon="play"
@@ -75,4 +88,10 @@ export function LaneInput({ session, lane }: { session: Session; lane: string })
       )}
     </div>
   );
+}
+
+/** A conversation goes on only with the agent that had it: the chosen profile, or the worker's default agent (any). */
+function canContinue(run: Pick<Run, 'agent'>, executor: ExecutorOption): boolean {
+  if (executor.run_with.executor !== 'agent') return false;
+  return executor.run_with.profile === undefined || executor.run_with.profile === run.agent?.profile;
 }

@@ -1,7 +1,7 @@
 // A follow-up: the lane's next agent run continues the lane's last conversation, so a lane is a conversation and not
 // one shot. The palette, the Runboard, `ocr run --follow-up`, the tools for other agents and the editor's Reply to a
 // needs-input notification all decide it here.
-import { type Run, shortId } from '../../domain';
+import { lastConversation, shortId } from '../../domain';
 import type { Store } from '../store/store';
 
 /** How a follow-up goes on: the conversation it resumes, or why it starts a new one. */
@@ -31,14 +31,7 @@ export async function followUpOf(store: Store, sessionId: string, lane: string, 
   return { kind: 'continues', sessionId: agent.sessionId!, profile: agent.profile, fromRunId: last.id, ...(allowedTools.length > 0 ? { allowedTools } : {}) };
 }
 
-/** The newest of `runs` (any order) whose agent recorded its session id. */
-export function lastConversation(runs: readonly Run[]): Run | undefined {
-  let last: Run | undefined;
-  for (const run of runs) if (run.agent?.sessionId && (!last || run.seq > last.seq)) last = run;
-  return last;
-}
-
-/** One line for the person who asked: "continues run 1a2b3c4d's claude conversation" / "started a new conversation: …". */
+/** One line for the person who asked: "continues the claude conversation of run 1a2b3c4d" / "started a new conversation: …". */
 export function followUpText(followUp: FollowUp): string {
   return followUp.kind === 'continues'
     ? `continues the ${followUp.profile} conversation of run ${shortId(followUp.fromRunId)}`
