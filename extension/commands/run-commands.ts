@@ -1,7 +1,7 @@
 // OCR: Run in Lane, Cancel Run, Retry Run. Each is one function the palette, the tree's menus, scripts and the Runboard
 // call alike; the command only asks for what its caller did not give.
 import * as vscode from 'vscode';
-import { type CancelOutcome, type ExecutorChoice, type LaneRunRequest, type Run, shortId } from '../../domain';
+import { type CancelOutcome, type ExecutorChoice, type LaneRunRequest, lastConversation, type Run, shortId } from '../../domain';
 import { followUpText } from '../../worker/runs/follow-up';
 import { type QueuedLaneRun, queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { readSettings, type Settings } from '../settings';
@@ -76,7 +76,9 @@ export function registerRunCommands(ctx: CommandContext): vscode.Disposable[] {
       if (!intent) return undefined;
       const runWith: ExecutorChoice | undefined = await pickExecutor();
       if (!runWith) return undefined;
-      const run = await queueLaneRunFromEditor(ctx, { session_id: session.id, lane, intent, run_with: runWith });
+      const followUp = await askFollowUp(ctx.model.runs(session.id, lane), runWith);
+      if (followUp === undefined) return undefined;
+      const run = await queueLaneRunFromEditor(ctx, { session_id: session.id, lane, intent, run_with: runWith, ...(followUp ? { follow_up: true } : {}) });
       await ctx.setActiveSession(session.id);
       return run.id;
     }),
@@ -96,4 +98,17 @@ export function registerRunCommands(ctx: CommandContext): vscode.Disposable[] {
 async function pickActiveOrAsk(ctx: CommandContext) {
   const active = ctx.activeSessionId ? ctx.model.session(ctx.activeSessionId) : undefined;
   return active ?? (await pickSession(ctx, 'Run in which session?'));
+}
+
+/**
+ * For an agent run in a lane whose last conversation that agent can continue: follow it up (first, the usual answer) or
+ * start a new one. False when there is nothing to ask; undefined when the person backed out.
+ */
+async function askFollowUp(runs: readonly Run[], runWith: ExecutorChoice): Promise<boolean | undefined> {
+  if (runWith.executor !== 'agent') return false;
+  const last = lastConversation(runs);
+  if (!last || (runWith.profile !== undefined && runWith.profile !== last.agent?.profile)) return false;
+  const followUp = { label: 'Follow up', description: `continue the ${last.agent!.profile} conversation of run ${shortId(last.id)}`, value: true };
+  const fresh = { label: 'New conversation', description: 'the agent starts without what it was told before', value: false };
+  return (await vscode.window.showQuickPick([followUp, fresh], { title: `Lane ${last.lane} has an agent conversation`, placeHolder: 'Follow up, or start a new conversation?' }))?.value;
 }
