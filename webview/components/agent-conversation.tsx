@@ -77,7 +77,7 @@ export function AgentConversation({ lines, version, summary, onOpenFile }: Agent
     <div className="agent-conversation" aria-label="Agent conversation">
       <ol className="agent-items">
         {items.map((item) => (
-          <li key={item.key} className={`agent-item agent-${item.kind}`}>
+          <li key={item.key} className={`agent-item item-${item.kind}`} data-kind={item.kind}>
             <Item item={item} onOpenFile={onOpenFile} />
           </li>
         ))}

@@ -152,6 +152,28 @@ export class RunboardLane {
     await this.root.locator('.lane-menu [role="menuitem"]', { hasText: item }).click();
   }
 
+  // ---- a coding agent's run ----------------------------------------------------------------------------------
+
+  /** The conversation the lane shows for an agent run (while "Conversation" is picked). */
+  conversation(): Locator {
+    return this.root.locator('.agent-conversation');
+  }
+
+  /** Conversation or Raw: how the lane shows the agent run. */
+  async showAs(mode: 'Conversation' | 'Raw'): Promise<void> {
+    await this.root.locator('.agent-log-modes button', { hasText: mode }).click();
+  }
+
+  /** The run's tokens and cost on its card: "1,234 in · 56 out · 1,000 cached", "$0.01 reported". */
+  agentFigures(): Locator {
+    return this.card().locator('.agent-figures');
+  }
+
+  /** The sum of what the lane's agent runs cost, in its header. */
+  laneCost(): Locator {
+    return this.root.locator('.lane-cost');
+  }
+
   /** What the lane says went wrong, if anything. */
   errors(): Locator {
     return this.root.locator('[role="alert"]');
