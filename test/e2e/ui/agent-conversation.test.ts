@@ -97,4 +97,16 @@ describe('Runboard: a coding agent’s run as a conversation', function () {
     await a.showAs('Conversation');
     await expectText(a.conversation().locator('.agent-message.assistant'), 'Done.');
   });
+
+  it('shows in the Sessions tree what each agent run cost, and marks the ones that need input', async () => {
+    const { workbench } = vscode();
+    await workbench.activityBar.open('Ops Control Room');
+    const sessions = workbench.sideBar.view('Sessions');
+    await expectText(sessions.rows().filter({ hasText: 'edit notes.md' }).first(), /succeeded · \$0\.01 reported/, 60_000);
+    const denied = sessions.rows().filter({ hasText: 'deny Bash' }).first();
+    await expectText(denied, /needs input · denied Bash · \$0\.01 reported/);
+    assert.equal(await denied.locator('.codicon-bell-dot').count(), 1);
+    await expectText(sessions.rows().filter({ hasText: /^\s*ask/ }).first(), /needs input · Which of the two cart modules/);
+    await expectText(sessions.rows().filter({ hasText: 'Lane B' }).first(), /idle · last needs input/);
+  });
 });
