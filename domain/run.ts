@@ -123,12 +123,14 @@ export type ExecutorOption = z.infer<typeof ExecutorOption>;
 const agentOptionText = (what: string) =>
   z.string().trim().min(1, `give ${what}`).max(300, `${what} is at most 300 characters`).refine((v) => !v.startsWith('-'), { message: `${what} cannot start with "-"` });
 
-const agentOnlyFields = ['follow_up', 'model', 'allowed_tools', 'max_cost_usd'] as const;
+const agentOnlyFields = ['follow_up', 'model', 'allowed_tools', 'max_cost_usd', 'session_max_cost_usd', 'lane_max_cost_usd'] as const;
 
 /**
  * A person's (or a tool's) request to run something in a lane: the one shape the palette, the tree, the Runboard, the
  * CLI and the tools for other agents send to queueLaneRun.
  */
+const usd = z.number().positive('an amount in US dollars above 0, such as 2.50').max(100_000, 'at most 100,000 US dollars');
+
 export const LaneRunRequest = z.object({
   session_id: z.string().uuid('give the id of a session'),
   lane: laneName,
@@ -152,7 +154,13 @@ export const LaneRunRequest = z.object({
   /** an agent run: tools it may use without asking, in the CLI's own naming (such as "Bash(npm test)") */
   allowed_tools: z.array(agentOptionText('a tool name')).max(100, 'at most 100 allowed tools').optional(),
   /** an agent run: stop it once it has cost this much, in US dollars */
-  max_cost_usd: z.number().positive('an amount in US dollars above 0, such as 2.50').max(100_000, 'at most 100,000 US dollars').optional(),
+  max_cost_usd: usd.optional(),
+  /**
+   * an agent run: what the agent runs of the session, and of the lane, may cost in all. The run is refused when it is
+   * spent already, and may cost at most what is left (its own limit is lowered to that).
+   */
+  session_max_cost_usd: usd.optional(),
+  lane_max_cost_usd: usd.optional(),
 }).superRefine((request, ctx) => {
   if (request.run_with.executor === 'agent') return;
   for (const field of agentOnlyFields) {

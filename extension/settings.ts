@@ -21,6 +21,8 @@ export const Settings = z.object({
   'agents.prices': AgentPrices.default({}),
   /** per agent run queued from the editor that names no limit of its own; null: none */
   'agents.maxCostUsd': z.number().positive('an amount in US dollars above 0, or empty for no limit').max(100_000).nullable().default(null),
+  'agents.sessionMaxCostUsd': z.number().positive('an amount in US dollars above 0, or empty for no limit').max(100_000).nullable().default(null),
+  'agents.laneMaxCostUsd': z.number().positive('an amount in US dollars above 0, or empty for no limit').max(100_000).nullable().default(null),
   'agents.maxMinutes': z.number().int('a whole number of minutes, or empty for the worker\'s default').min(1).max(43_200).nullable().default(null),
   defaultExecutor: z.string().min(1).default('shell'),
   'embedded.dataDir': z.string().default(''),

@@ -27,13 +27,23 @@ export async function queueLaneRunFromEditor(ctx: CommandContext, request: LaneR
   return run;
 }
 
-/** `ocr.agents.maxCostUsd` and `ocr.agents.maxMinutes` for an agent run that names no cost or time limit. */
-export function withAgentBudgets(request: LaneRunRequest, settings: Pick<Settings, 'agents.maxCostUsd' | 'agents.maxMinutes'>): LaneRunRequest {
+/**
+ * `ocr.agents.maxCostUsd` and `ocr.agents.maxMinutes` for an agent run that names no cost or time limit, and the
+ * session's and lane's limits (`ocr.agents.sessionMaxCostUsd`, `ocr.agents.laneMaxCostUsd`) unless it names its own.
+ */
+export function withAgentBudgets(
+  request: LaneRunRequest,
+  settings: Pick<Settings, 'agents.maxCostUsd' | 'agents.maxMinutes' | 'agents.sessionMaxCostUsd' | 'agents.laneMaxCostUsd'>,
+): LaneRunRequest {
   if (request.run_with?.executor !== 'agent') return request;
   const maxCost = settings['agents.maxCostUsd'];
   const maxMinutes = settings['agents.maxMinutes'];
+  const sessionMax = settings['agents.sessionMaxCostUsd'];
+  const laneMax = settings['agents.laneMaxCostUsd'];
   return {
     ...request,
+    ...(request.session_max_cost_usd === undefined && sessionMax !== null ? { session_max_cost_usd: sessionMax } : {}),
+    ...(request.lane_max_cost_usd === undefined && laneMax !== null ? { lane_max_cost_usd: laneMax } : {}),
     ...(request.max_cost_usd === undefined && maxCost !== null ? { max_cost_usd: maxCost } : {}),
     ...(request.timeout_seconds === undefined && maxMinutes !== null ? { timeout_seconds: maxMinutes * 60 } : {}),
   };

@@ -43,8 +43,8 @@ export function allowToolOption(value: string, previous: string[] = []): string[
   return [...previous, tool];
 }
 
-export const maxCostOption = parseWith(
-  z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().positive().max(100_000)),
-  '--max-cost',
-  'give an amount in US dollars above 0, such as 2.00',
-);
+const usdText = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).pipe(z.number().positive().max(100_000));
+const usdHint = 'give an amount in US dollars above 0, such as 2.00';
+export const maxCostOption = parseWith(usdText, '--max-cost', usdHint);
+export const sessionMaxCostOption = parseWith(usdText, '--session-max-cost', usdHint);
+export const laneMaxCostOption = parseWith(usdText, '--lane-max-cost', usdHint);

@@ -65,6 +65,9 @@ describe('ocr run for coding agents', () => {
     const { run } = await queued(await ocr('--lane', 'B', '--agent', 'claude', '--model', 'sonnet', '--allow-tool', 'Edit', '--allow-tool', 'Bash(npm test)', '--max-cost', '2.00', '--max-minutes', '30', '--', 'refactor'));
     expect(run.spec).toEqual({ profile: 'claude', model: 'sonnet', allowedTools: ['Edit', 'Bash(npm test)'], maxBudgetUsd: 2, timeoutSeconds: 1800 });
     // --max-minutes works for a shell run too
+    // the session's and the lane's caps: nothing spent yet, so the run's own limit stands
+    const capped = await queued(await ocr('--lane', 'B', '--agent', 'claude', '--max-cost', '2', '--session-max-cost', '20', '--lane-max-cost', '5', '--', 'more'));
+    expect(capped.run.spec).toEqual({ profile: 'claude', maxBudgetUsd: 2 });
     const shell = await queued(await ocr('--lane', 'B', '--max-minutes', '2', '--', 'npm', 'test'));
     expect(shell.run).toMatchObject({ executor: 'shell', spec: { timeoutSeconds: 120 } });
   });
@@ -74,6 +77,8 @@ describe('ocr run for coding agents', () => {
     [['--max-cost', 'two'], /^ocr: .*--max-cost "two": give an amount in US dollars above 0, such as 2\.00/],
     [['--max-cost', '0'], /--max-cost "0": give an amount in US dollars above 0/],
     [['--max-cost', '-1'], /--max-cost/],
+    [['--session-max-cost', 'lots'], /--session-max-cost "lots": give an amount in US dollars above 0/],
+    [['--lane-max-cost', '0'], /--lane-max-cost "0": give an amount in US dollars above 0/],
     [['--max-minutes', '0'], /--max-minutes "0": give a whole number from 1 to 10080/],
     [['--max-minutes', '1.5'], /--max-minutes "1\.5": give a whole number/],
     [['--max-minutes', '5', '--timeout', '60'], /^ocr: --max-minutes: the run already has a time limit from --timeout \(give one of --max-minutes and --timeout\)\n$/],

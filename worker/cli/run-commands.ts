@@ -7,7 +7,7 @@ import type { Store } from '../store/store';
 import { queueLaneRun } from '../runs/queue-lane-run';
 import type { CliContext } from './context';
 import { plain, plainLog, runJson, table } from './format';
-import { agentOption, allowToolOption, intOption, maxCostOption, modelOption, priorityOption } from './options';
+import { agentOption, allowToolOption, intOption, laneMaxCostOption, maxCostOption, modelOption, priorityOption, sessionMaxCostOption } from './options';
 import { followUpText } from '../runs/follow-up';
 
 export function registerRunCommands(program: Command, ctx: CliContext): void {
@@ -23,6 +23,8 @@ export function registerRunCommands(program: Command, ctx: CliContext): void {
     .option('--model <model>', "the agent's model, in its CLI's naming", modelOption)
     .option('--allow-tool <tool>', 'a tool the agent may use without asking, in its CLI\'s naming, such as "Bash(npm test)" (repeatable)', allowToolOption, [] as string[])
     .option('--max-cost <usd>', 'stop the agent once it has cost this many US dollars', maxCostOption)
+    .option('--session-max-cost <usd>', "what the session's agent runs may cost in all: refused when spent, else the run may cost what is left", sessionMaxCostOption)
+    .option('--lane-max-cost <usd>', "what the lane's agent runs may cost in all: refused when spent, else the run may cost what is left", laneMaxCostOption)
     .option('--max-minutes <n>', 'stop the run after this many minutes', intOption('--max-minutes', 1, maxTimeoutSeconds / 60))
     .option('--timeout <seconds>', 'stop the run after this long (default 3600)', intOption('--timeout', 1, maxTimeoutSeconds))
     .argument('<intent...>', 'what to run: a shell command, or the prompt for an agent')
@@ -192,6 +194,8 @@ interface RunFlags {
   model?: string;
   allowTool: string[];
   maxCost?: number;
+  sessionMaxCost?: number;
+  laneMaxCost?: number;
   maxMinutes?: number;
   timeout?: number;
 }
@@ -206,6 +210,8 @@ export function laneRunFlags(o: RunFlags, executorGiven: boolean): Omit<LaneRunR
     o.model !== undefined && '--model',
     o.allowTool.length > 0 && '--allow-tool',
     o.maxCost !== undefined && '--max-cost',
+    o.sessionMaxCost !== undefined && '--session-max-cost',
+    o.laneMaxCost !== undefined && '--lane-max-cost',
   ].filter((f): f is string => typeof f === 'string');
   if (o.agent !== undefined && executorGiven && o.executor === 'shell') {
     throw new OcrError('invalid_input', '--agent: an agent profile runs the intent as a prompt, not through the shell', 'leave out --executor shell');
@@ -224,6 +230,8 @@ export function laneRunFlags(o: RunFlags, executorGiven: boolean): Omit<LaneRunR
     ...(o.model !== undefined ? { model: o.model } : {}),
     ...(o.allowTool.length > 0 ? { allowed_tools: o.allowTool } : {}),
     ...(o.maxCost !== undefined ? { max_cost_usd: o.maxCost } : {}),
+    ...(o.sessionMaxCost !== undefined ? { session_max_cost_usd: o.sessionMaxCost } : {}),
+    ...(o.laneMaxCost !== undefined ? { lane_max_cost_usd: o.laneMaxCost } : {}),
     ...(timeout !== undefined ? { timeout_seconds: timeout } : {}),
   };
 }

@@ -118,3 +118,31 @@ describe('queueLaneRun: follow-ups', () => {
     expect(run).toMatchObject({ executor: 'shell', spec: {} });
   });
 });
+
+describe('queueLaneRun: what a session and a lane may spend', () => {
+  it('lowers the run\'s own limit to what is left of its session\'s and lane\'s, and refuses once one is spent, naming it', async () => {
+    const session = await newSession('spend limits');
+    await finishedAgentRun(session, 'A', { profile: 'claude', costUsd: 1.5, costSource: 'reported' });
+    await finishedAgentRun(session, 'B', { profile: 'claude', costUsd: 2, costSource: 'reported' });
+    const agent = { executor: 'agent', profile: 'claude' } as const;
+
+    const inA = await queueLaneRun(store, { session_id: session.id, lane: 'A', intent: 'more', run_with: agent, max_cost_usd: 5, session_max_cost_usd: 10, lane_max_cost_usd: 2 });
+    expect(inA.spec).toMatchObject({ maxBudgetUsd: 0.5 });
+    const inB = await queueLaneRun(store, { session_id: session.id, lane: 'B', intent: 'more', run_with: agent, session_max_cost_usd: 4.5 });
+    expect(inB.spec).toMatchObject({ maxBudgetUsd: 1 });
+
+    const before = (await store.listRuns({ sessionId: session.id })).length;
+    await expect(queueLaneRun(store, { session_id: session.id, lane: 'B', intent: 'no', run_with: agent, lane_max_cost_usd: 2 })).rejects.toMatchObject({
+      code: 'invalid_state',
+      message: 'lane_max_cost_usd: the lane B has spent $2.00 of its $2.00 on coding agents',
+    });
+    await expect(queueLaneRun(store, { session_id: session.id, lane: 'A', intent: 'no', run_with: agent, session_max_cost_usd: 3.5 })).rejects.toMatchObject({
+      message: expect.stringMatching(/^session_max_cost_usd: the session has spent \$3\.50 of its \$3\.50/),
+    });
+    await expect(queueLaneRun(store, { session_id: session.id, lane: 'A', intent: 'no', session_max_cost_usd: 3 })).rejects.toMatchObject({
+      code: 'invalid_input',
+      message: expect.stringContaining('session_max_cost_usd applies to a coding-agent run'),
+    });
+    expect((await store.listRuns({ sessionId: session.id })).length, 'nothing stored by a refusal').toBe(before);
+  });
+});

@@ -1,7 +1,8 @@
 // Queuing a run in a lane: the one function the palette, the Sessions tree, the Runboard, the `ocr run` command and
 // the tools for other agents call, so that a lane run means the same wherever it is asked for.
-import { LaneRunRequest, type Run } from '../../domain';
-import { parseInput } from '../store/errors';
+import type { z } from 'zod';
+import { formatUsd, LaneRunRequest, type Run } from '../../domain';
+import { OcrError, parseInput } from '../store/errors';
 import type { Store } from '../store/store';
 import { type FollowUp, followUpOf } from './follow-up';
 
@@ -25,7 +26,8 @@ export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise
     if (request.model !== undefined) spec.model = request.model;
     const allowedTools = [...new Set([...(followUp?.kind === 'continues' ? (followUp.allowedTools ?? []) : []), ...(request.allowed_tools ?? [])])];
     if (allowedTools.length > 0) spec.allowedTools = allowedTools.slice(0, 100);
-    if (request.max_cost_usd !== undefined) spec.maxBudgetUsd = request.max_cost_usd;
+    const budget = await withinSpendLimits(store, request);
+    if (budget !== undefined) spec.maxBudgetUsd = budget;
   }
   if (request.timeout_seconds !== undefined) spec.timeoutSeconds = request.timeout_seconds;
   const run = await store.createRun({
@@ -37,4 +39,34 @@ export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise
     priority: request.priority,
   });
   return followUp ? { ...run, followUp } : run;
+}
+
+/**
+ * The run's cost limit: its own, lowered to what is left of its session's and its lane's limits (the cost the agent runs
+ * there have recorded so far, running ones included). Refused when a limit is spent already. Each run gets what is left
+ * when it is queued: runs going at the same time in several lanes can together pass the session's limit by what they
+ * spend at once, never by more than one run's share each.
+ */
+async function withinSpendLimits(store: Store, request: z.output<typeof LaneRunRequest>): Promise<number | undefined> {
+  let limit = request.max_cost_usd;
+  if (request.session_max_cost_usd === undefined && request.lane_max_cost_usd === undefined) return limit;
+  const runs = await store.listRuns({ sessionId: request.session_id, limit: 10_000 });
+  const spentIn = (lane?: string) => runs.filter((r) => lane === undefined || r.lane === lane).reduce((sum, r) => sum + (r.agent?.costUsd ?? 0), 0);
+  const limits = [
+    { what: 'session', field: 'session_max_cost_usd', max: request.session_max_cost_usd, spent: spentIn() },
+    { what: `lane ${request.lane}`, field: 'lane_max_cost_usd', max: request.lane_max_cost_usd, spent: spentIn(request.lane) },
+  ] as const;
+  for (const { what, field, max, spent } of limits) {
+    if (max === undefined) continue;
+    const left = max - spent;
+    if (left < 0.005) {
+      throw new OcrError(
+        'invalid_state',
+        `${field}: the ${what} has spent $${formatUsd(spent)} of its $${formatUsd(max)} on coding agents`,
+        'raise the limit (ocr.agents.sessionMaxCostUsd / ocr.agents.laneMaxCostUsd, or --session-max-cost / --lane-max-cost), or start a new session',
+      );
+    }
+    limit = limit === undefined ? left : Math.min(limit, left);
+  }
+  return limit === undefined ? undefined : Math.round(limit * 10_000) / 10_000;
 }
