@@ -56,7 +56,7 @@ describe('ocr mcp', () => {
     const queue = tools.find((t) => t.name === 'queue_run')!;
     expect(queue.description).toMatch(/Queues a run in a lane/);
     expect(queue.inputSchema.required).toEqual(['session', 'lane', 'intent']);
-    expect(Object.keys(queue.inputSchema.properties ?? {})).toEqual(['session', 'lane', 'intent', 'executor', 'profile']);
+    expect(Object.keys(queue.inputSchema.properties ?? {})).toEqual(['session', 'lane', 'intent', 'executor', 'profile', 'follow_up']);
     expect(queue.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
     expect(tools.find((t) => t.name === 'read_log')!.annotations).toMatchObject({ readOnlyHint: true });
   });
