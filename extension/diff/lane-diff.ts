@@ -152,11 +152,10 @@ export interface OpenLaneDiffResult {
 }
 
 /**
- * Opens the run's changes in VS Code's multi-file diff editor (`vscode.changes`): for each file, the session's base on
- * the left and the file after the run on the right, both rebuilt from the run's diff artifact.
+ * The run's files rebuilt from its diff artifact, ready for the diff editor; or, said to the person as well, why there
+ * is nothing to show (an untrusted workspace, a run without a diff).
  */
-export async function openLaneDiff(store: Store, run: Run, session: Session): Promise<OpenLaneDiffResult> {
-  const title = laneDiffTitle(run);
+async function runFilesOrWhy(store: Store, run: Run, session: Session, title: string): Promise<Map<string, LaneFile> | OpenLaneDiffResult> {
   const untrusted = untrustedReason('Open Lane Diff');
   if (untrusted) {
     void vscode.window.showWarningMessage(untrusted);
@@ -171,7 +170,18 @@ export async function openLaneDiff(store: Store, run: Run, session: Session): Pr
   ensureDiffContent();
   const files = filesOf(session, lane);
   runFiles.set(run.id, files);
-  const list = [...(await files).values()];
+  return files;
+}
+
+/**
+ * Opens the run's changes in VS Code's multi-file diff editor (`vscode.changes`): for each file, the session's base on
+ * the left and the file after the run on the right, both rebuilt from the run's diff artifact.
+ */
+export async function openLaneDiff(store: Store, run: Run, session: Session): Promise<OpenLaneDiffResult> {
+  const title = laneDiffTitle(run);
+  const files = await runFilesOrWhy(store, run, session, title);
+  if (!(files instanceof Map)) return files;
+  const list = [...files.values()];
   const summary = list.map(({ path: p, status, binary, insertions, deletions }) => ({ path: p, status, binary, insertions, deletions }));
   const resources = list.map((f): [vscode.Uri, vscode.Uri, vscode.Uri] => {
     const before = diffUri(run.id, f.path, 'before');
@@ -198,22 +208,10 @@ export async function openLaneDiff(store: Store, run: Run, session: Session): Pr
  */
 export async function openLaneFileDiff(store: Store, run: Run, session: Session, file: string): Promise<OpenLaneDiffResult> {
   const title = laneDiffTitle(run);
-  const untrusted = untrustedReason('Open Lane Diff');
-  if (untrusted) {
-    void vscode.window.showWarningMessage(untrusted);
-    return { shown: 'none', title, files: [], message: untrusted };
-  }
-  const lane = await loadLanePatch(store, run);
-  const message = nothingToShow(run, lane);
-  if (message || !lane) {
-    void vscode.window.showInformationMessage(message ?? '');
-    return { shown: 'none', title, files: [], message };
-  }
-  ensureDiffContent();
-  const files = filesOf(session, lane);
-  runFiles.set(run.id, files);
+  const files = await runFilesOrWhy(store, run, session, title);
+  if (!(files instanceof Map)) return files;
   const wanted = path.posix.normalize(file.replace(/\\/g, '/')).replace(/^\.\//, '');
-  const found = (await files).get(wanted);
+  const found = files.get(wanted);
   if (!found) {
     void vscode.window.showInformationMessage(`Run ${shortId(run.id)} in lane ${run.lane} left ${wanted} as it was: its diff does not change it. Showing the whole diff.`);
     return openLaneDiff(store, run, session);
