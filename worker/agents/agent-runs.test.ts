@@ -73,11 +73,16 @@ const agentRun = (session: Session, lane: string, intent: string, spec: Record<s
   store.createRun({ session_id: session.id, lane, intent, executor: 'agent', spec });
 
 describe('coding-agent runs', () => {
-  it('claude: edits land in the worktree, its steps are stored with the raw lines, its session and cost are kept on the run, and a follow-up resumes it', async () => {
+  it('claude: its version is asked with the run\'s environment; edits land in the worktree, its steps are stored with the raw lines, its session and cost are kept on the run, and a follow-up resumes it', async () => {
     const { session, repo } = await repoSession('claude-edits');
     await startWorker(session, repo);
+    process.env.OCR_WORKER_ONLY_SECRET = 'not for agents';
     const first = await finished((await agentRun(session, 'A', 'edit notes.md', { profile: 'claude' })).id);
     expect(first).toMatchObject({ status: 'succeeded', exit_code: 0 });
+    // its version was asked with the run's environment, not the worker's
+    const versionEnv = JSON.parse(readFileSync(path.join(process.env.FAKE_AGENT_STATE!, 'version-env.json'), 'utf8')) as string[];
+    expect(versionEnv).toContain('FAKE_AGENT_STATE');
+    expect(versionEnv).not.toContain('OCR_WORKER_ONLY_SECRET');
     expect(first.agent).toMatchObject({ cli: 'claude', profile: 'claude', costSource: 'reported', denials: [] });
     expect(first.agent?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(first.agent?.costUsd).toBeGreaterThan(0);

@@ -140,8 +140,9 @@ export class ActiveRun implements RunExecution {
       } else {
         const command = commandFor(this.run, this.settings.executor, workspace);
         this.log.system(command.describe);
-        if (command.agent) this.conversation = await this.startConversation(command.agent, workspace.folder);
-        const result = await this.spawn(command.argv, workspace.folder, { ...env, ...passedEnv(process.env, command.passEnv), ...command.env }, command.timeoutMs, command.agent);
+        const runEnv = { ...env, ...passedEnv(process.env, command.passEnv), ...command.env };
+        if (command.agent) this.conversation = await this.startConversation(command.agent, workspace.folder, runEnv);
+        const result = await this.spawn(command.argv, workspace.folder, runEnv, command.timeoutMs, command.agent);
         if (this.conversation) await this.endConversation(this.conversation);
         end = this.endOf(result, command.timeoutMs);
       }
@@ -206,8 +207,9 @@ export class ActiveRun implements RunExecution {
   }
 
   /** Reads the agent's stream from here on; says first when the installed CLI is not the version its profile knows. */
-  private async startConversation(agent: AgentCommand, folder: string): Promise<AgentConversation> {
-    const check = checkAgentVersion(agent, await installedVersion(agent.program));
+  private async startConversation(agent: AgentCommand, folder: string, env: NodeJS.ProcessEnv): Promise<AgentConversation> {
+    // asked with the run's own environment: the CLI never sees more of the worker's than its runs do
+    const check = checkAgentVersion(agent, await installedVersion(agent.program, env));
     if (!check.ok) this.log.system(check.warning, 'warn');
     return new AgentConversation(agent, {
       cwd: folder,
@@ -367,8 +369,8 @@ export function userShell(): string {
 const versions = new Map<string, Promise<string | undefined>>();
 
 /** An agent CLI's version, asked once per program and worker process (its `--version` takes a moment to start). */
-function installedVersion(program: string): Promise<string | undefined> {
+function installedVersion(program: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   let version = versions.get(program);
-  if (!version) versions.set(program, (version = agentVersion(program)));
+  if (!version) versions.set(program, (version = agentVersion(program, env)));
   return version;
 }
