@@ -15,8 +15,9 @@ export function AgentLog({ run, sessionId, lane }: { run: Run; sessionId: string
   const log = runboard.logs.get(run.id);
   const [picked, setPicked] = useState<Mode | null>(null);
   const open = useAction();
-  // An agent whose profile gives no structured output ends with plain lines only: its raw log is all there is.
-  const mode: Mode = picked ?? (run.agent || run.status === 'queued' || run.status === 'running' || hasSteps(log) ? 'conversation' : 'raw');
+  // An agent whose profile gives no structured output prints plain lines only: its raw log is all there is, while it
+  // runs too. A structured CLI's first event is among its first lines (the run's totals follow within a second).
+  const mode: Mode = picked ?? (run.agent || hasSteps(log) ? 'conversation' : 'raw');
 
   return (
     <div className="agent-log" data-mode={mode}>
@@ -50,8 +51,9 @@ export function AgentLog({ run, sessionId, lane }: { run: Run; sessionId: string
   );
 }
 
+/** Whether the first lines of the log hold an agent's steps (only the first: a plain log may be long). */
 function hasSteps(lines: LineSource | undefined): boolean {
   if (!lines) return false;
-  for (let i = 0; i < lines.length; i++) if (agentSteps(lines.dataAt(i)).length > 0) return true;
+  for (let i = 0; i < Math.min(lines.length, 200); i++) if (agentSteps(lines.dataAt(i)).length > 0) return true;
   return false;
 }
