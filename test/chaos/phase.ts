@@ -108,11 +108,17 @@ export async function runPhase(cfg: Config, phase: PhaseConfig, root: string, sa
     say(`${phase.name}: queued ${queued} runs over ${cfg.sessions} sessions × ${cfg.lanesPerSession} lanes; ${phase.runs - queued} held back`);
     const lanes = cfg.sessions * cfg.lanesPerSession;
     let topping: Promise<void> | undefined;
+    // The progress the fault being injected waits for (1 once every fault is in). While a fault waits for something
+    // else (a restart waits for the partition to heal), the reserve is not queued past it, so a machine that drains
+    // fast cannot finish every run before the faults still to come.
+    let pendingAt = 1;
     const topUp = (everything: boolean) => {
       if (topping || queued >= all.length) return;
       const unfinished = queued - progress!.finished;
       if (!everything && unfinished >= 2 * lanes) return;
-      const next = everything ? all.length : Math.min(all.length, queued + lanes);
+      const cap = Math.min(all.length, Math.ceil(phase.runs * pendingAt) + 2 * lanes);
+      if (!everything && queued >= cap) return;
+      const next = everything ? all.length : Math.min(cap, queued + lanes);
       topping = queue(t.store, all.slice(queued, next)).then(
         () => {
           queued = next;
@@ -142,6 +148,7 @@ export async function runPhase(cfg: Config, phase: PhaseConfig, root: string, sa
     let partitionActive = false;
     const injectAll = async () => {
       for (const step of plan(phase, cfg)) {
+        pendingAt = step.at;
         while (fraction() < step.at && !done()) await progress!.next();
         if (step.kind === 'restart') await Promise.all([partitioning, ...replacements]);
         if (done()) {
@@ -175,6 +182,7 @@ export async function runPhase(cfg: Config, phase: PhaseConfig, root: string, sa
         }
         await sleep(cfg.faultGapMs);
       }
+      pendingAt = 1;
       await Promise.all([partitioning, ...replacements]);
     };
     const faulting = injectAll();
