@@ -12,7 +12,7 @@ const fakes = path.resolve(__dirname, 'fixtures/fake-cli');
 const dir = tempDir('ocr-agent-profiles-');
 const historyDir = path.join(dir.path, 'history');
 const config: ExecutorConfig = { path: fakes, agentHistoryDir: historyDir };
-const worktree = '/work/lane-A';
+const worktree = '/home/dev/lanes/lane-A';
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 afterAll(() => dir.remove());
