@@ -16,10 +16,13 @@ import { defaultPassEnv, passedEnv } from './run-env';
 import { protectRepoConfig, type RepoConfigGuard } from './repo-config';
 import { RunProcess, type ProcessResult } from './run-process';
 import { prepareLaneWorkspace, type LaneWorkspace } from './worktree';
+import type { LinkMode } from './link-dirs';
 
 export interface RunSettings {
   worktreeRoot: string;
   copyFiles?: string[];
+  /** folders of the user's checkout each new lane worktree gets without installing them again, and how */
+  linkDirs?: { dirs: string[]; mode: LinkMode };
   /** runs once in each new lane worktree, through the user's shell */
   setupCommand?: string;
   executor: ExecutorConfig;
@@ -113,6 +116,8 @@ export class ActiveRun implements RunExecution {
         lane: this.run.lane,
         repoPath,
         copyFiles: this.settings.copyFiles,
+        linkDirs: this.settings.linkDirs?.dirs,
+        linkMode: this.settings.linkDirs?.mode,
         hasSetupCommand: Boolean(this.settings.setupCommand),
         note: (text) => this.log.system(text),
       });

@@ -15,6 +15,7 @@ import { LocalRepos } from './repo';
 import { processExecutor } from './run';
 import { leavesWorkForOthers, WAKE_BACKSTOP_MS } from './wake';
 import { defaultCopyFiles, defaultWorktreeRoot } from './worktree';
+import { LinkDirName, LinkMode } from './link-dirs';
 
 export type { RunEnd } from './execution';
 
@@ -41,6 +42,10 @@ export const WorkerOptions = z.object({
   worktreeRoot: z.string().min(1).optional(),
   copyFiles: z.array(z.string().min(1)).default(defaultCopyFiles),
   setupCommand: z.string().trim().min(1).optional(),
+  /** folders of the user's checkout each new lane worktree gets without installing them again (node_modules, .venv) */
+  linkDirs: z.array(LinkDirName).default([]),
+  /** auto: a copy-on-write clone where the filesystem makes one, else hard links */
+  linkMode: LinkMode.default('auto'),
   agents: AgentProfiles.optional(),
   defaultAgent: z.string().min(1).optional(),
   /** prices of models (USD per million tokens) over the built-in table, for agents that report tokens but no cost */
@@ -144,6 +149,7 @@ export class Worker {
         worktreeRoot: this.settings.worktreeRoot ?? defaultWorktreeRoot(),
         copyFiles: this.settings.copyFiles,
         setupCommand: this.settings.setupCommand,
+        linkDirs: { dirs: this.settings.linkDirs, mode: this.settings.linkMode },
         executor: this.executorConfig(),
         killGraceMs: this.settings.killGraceMs,
         passEnv: this.settings.passEnv,

@@ -9,6 +9,7 @@ import { OcrError } from '../store/errors';
 import { defaultDataFolder } from '../store/embedded';
 import type { Session } from '../../domain';
 import { checkArgument, git, GitError, gitMaybe, repositoryGitDirs } from './git';
+import { checkLinkDirs, linkDirs, type LinkMode } from './link-dirs';
 
 export const defaultCopyFiles = ['.env', '.env.local'];
 
@@ -57,6 +58,10 @@ export interface PrepareOptions {
   /** the local clone; absent for sessions without a repository */
   repoPath?: string;
   copyFiles?: string[];
+  /** folders of the user's checkout a new worktree gets without installing them again (node_modules, .venv) */
+  linkDirs?: string[];
+  /** how they get there; default auto */
+  linkMode?: LinkMode;
   hasSetupCommand?: boolean;
   /** a line for the run's log: what was created, fetched, copied */
   note?: (text: string) => void;
@@ -117,6 +122,8 @@ async function prepareWorktree(laneRoot: string, repoPath: string, options: Prep
         'move it away or delete it; the worker creates the worktree there',
       );
     }
+    // Refused before anything is made: a wrong folder name leaves no worktree behind.
+    const toLink = await checkLinkDirs(repoPath, options.linkDirs ?? []);
     const baseRef = options.session.base_ref ?? (await git(repoPath, ['rev-parse', '--verify', '--end-of-options', 'HEAD^{commit}'])).trim();
     await ensureCommit(repoPath, baseRef, options.session.repo_url, note);
     await mkdir(path.dirname(folder), { recursive: true });
@@ -128,11 +135,23 @@ async function prepareWorktree(laneRoot: string, repoPath: string, options: Prep
     gitDir = await worktreeGitDir(folder, repoPath);
     if (!gitDir) throw new OcrError('workspace_failed', `git created no worktree at ${folder}`);
     const copied = await copyUserFiles(repoPath, folder, options.copyFiles ?? defaultCopyFiles);
+    note(`created worktree ${folder} on branch ${branch}${branchExists ? '' : ` from ${baseRef.slice(0, 12)}`}`);
+    if (copied.length > 0) note(`copied ${copied.join(', ')} from ${repoPath}`);
+    if (toLink.length > 0) {
+      try {
+        await linkDirs(folder, toLink, options.linkMode ?? 'auto', note);
+      } catch (e) {
+        // Without its record the half-linked worktree would be taken as ready by the next run: it goes, with a
+        // branch this call made.
+        await git(repoPath, ['worktree', 'remove', '--force', '--force', '--end-of-options', folder]).catch(() => rm(folder, { recursive: true, force: true }));
+        await gitMaybe(repoPath, ['worktree', 'prune']);
+        if (!branchExists) await gitMaybe(repoPath, ['branch', '-D', '--end-of-options', branch]);
+        throw e;
+      }
+    }
     record = { baseRef, copied, setupDone: false };
     await writeRecord(gitDir, record);
     created = true;
-    note(`created worktree ${folder} on branch ${branch}${branchExists ? '' : ` from ${baseRef.slice(0, 12)}`}`);
-    if (copied.length > 0) note(`copied ${copied.join(', ')} from ${repoPath}`);
   }
   const lane = record ?? { baseRef: options.session.base_ref ?? '', copied: [], setupDone: false };
   const recordDir = gitDir;
