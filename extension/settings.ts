@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { z } from 'zod';
 import { AgentProfiles } from '../worker/engine/executors';
+import { LinkDirName, LinkMode } from '../worker/engine/link-dirs';
 import { AgentPrices, laneName } from '../domain';
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'an environment variable name (a trailing * matches a prefix)');
@@ -17,6 +18,8 @@ export const Settings = z.object({
   'worktrees.root': z.string().default(''),
   'worktrees.copyFiles': z.array(z.string().min(1)).default(['.env', '.env.local']),
   'worktrees.setupCommand': z.string().default(''),
+  'worktrees.linkDirs': z.array(LinkDirName).default([]),
+  'worktrees.linkMode': LinkMode.default('auto'),
   'agents.profiles': AgentProfiles.default({}),
   'agents.prices': AgentPrices.default({}),
   /** per agent run queued from the editor that names no limit of its own; null: none */

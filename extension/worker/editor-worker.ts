@@ -66,6 +66,8 @@ export class EditorWorker implements vscode.Disposable {
             worktreeRoot: settings['worktrees.root'] || undefined,
             copyFiles: settings['worktrees.copyFiles'],
             setupCommand: settings['worktrees.setupCommand'] || undefined,
+            linkDirs: settings['worktrees.linkDirs'],
+            linkMode: settings['worktrees.linkMode'],
             agents: settings['agents.profiles'],
             prices: settings['agents.prices'],
             defaultAgent: settings.defaultExecutor === 'shell' ? undefined : settings.defaultExecutor,

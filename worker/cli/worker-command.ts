@@ -23,6 +23,8 @@ interface WorkerFlags {
   worktrees?: string;
   copy?: string[];
   setup?: string;
+  linkDirs?: string[];
+  linkMode?: string;
   agents?: string;
   agent?: string;
   prices?: string;
@@ -50,6 +52,8 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
     .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long running runs may go on before they are canceled (default 30)', intOption('--grace', 0, 86_400))
     .option('--worktrees <dir>', 'where lane worktrees live (default: OCR_WORKTREES, else next to the embedded database)')
     .option('--copy <files>', 'files copied from your tree into each new worktree (default .env,.env.local)', list)
+    .option('--link-dirs <dirs>', "folders of your checkout each new worktree gets without installing them again, comma-separated, e.g. node_modules,.venv; ignored or untracked ones only (default: OCR_WORKTREE_LINK_DIRS)", list)
+    .option('--link-mode <mode>', 'how: auto (a copy-on-write clone where the filesystem makes one, else hard links), clone, hardlink (files shared with your checkout: writing into one changes yours) or symlink (default auto)')
     .option('--setup <command>', 'run once in each new worktree, before its first run (default: OCR_WORKTREE_SETUP)')
     .option('--agents <file>', 'a JSON file of agent profiles: {"name": ["cli", "--flag", "{prompt}"]} (default: OCR_AGENT_PROFILES as JSON)')
     .option('--agent <profile>', 'the profile of agent runs that name none (default: OCR_DEFAULT_AGENT, else claude)')
@@ -142,6 +146,8 @@ function workerOptions(flags: WorkerFlags): WorkerOptions {
     worktreeRoot: flags.worktrees,
     copyFiles: flags.copy,
     setupCommand: flags.setup ?? (env.OCR_WORKTREE_SETUP || undefined),
+    linkDirs: flags.linkDirs ?? (env.OCR_WORKTREE_LINK_DIRS ? list(env.OCR_WORKTREE_LINK_DIRS) : undefined),
+    linkMode: flags.linkMode as WorkerOptions['linkMode'],
     version,
     agents: jsonOption(flags.agents, '--agents', 'OCR_AGENT_PROFILES', AgentProfiles, 'write {"name": ["cli", "--flag", "{prompt}"]} or {"name": {"cli": "claude", "program": "/path/to/claude"}}'),
     prices: jsonOption(flags.prices, '--prices', 'OCR_AGENT_PRICES', AgentPrices, 'write {"model": {"input": 1.25, "cachedInput": 0.125, "output": 10}}'),
