@@ -56,6 +56,8 @@ export interface GitOptions {
   maxBuffer?: number;
   /** written to git's standard input */
   input?: string | Buffer;
+  /** exit codes that are an answer, not a failure: the output is returned (merge-tree exits 1 when there are conflicts) */
+  answerExitCodes?: readonly number[];
 }
 
 export class GitError extends OcrError {
@@ -238,8 +240,8 @@ function execute(full: string[], args: readonly string[], options: GitOptions & 
       full,
       { encoding: 'buffer', maxBuffer: options.maxBuffer ?? 64 * 1024 * 1024, env: options.env },
       (error, stdout, stderr) => {
-        if (error) {
-          const code = typeof error.code === 'number' ? error.code : null;
+        const code = error && typeof error.code === 'number' ? error.code : null;
+        if (error && !(code !== null && options.answerExitCodes?.includes(code))) {
           reject(new GitError(args, stderr.toString('utf8') || error.message, code));
         } else {
           resolve(stdout);
