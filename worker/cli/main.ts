@@ -9,6 +9,7 @@ import { registerRunbookCommands } from './runbook-commands';
 import { registerApprovalCommands } from './approval-commands';
 import { registerSessionCommands } from './session-commands';
 import { registerDiffCommand } from './diff-command';
+import { registerConflictsCommand } from './conflicts-command';
 import { registerMcpCommand } from './mcp-command';
 import { registerWorkerCommand } from './worker-command';
 import { registerWorkersCommand } from './workers-command';
@@ -31,6 +32,7 @@ registerApprovalCommands(program, ctx);
 registerWorkerCommand(program, ctx);
 registerWorkersCommand(program, ctx);
 registerDiffCommand(program, ctx);
+registerConflictsCommand(program, ctx);
 registerMcpCommand(program, ctx);
 
 async function main(): Promise<number> {
