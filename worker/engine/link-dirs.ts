@@ -123,7 +123,13 @@ export async function linkDirs(
 
 async function linkOne(dir: Checked, target: string, mode: LinkMode): Promise<LinkedBy> {
   const attempts: LinkedBy[] =
-    mode === 'auto' ? ['clone', 'hardlink', 'copy'] : mode === 'clone' ? ['clone'] : mode === 'hardlink' ? ['hardlink'] : ['symlink'];
+    mode === 'auto'
+      ? [...((await clonesBetween(dir.source, path.dirname(target))) ? (['clone'] as const) : []), 'hardlink', 'copy']
+      : mode === 'clone'
+        ? ['clone']
+        : mode === 'hardlink'
+          ? ['hardlink']
+          : ['symlink'];
   const failures: string[] = [];
   for (const by of attempts) {
     try {
@@ -143,6 +149,47 @@ async function linkOne(dir: Checked, target: string, mode: LinkMode): Promise<Li
         ? 'hard links need the worktrees on the same filesystem as your checkout: set the link mode to auto, or move the worktree root'
         : 'check that the worktree root is writable, or take the folder out of worktrees.linkDirs',
   );
+}
+
+// Whether a filesystem pair makes clones, by device numbers: a refused clone of a big folder fails only after copying
+// its folders up to the first file, which costs auto more than the hard links it then makes.
+const cloneSupport = new Map<string, boolean>();
+
+async function clonesBetween(source: string, targetFolder: string): Promise<boolean> {
+  if (process.platform !== 'linux' && process.platform !== 'darwin') return false;
+  const key = `${(await lstat(source)).dev}:${(await lstat(targetFolder)).dev}`;
+  const known = cloneSupport.get(key);
+  if (known !== undefined) return known;
+  const file = await firstFile(source, 3);
+  // Nothing to try it with: the folder clone itself is the test.
+  if (!file) return true;
+  const probe = path.join(targetFolder, `.ocr-clone-probe-${process.pid}-${Date.now()}`);
+  let ok: boolean;
+  try {
+    await cp(process.platform === 'darwin' ? ['-c', '--', file, probe] : ['--reflink=always', '--', file, probe]);
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  await rm(probe, { force: true });
+  cloneSupport.set(key, ok);
+  return ok;
+}
+
+/** A regular file at most `depth` folders down, looked for breadth first. */
+async function firstFile(folder: string, depth: number): Promise<string | undefined> {
+  let level = [folder];
+  for (let d = 0; d <= depth && level.length > 0; d++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+      const file = entries.find((e) => e.isFile());
+      if (file) return path.join(dir, file.name);
+      next.push(...entries.filter((e) => e.isDirectory()).map((e) => path.join(dir, e.name)));
+    }
+    level = next.slice(0, 50);
+  }
+  return undefined;
 }
 
 async function make(by: LinkedBy, source: string, target: string): Promise<void> {
