@@ -91,6 +91,12 @@ describe('conflict radar', () => {
     const radar = await laneConflicts({ repoPath: repo, worktrees: [...worktrees, { lane: 'B', branch: laneBranch(session.id, 'B'), folder: b.folder }] });
     expect(radar.conflicts).toEqual([]);
     expect(radar.lanes.every((l) => !l.uncommitted)).toBe(true);
+
+    // once lanes commit their copies, they would land with them: then they count
+    commitAll(worktrees[0]!.folder, 'A commits its .env.local');
+    commitAll(b.folder, 'B commits its .env.local');
+    const committed = await laneConflicts({ repoPath: repo, worktrees: [...worktrees, { lane: 'B', branch: laneBranch(session.id, 'B'), folder: b.folder }] });
+    expect(committed.conflicts).toEqual([{ a: 'A', b: 'B', against: 'lane', files: ['.env.local'] }]);
   });
 
   it("finds a session's lanes: its worktrees wherever they are, and a lane branch whose worktree is gone", async () => {
