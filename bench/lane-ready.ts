@@ -149,7 +149,10 @@ async function main(): Promise<void> {
       '',
       table(`${files.toLocaleString('en')} files in node_modules (${PACKAGES} generated packages)`, rows),
     ];
-    if (process.env.BENCH_NPM_CI === '1') out.push('', table('a real project from the npm registry: express 4 from its lockfile', await npmProject(root)));
+    if (process.env.BENCH_NPM_CI === '1') {
+      const { rows: npmRows, files: npmFiles } = await npmProject(root);
+      out.push('', table(`a real project from the npm registry: express 4 from its lockfile (${npmFiles.toLocaleString('en')} files in node_modules)`, npmRows));
+    }
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
 }
 
 /** express from its lockfile: `npm ci` in the lane (cold cache, warm cache) against linkDirs of the checkout's copy. */
-async function npmProject(root: string): Promise<Row[]> {
+async function npmProject(root: string): Promise<{ rows: Row[]; files: number }> {
   const repo = path.join(root, 'express-app');
   mkdirSync(repo);
   writeFileSync(path.join(repo, 'package.json'), JSON.stringify({ name: 'express-app', private: true, dependencies: { express: '4.21.2' } }, null, 2));
@@ -171,10 +174,12 @@ async function npmProject(root: string): Promise<Row[]> {
   npm(repo, ['ci']);
   const worktrees = path.join(root, 'express-worktrees');
   let cold = 0;
-  return measure(repo, worktrees, 'express', [
+  const files = Number(run(repo, 'sh', ['-c', 'find node_modules -type f | wc -l']).trim());
+  const rows = await measure(repo, worktrees, 'express', [
     { way: 'git worktree add + npm ci, cold cache (one try)', install: (folder) => npm(folder, ['ci'], path.join(root, `cold-cache-${cold++}`)) },
     { way: 'git worktree add + npm ci, warm cache', install: (folder) => npm(folder, ['ci']) },
   ]);
+  return { rows, files };
 }
 
 main().catch((e: unknown) => {
