@@ -4,10 +4,13 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync,
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseInput } from '../store/errors';
+import { openStore } from '../store/open';
+import { createTestDatabase } from '../store/testing';
 import { captureDiff } from './diff';
 import { makeRepo, sh, tempDir } from './git.test-support';
+import { describeRepo } from './repo';
 import type { LinkMode } from './link-dirs';
-import { WorkerOptions } from './worker';
+import { Worker, WorkerOptions } from './worker';
 import { cleanSessionWorktrees, laneBranch, laneFolder, prepareLaneWorkspace } from './worktree';
 
 const dir = tempDir('ocr-link-');
@@ -161,5 +164,32 @@ describe('worktrees.linkDirs: a new lane worktree gets the checkout’s installe
     expect(() => parseInput(WorkerOptions, { linkDirs: ['node_modules', '../x'] })).toThrow(/linkDirs\.1: a folder inside the repository/);
     expect(() => parseInput(WorkerOptions, { linkMode: 'copy' })).toThrow(/linkMode: .*auto.*clone.*hardlink.*symlink/);
     expect(parseInput(WorkerOptions, {})).toMatchObject({ linkDirs: [], linkMode: 'auto' });
+  });
+
+  it('a worker with linkDirs runs require in a new lane: linked before the setup command, said in the run’s log', async () => {
+    const { repo } = checkout('worker');
+    const db = await createTestDatabase();
+    const store = await openStore(db.url);
+    try {
+      const d = await describeRepo(repo);
+      const session = await store.createSession({ title: 'linked', lanes: ['A'], repo_id: d.repoId, repo_path: d.repoPath, base_ref: d.baseRef });
+      const run = await store.createRun({ session_id: session.id, lane: 'A', intent: `node -e "console.log(require('x'))"` });
+      const worker = new Worker(store, { worktreeRoot: path.join(dir.path, 'worker-worktrees'), sessions: [session.id], pollMs: 500, linkDirs: ['node_modules'], setupCommand: 'test -f node_modules/x/index.js && echo setup-saw-x' });
+      await worker.start();
+      try {
+        await worker.whenIdle();
+      } finally {
+        await worker.stop({ graceMs: 0 });
+      }
+      expect((await store.getRun(run.id)).status).toBe('succeeded');
+      const texts = (await store.listEvents(run.id, 0, 1000)).map((e) => e.text);
+      const linked = texts.findIndex((t) => t.startsWith('linked node_modules'));
+      expect(linked).toBeGreaterThanOrEqual(0);
+      expect(texts.indexOf('setup-saw-x')).toBeGreaterThan(linked);
+      expect(texts).toContain('x from the checkout');
+    } finally {
+      await store.close();
+      await db.drop();
+    }
   });
 });
