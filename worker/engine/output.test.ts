@@ -87,6 +87,32 @@ describe('LogWriter', () => {
     expect(batches).toEqual([['claimed by a worker'], ['one', 'two'], ['three']]);
   });
 
+  it('sends a batch whose answer was lost again exactly as it was, and the lines added meanwhile after it', async () => {
+    // the database stored the first batch but the answer never came; it answers a retry of the same first line from the
+    // stored lines, as append_events does with p_after_seq
+    const stored: string[] = [];
+    const sent: string[][] = [];
+    let calls = 0;
+    const log = new LogWriter(async (events, afterSeq) => {
+      calls++;
+      sent.push(events.map((e) => e.text));
+      const at = stored.findIndex((t, i) => i >= afterSeq && t === events[0]!.text);
+      if (at !== -1) return at + events.length;
+      stored.push(...events.map((e) => e.text));
+      if (calls === 1) {
+        log.add('stdout', 'added while the first was in flight');
+        throw new Error('connection reset');
+      }
+      return stored.length;
+    }, { flushMs: 1 });
+    log.add('stdout', 'first');
+    log.system('exited 0 in 5 ms');
+    await log.flush();
+    expect(sent).toEqual([['first', 'exited 0 in 5 ms'], ['first', 'exited 0 in 5 ms'], ['added while the first was in flight']]);
+    expect(stored).toEqual(['first', 'exited 0 in 5 ms', 'added while the first was in flight']);
+    expect(log.lastSeq).toBe(3);
+  });
+
   it('retries a failed write with the same lines, and stops for good when the lease is lost', async () => {
     const sent: string[] = [];
     let calls = 0;

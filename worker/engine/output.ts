@@ -118,6 +118,8 @@ export class LogWriter {
   private belowWaiters: Array<{ chars: number; resolve: () => void }> = [];
   private stopped = false;
   private failures = 0;
+  /** the size of the batch whose send failed, to be sent again as it was */
+  private failedCount: number | undefined;
   /** when the last batch with the run's own output went out (0: never); the worker's notes do not hold output back */
   private lastSendAt = 0;
   private readonly flushMs: number;
@@ -224,13 +226,21 @@ export class LogWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.inFlight || this.stopped || this.pending.length === 0) return;
+    // A batch that failed is sent again exactly as it was, never with the lines added since: the database may have
+    // stored it before the answer was lost, and then answers the retry from the stored lines (append_events'
+    // p_after_seq) — lines that were not in the stored batch would be taken as stored too, and lost.
     let count = 0;
     let chars = 0;
-    while (count < this.pending.length && count < this.maxBatchLines) {
-      const next = this.pending[count]!.text.length;
-      if (count > 0 && chars + next > this.maxBatchChars) break;
-      chars += next;
-      count++;
+    if (this.failedCount !== undefined) {
+      count = this.failedCount;
+      for (let i = 0; i < count; i++) chars += this.pending[i]!.text.length;
+    } else {
+      while (count < this.pending.length && count < this.maxBatchLines) {
+        const next = this.pending[count]!.text.length;
+        if (count > 0 && chars + next > this.maxBatchChars) break;
+        chars += next;
+        count++;
+      }
     }
     const batch = this.pending.slice(0, count);
     this.inFlight = true;
@@ -239,6 +249,7 @@ export class LogWriter {
       (last) => {
         this.inFlight = false;
         this.failures = 0;
+        this.failedCount = undefined;
         this.lastSeq = last;
         this.written += batch.length;
         // The batch leaves the queue only now, so a failed call is retried with the same lines in the same place.
@@ -254,6 +265,7 @@ export class LogWriter {
           return;
         }
         this.failures++;
+        this.failedCount = count;
         this.options.onRetry?.(error);
         // The database is away: wait a little longer each time; the lease timer decides when to give up.
         this.timer = setTimeout(() => this.send(), Math.min(2000, 50 * 2 ** this.failures));
