@@ -164,15 +164,40 @@ async function prepareWorktree(laneRoot: string, repoPath: string, options: Prep
   };
 }
 
+/** One worktree of a repository, as `git worktree list` tells it. */
+export interface ListedWorktree {
+  folder: string;
+  /** the branch checked out there, without refs/heads/; none for a detached HEAD */
+  branch?: string;
+  /** git would prune it: its folder is gone */
+  prunable: boolean;
+}
+
+/** Every worktree of `repoPath` (the main checkout first). Rejects with a GitError when it is not a repository. */
+export async function listWorktrees(repoPath: string): Promise<ListedWorktree[]> {
+  const listing = await git(repoPath, ['worktree', 'list', '--porcelain', '-z']);
+  // -z: one attribute per NUL-ended field, a worktree's fields ended by an empty one (a folder may hold a newline).
+  const worktrees: ListedWorktree[] = [];
+  let current: Partial<ListedWorktree> = {};
+  for (const field of listing.split('\0')) {
+    if (field === '') {
+      if (current.folder) worktrees.push({ folder: current.folder, ...(current.branch ? { branch: current.branch } : {}), prunable: current.prunable ?? false });
+      current = {};
+    } else if (field.startsWith('worktree ')) current.folder = field.slice('worktree '.length);
+    else if (field.startsWith('branch refs/heads/')) current.branch = field.slice('branch refs/heads/'.length);
+    else if (field === 'prunable' || field.startsWith('prunable ')) current.prunable = true;
+  }
+  return worktrees;
+}
+
 /** Where `branch` is checked out in a worktree of `repoPath`, if anywhere. */
 async function worktreeOfBranch(repoPath: string, branch: string): Promise<string | undefined> {
-  const list = await gitMaybe(repoPath, ['worktree', 'list', '--porcelain']);
-  for (const block of (list ?? '').split('\n\n')) {
-    const lines = block.split('\n');
-    const at = lines.find((l) => l.startsWith('worktree '))?.slice('worktree '.length);
-    if (at && lines.includes(`branch refs/heads/${branch}`)) return at;
+  try {
+    return (await listWorktrees(repoPath)).find((w) => w.branch === branch)?.folder;
+  } catch (e) {
+    if (e instanceof GitError) return undefined;
+    throw e;
   }
-  return undefined;
 }
 
 /**
@@ -298,11 +323,8 @@ export async function cleanSessionWorktrees(
   const prefix = `ocr/${sessionShortId(session.id)}/`;
   const repoPath = options.repoPath ?? session.repo_path ?? undefined;
   if (repoPath && existsSync(repoPath) && (await gitMaybe(repoPath, ['rev-parse', '--git-dir']))) {
-    const listing = await git(repoPath, ['worktree', 'list', '--porcelain']);
-    for (const block of listing.split('\n\n')) {
-      const worktree = /^worktree (.+)$/m.exec(block)?.[1];
-      const branch = /^branch refs\/heads\/(.+)$/m.exec(block)?.[1];
-      if (!worktree || !branch?.startsWith(prefix)) continue;
+    for (const { folder: worktree, branch } of await listWorktrees(repoPath)) {
+      if (!branch?.startsWith(prefix)) continue;
       // Twice forced: a locked worktree is still the session's to remove.
       await git(repoPath, ['worktree', 'remove', '--force', '--force', '--end-of-options', worktree]).catch(async (e: unknown) => {
         if (!(e instanceof GitError)) throw e;

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { checkArgument, git, gitMaybe } from '../engine/git';
-import { laneBranch } from '../engine/worktree';
+import { laneBranch, listWorktrees } from '../engine/worktree';
 import { OcrError, parseInput } from '../store/errors';
 
 const LaneWorktree = z.object({
@@ -200,19 +200,10 @@ export async function sessionLaneWorktrees(repoPath: string, sessionId: string):
   await requireMergeTree(repoPath);
   const prefix = laneBranch(sessionId, '');
   const lanes = new Map<string, LaneWorktree>();
-  const listing = await git(repoPath, ['worktree', 'list', '--porcelain', '-z']);
-  // -z: one attribute per NUL-ended field, a worktree's fields ended by an empty one.
-  let current: { folder?: string; branch?: string; prunable?: boolean } = {};
-  for (const field of listing.split('\0')) {
-    if (field === '') {
-      if (current.folder && current.branch?.startsWith(prefix) && !current.prunable) {
-        const lane = current.branch.slice(prefix.length);
-        lanes.set(lane, { lane, branch: current.branch, folder: current.folder });
-      }
-      current = {};
-    } else if (field.startsWith('worktree ')) current.folder = field.slice('worktree '.length);
-    else if (field.startsWith('branch refs/heads/')) current.branch = field.slice('branch refs/heads/'.length);
-    else if (field === 'prunable' || field.startsWith('prunable ')) current.prunable = true;
+  for (const { folder, branch, prunable } of await listWorktrees(repoPath)) {
+    if (!branch?.startsWith(prefix) || prunable) continue;
+    const lane = branch.slice(prefix.length);
+    lanes.set(lane, { lane, branch, folder });
   }
   const branches = (await git(repoPath, ['for-each-ref', '--format=%(refname:short)', '--end-of-options', `refs/heads/${prefix}`])).split('\n').filter(Boolean);
   for (const branch of branches) {
