@@ -12,3 +12,4 @@ export * from './step';
 export * from './text';
 export * from './worker';
 export * from './runbook';
+export * from './compare';

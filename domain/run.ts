@@ -73,6 +73,8 @@ export const Run = z.object({
     .default(null),
   /** a coding-agent run's conversation as its worker read it (session id, tokens, cost, needs input); null otherwise */
   agent: RunAgent.nullable().default(null).catch(null),
+  /** the comparison group of an attempt (one intent tried in several lanes) or of its verify run; null otherwise */
+  group_id: z.string().uuid().nullable().default(null),
 });
 export type Run = z.infer<typeof Run>;
 

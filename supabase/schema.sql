@@ -183,6 +183,7 @@ CREATE TABLE ops.runs (
     run_after timestamp with time zone,
     approval jsonb,
     agent jsonb,
+    group_id uuid,
     CONSTRAINT runs_agent_check CHECK (((agent IS NULL) OR (jsonb_typeof(agent) = 'object'::text))),
     CONSTRAINT runs_attempt_check CHECK ((attempt >= 0)),
     CONSTRAINT runs_check CHECK (((status <> 'running'::text) OR ((claimed_by IS NOT NULL) AND (lease_expires_at IS NOT NULL)))),
@@ -198,6 +199,12 @@ CREATE TABLE ops.runs (
 --
 
 COMMENT ON COLUMN ops.runs.agent IS 'A coding-agent run''s conversation as the worker read it from the CLI''s stream: domain/agent.ts RunAgent.';
+
+--
+-- Name: COLUMN runs.group_id; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.runs.group_id IS 'The comparison group the run belongs to: an attempt of one intent in one of several lanes, or its verify run.';
 
 --
 -- Name: _check_held(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -847,6 +854,58 @@ CREATE FUNCTION ops.claim_runs(p_worker_id text, p_token text, p_max_runs intege
 begin
   perform ops._check_worker(p_worker_id, p_token);
   return query select * from ops._claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
+end $$;
+
+--
+-- Name: create_group(jsonb); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_group(p_runs jsonb) RETURNS SETOF ops.runs
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_group uuid := gen_random_uuid();
+  v_attempts integer;
+  v_sessions integer;
+  v_lane text;
+  v_ids uuid[];
+begin
+  if p_runs is null or jsonb_typeof(p_runs) <> 'array' then
+    perform ops._raise('OC003', 'runs: expected a JSON array of the attempts');
+  end if;
+  select count(*) filter (where coalesce(e -> 'spec' ->> 'role', '') <> 'verify'),
+         count(distinct e ->> 'session_id')
+    into v_attempts, v_sessions
+    from jsonb_array_elements(p_runs) e;
+  if v_attempts < 2 or v_attempts > 4 then
+    perform ops._raise('OC003', format('attempts: a comparison has 2 to 4 attempts, not %s', v_attempts),
+                       'choose between 2 and 4 lanes');
+  end if;
+  if v_sessions <> 1 then
+    perform ops._raise('OC003', 'session_id: the attempts of a comparison are runs of one session');
+  end if;
+  select e ->> 'lane' into v_lane
+    from jsonb_array_elements(p_runs) e
+   where coalesce(e -> 'spec' ->> 'role', '') <> 'verify'
+   group by e ->> 'lane' having count(*) > 1 limit 1;
+  if found then
+    perform ops._raise('OC003', format('lanes: lane %s has two attempts', v_lane), 'give each attempt its own lane');
+  end if;
+  select x.e ->> 'lane' into v_lane
+    from jsonb_array_elements(p_runs) with ordinality as x(e, ord)
+   where x.e -> 'spec' ->> 'role' = 'verify'
+     and (select count(*) from jsonb_array_elements(p_runs) with ordinality as y(e, ord)
+           where y.e ->> 'lane' = x.e ->> 'lane' and y.ord < x.ord
+             and coalesce(y.e -> 'spec' ->> 'role', '') <> 'verify') <> 1
+   limit 1;
+  if found then
+    perform ops._raise('OC003', format('verify: lane %s has a verify run without one attempt before it', v_lane),
+                       'queue one verify run after each attempt');
+  end if;
+  select array_agg(c.id) into v_ids from ops.create_runs(p_runs) c;
+  return query
+  update ops.runs r set group_id = v_group where r.id = any (v_ids) returning r.*;
 end $$;
 
 --
@@ -1671,6 +1730,12 @@ CREATE INDEX lanes_ready ON ops.lanes USING btree (head_priority, head_seq) WHER
 --
 
 CREATE INDEX lanes_waiting ON ops.lanes USING btree (head_run_after) WHERE (head_run_after IS NOT NULL);
+
+--
+-- Name: runs_group_idx; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX runs_group_idx ON ops.runs USING btree (group_id) WHERE (group_id IS NOT NULL);
 
 --
 -- Name: runs_lane_queue; Type: INDEX; Schema: ops; Owner: -

@@ -192,6 +192,7 @@ class FakeHost {
       run_after: null,
       approval: null,
       agent: null,
+      group_id: null,
       updated_at: iso(),
       ...more,
     };

@@ -56,6 +56,7 @@ export function run(s: Session, overrides: Partial<Run> = {}): Run {
     run_after: null,
     approval: null,
     agent: null,
+    group_id: null,
     updated_at: at(seq),
     ...overrides,
   };

@@ -1,7 +1,7 @@
 // Queuing a run in a lane: the one function the palette, the Sessions tree, the Runboard, the `ocr run` command and
 // the tools for other agents call, so that a lane run means the same wherever it is asked for.
 import type { z } from 'zod';
-import { formatUsd, LaneRunRequest, type Run } from '../../domain';
+import { formatUsd, LaneRunRequest, type NewRun, type Run } from '../../domain';
 import { OcrError, parseInput } from '../store/errors';
 import type { Store } from '../store/store';
 import { type FollowUp, followUpOf } from './follow-up';
@@ -10,7 +10,13 @@ import { type FollowUp, followUpOf } from './follow-up';
 export type QueuedLaneRun = Run & { followUp?: FollowUp };
 
 export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise<QueuedLaneRun> {
-  const request = parseInput(LaneRunRequest, input);
+  const { run: newRun, followUp } = await laneRun(store, parseInput(LaneRunRequest, input));
+  const run = await store.createRun(newRun);
+  return followUp ? { ...run, followUp } : run;
+}
+
+/** The run a lane run request queues (its spec: the agent's profile, resumed session, tools and budget), not queued yet. */
+export async function laneRun(store: Store, request: z.output<typeof LaneRunRequest>): Promise<{ run: NewRun; followUp?: FollowUp }> {
   const spec: Record<string, unknown> = {};
   let followUp: FollowUp | undefined;
   if (request.run_with.executor === 'agent') {
@@ -30,15 +36,15 @@ export async function queueLaneRun(store: Store, input: LaneRunRequest): Promise
     if (budget !== undefined) spec.maxBudgetUsd = budget;
   }
   if (request.timeout_seconds !== undefined) spec.timeoutSeconds = request.timeout_seconds;
-  const run = await store.createRun({
+  const run: NewRun = {
     session_id: request.session_id,
     lane: request.lane,
     intent: request.intent,
     executor: request.run_with.executor,
     spec,
     priority: request.priority,
-  });
-  return followUp ? { ...run, followUp } : run;
+  };
+  return followUp ? { run, followUp } : { run };
 }
 
 /**

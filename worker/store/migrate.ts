@@ -13,6 +13,7 @@ import finishLocksInIdOrder from '../../supabase/migrations/0005_finish_locks_in
 import runHistory from '../../supabase/migrations/0006_run_history.sql';
 import appendOnce from '../../supabase/migrations/0007_append_once.sql';
 import agentRuns from '../../supabase/migrations/0008_agent_runs.sql';
+import compareGroups from '../../supabase/migrations/0009_compare_groups.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -24,6 +25,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0006_run_history', sql: runHistory },
   { name: '0007_append_once', sql: appendOnce },
   { name: '0008_agent_runs', sql: agentRuns },
+  { name: '0009_compare_groups', sql: compareGroups },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -257,6 +257,12 @@ export class PostgresStore implements Store {
     return ListResult(Run).parse(rows);
   }
 
+  async createGroup(inputs: NewRun[]): Promise<Run[]> {
+    const runs = inputs.map((i) => parseInput(NewRun, i));
+    const rows = await this.query('select * from ops.create_group($1::jsonb) order by seq', [JSON.stringify(runs)]);
+    return ListResult(Run).parse(rows);
+  }
+
   async getRun(id: string): Promise<Run> {
     assertUuid('run', id);
     const rows = await this.query('select * from ops.runs where id = $1', [id]);
@@ -266,12 +272,13 @@ export class PostgresStore implements Store {
 
   async listRuns(filter: RunFilter = {}): Promise<Run[]> {
     if (filter.sessionId) assertUuid('session', filter.sessionId);
+    if (filter.groupId) assertUuid('group', filter.groupId);
     const rows = await this.query(
       `select * from ops.runs
         where ($1::uuid is null or session_id = $1) and ($2::text is null or lane = $2)
-          and ($3::text[] is null or status = any ($3))
+          and ($3::text[] is null or status = any ($3)) and ($5::uuid is null or group_id = $5)
         order by seq desc limit $4`,
-      [filter.sessionId ?? null, filter.lane ?? null, filter.status ?? null, filter.limit ?? 1000],
+      [filter.sessionId ?? null, filter.lane ?? null, filter.status ?? null, filter.limit ?? 1000, filter.groupId ?? null],
     );
     return ListResult(Run).parse(rows);
   }
@@ -362,20 +369,20 @@ export class PostgresStore implements Store {
     return ListResult(WorkerRow).parse(rows);
   }
 
-  async resolveId(kind: 'run' | 'session', text: string): Promise<string> {
+  async resolveId(kind: 'run' | 'session' | 'group', text: string): Promise<string> {
     const hex = text.trim().toLowerCase().replace(/-/g, '');
     if (!/^[0-9a-f]{4,32}$/.test(hex)) {
       throw new OcrError('invalid_input', `${kind}: ${JSON.stringify(text)} is not a ${kind} id`, `give the id or its first characters, as \`ocr status\` shows them`);
     }
     const asUuid = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-    const table = kind === 'run' ? 'ops.runs' : 'ops.sessions';
-    // a prefix is a range of the primary key, so the lookup is an index scan however many rows there are
-    const rows = await this.query<{ id: string }>(`select id from ${table} where id between $1 and $2 limit 2`, [
+    const [table, column] = kind === 'run' ? ['ops.runs', 'id'] : kind === 'group' ? ['ops.runs', 'group_id'] : ['ops.sessions', 'id'];
+    // a prefix is a range of the primary key (of the group index), so the lookup is an index scan however many rows there are
+    const rows = await this.query<{ id: string }>(`select distinct ${column} as id from ${table} where ${column} between $1 and $2 limit 2`, [
       asUuid(hex.padEnd(32, '0')),
       asUuid(hex.padEnd(32, 'f')),
     ]);
     if (rows.length === 0) {
-      throw new OcrError('not_found', `${kind} ${text} does not exist`, kind === 'run' ? 'list runs with `ocr status`' : 'list sessions with `ocr session list`');
+      throw new OcrError('not_found', `${kind} ${text} does not exist`, { run: 'list runs with `ocr status`', session: 'list sessions with `ocr session list`', group: '`ocr compare list --session S` lists the comparisons of a session' }[kind]);
     }
     if (rows.length > 1) {
       throw new OcrError('invalid_input', `${kind}: ${text} matches more than one ${kind}`, 'give more characters of the id');
@@ -660,9 +667,9 @@ function safeJson(text: string): unknown {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function assertUuid(what: 'session' | 'run', id: string): void {
+function assertUuid(what: 'session' | 'run' | 'group', id: string): void {
   if (!uuidPattern.test(id)) {
-    throw new OcrError('invalid_input', `${what}: ${JSON.stringify(id)} is not a ${what} id`, `a ${what} id looks like 0b9f…-…; list them with \`ocr status\``);
+    throw new OcrError('invalid_input', `${what}: ${JSON.stringify(id)} is not a ${what} id`, `a ${what} id looks like 0b9f…-…; ${what === 'group' ? 'queuing a comparison (`ocr compare new`) prints its group id' : 'list them with `ocr status`'}`);
   }
 }
 

@@ -122,6 +122,11 @@ describe('privileges', () => {
     await expect(alice.retryRun(bobs.id)).rejects.toMatchObject({ code: 'not_found' });
     await expect(alice.archiveSession(theirs.id)).rejects.toMatchObject({ code: 'not_found' });
     await expect(alice.createRun({ session_id: theirs.id, lane: 'A', intent: 'sneak in' })).rejects.toMatchObject({ code: 'not_found' });
+    // a comparison group, too, only in a session of one's own
+    const group = await alice.createGroup(['A', 'B'].map((lane) => ({ session_id: mine.id, lane, intent: 'try' })));
+    expect((await alice.listRuns({ groupId: group[0]!.group_id! })).length).toBe(2);
+    await expect(alice.createGroup(['A', 'B'].map((lane) => ({ session_id: theirs.id, lane, intent: 'sneak in' })))).rejects.toMatchObject({ code: 'not_found' });
+    expect(await bob.listRuns({ groupId: group[0]!.group_id! })).toEqual([]);
     expect((await owner.getRun(bobs.id)).status).toBe('queued');
 
     expect(await alice.cancelRun(run.id)).toMatchObject({ outcome: 'canceled' });
@@ -174,6 +179,7 @@ describe('privileges', () => {
     // a worker creates no sessions and no runs
     await expect(w1.createSession({ title: 'worker made' })).rejects.toMatchObject(deniedOrUnauthorized);
     await expect(w1.createRun({ session_id: session.id, lane: 'B', intent: 'worker made' })).rejects.toMatchObject(deniedOrUnauthorized);
+    await expect(w1.createGroup(['A', 'B'].map((lane) => ({ session_id: session.id, lane, intent: 'worker made' })))).rejects.toMatchObject(deniedOrUnauthorized);
   });
 
   it('records a run of a lane as starting after the run before it ended, whenever its claim began', async () => {

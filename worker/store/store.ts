@@ -29,6 +29,8 @@ export interface RunFilter {
   sessionId?: string;
   lane?: string;
   status?: RunStatus[];
+  /** the runs of one comparison group */
+  groupId?: string;
   /** newest first; at most this many */
   limit?: number;
 }
@@ -94,6 +96,8 @@ export interface Store {
   createRun(input: NewRun): Promise<Run>;
   getRun(id: string): Promise<Run>;
   listRuns(filter?: RunFilter): Promise<Run[]>;
+  /** Queues a comparison group in one transaction: 2 to 4 attempts in distinct lanes, each with its verify run after it. */
+  createGroup(inputs: NewRun[]): Promise<Run[]>;
   /**
    * Run history: the runs of every session the caller may read, filtered and sorted (newest first unless told), one
    * page at a time; the page's `next` asks for the page after it.
@@ -117,7 +121,7 @@ export interface Store {
   rejectRun(runId: string, reason?: string): Promise<Run>;
   listWorkers(): Promise<WorkerRow[]>;
   /** The full id of a run or session from its id or a unique prefix of it (at least 4 characters). */
-  resolveId(kind: 'run' | 'session', text: string): Promise<string>;
+  resolveId(kind: 'run' | 'session' | 'group', text: string): Promise<string>;
 
   // runs, the worker's side
   registerWorker(info: WorkerInfo): Promise<void>;
