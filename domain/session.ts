@@ -77,3 +77,22 @@ export const NewSession = z.object({
   created_by: storedText().nullable().optional(),
 });
 export type NewSession = z.input<typeof NewSession>;
+
+/**
+ * The TCP ports a lane's runs may listen on (OCR_PORT = port_base, OCR_PORT_COUNT = port_count): a row of
+ * ops.lane_ports, leased the first time a worker prepares the lane, freed when its session is archived.
+ */
+export const LanePorts = z.object({
+  session_id: z.string().uuid(),
+  lane: z.string(),
+  port_base: z.number().int().min(1),
+  port_count: z.number().int().min(1),
+  leased_at: timestamp,
+  leased_by: z.string().nullable(),
+});
+export type LanePorts = z.infer<typeof LanePorts>;
+
+/** "ports 20000–20009" (one port: "port 20000"). */
+export function portRangeText(ports: Pick<LanePorts, 'port_base' | 'port_count'>): string {
+  return ports.port_count === 1 ? `port ${ports.port_base}` : `ports ${ports.port_base}–${ports.port_base + ports.port_count - 1}`;
+}

@@ -677,6 +677,19 @@ CREATE FUNCTION ops._refresh_lane_head(p_session_id uuid, p_lane text) RETURNS v
 $$;
 
 --
+-- Name: _release_lane_ports(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._release_lane_ports() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  delete from ops.lane_ports where session_id = new.id;
+  return null;
+end $$;
+
+--
 -- Name: _release_run(uuid, text, integer); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1084,6 +1097,81 @@ CREATE FUNCTION ops.heartbeat(p_worker_id text, p_token text, p_run_ids uuid[] D
 begin
   perform ops._check_worker(p_worker_id, p_token);
   return query select * from ops._heartbeat(p_worker_id, p_run_ids, p_lease_seconds);
+end $$;
+
+--
+-- Name: lane_ports; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.lane_ports (
+    session_id uuid NOT NULL,
+    lane text NOT NULL,
+    port_base integer NOT NULL,
+    port_count integer NOT NULL,
+    leased_at timestamp with time zone DEFAULT now() NOT NULL,
+    leased_by text,
+    CONSTRAINT lane_ports_port_base_check CHECK (((port_base >= 1024) AND (port_base <= 65535))),
+    CONSTRAINT lane_ports_port_count_check CHECK (((port_count >= 1) AND (port_count <= 1000)))
+);
+
+--
+-- Name: TABLE lane_ports; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON TABLE ops.lane_ports IS 'The TCP ports each lane of a live session may use: port_base .. port_base + port_count - 1 (OCR_PORT, OCR_PORT_COUNT).';
+
+--
+-- Name: lease_lane_ports(uuid, text, text, integer, integer); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.lease_lane_ports(p_run_id uuid, p_worker_id text, p_token text, p_attempt integer, p_count integer DEFAULT 10) RETURNS ops.lane_ports
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  c_first constant integer := 20000;
+  c_end   constant integer := 30000; -- the first port after the window
+  v_session uuid;
+  v_status text;
+  v_lane text;
+  v_base integer;
+  v ops.lane_ports;
+begin
+  perform ops._check_worker(p_worker_id, p_token);
+  if p_count is null or p_count < 1 or p_count > 1000 then
+    perform ops._raise('OC003', format('port count: %s is not 1 to 1000', coalesce(p_count::text, 'null')), 'give each lane 1 to 1000 ports (10 by default)');
+  end if;
+  -- the session first, as archive_session locks it: an archive waits for this lease, or this lease sees it archived
+  select s.id, s.status into v_session, v_status
+    from ops.sessions s join ops.runs r on r.session_id = s.id where r.id = p_run_id
+     for share of s;
+  select lane into v_lane from ops._check_held(p_run_id, p_worker_id, p_attempt);
+  select * into v from ops.lane_ports where session_id = v_session and lane = v_lane;
+  if found then
+    return v;
+  end if;
+  if v_status <> 'active' then
+    perform ops._raise('OC004', format('session %s is archived: its lanes get no ports', v_session));
+  end if;
+  lock table ops.lane_ports in share row exclusive mode;
+  -- the lowest start that fits: the window's first port, or the end of a leased range
+  select c.s into v_base
+    from (select c_first as s union select l.port_base + l.port_count from ops.lane_ports l) c
+   where c.s >= c_first and c.s + p_count <= c_end
+     and not exists (select 1 from ops.lane_ports l
+                      where int4range(l.port_base, l.port_base + l.port_count) && int4range(c.s, c.s + p_count))
+   order by c.s
+   limit 1;
+  if v_base is null then
+    perform ops._raise('OC004',
+      format('no free range of %s ports in %s-%s: every one is leased by a lane of a session that is not archived', p_count, c_first, c_end - 1),
+      'archive the sessions you are done with (ocr session archive ID, or Archive Session in the editor): their lanes'' ports are freed');
+  end if;
+  insert into ops.lane_ports (session_id, lane, port_base, port_count, leased_by)
+  values (v_session, v_lane, v_base, p_count, p_worker_id)
+  returning * into v;
+  perform ops._notify_runs(array[v_session]);
+  return v;
 end $$;
 
 --
@@ -1525,6 +1613,31 @@ CREATE FUNCTION ops.watch(p_watcher_id text, p_seconds integer DEFAULT 120) RETU
 $$;
 
 --
+-- Name: worktree_sessions(text[]); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.worktree_sessions(p_short_ids text[]) RETURNS TABLE(short_id text, session_id uuid, status text, running integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+begin
+  if p_short_ids is null or cardinality(p_short_ids) > 10000 then
+    perform ops._raise('OC003', 'short ids: expected a list of at most 10000');
+  end if;
+  if exists (select 1 from unnest(p_short_ids) x where x is null or x !~ '^[0-9a-f]{8}$') then
+    perform ops._raise('OC003', 'short ids: each is the first 8 hex digits of a session id, in lower case');
+  end if;
+  return query
+    select x.short_id, s.id, s.status,
+           (select count(*)::integer from ops.runs r where r.session_id = s.id and r.status = 'running')
+      from (select distinct u as short_id from unnest(p_short_ids) u) x
+      join ops.sessions s
+        on s.id between (substr(x.short_id, 1, 8) || '-0000-0000-0000-000000000000')::uuid
+                    and (substr(x.short_id, 1, 8) || '-ffff-ffff-ffff-ffffffffffff')::uuid
+     order by x.short_id, s.id;
+end $_$;
+
+--
 -- Name: lanes; Type: TABLE; Schema: ops; Owner: -
 --
 
@@ -1634,6 +1747,20 @@ ALTER TABLE ONLY ops.artifacts
 
 ALTER TABLE ONLY ops.artifacts
     ADD CONSTRAINT artifacts_run_id_kind_name_key UNIQUE (run_id, kind, name);
+
+--
+-- Name: lane_ports lane_ports_apart; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.lane_ports
+    ADD CONSTRAINT lane_ports_apart EXCLUDE USING gist (int4range(port_base, (port_base + port_count)) WITH &&);
+
+--
+-- Name: lane_ports lane_ports_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.lane_ports
+    ADD CONSTRAINT lane_ports_pkey PRIMARY KEY (session_id, lane);
 
 --
 -- Name: lanes lanes_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1798,6 +1925,12 @@ CREATE INDEX workers_live ON ops.workers USING btree (last_heartbeat) WHERE (sta
 CREATE TRIGGER lanes_head_run_after BEFORE INSERT OR UPDATE OF head_run_id ON ops.lanes FOR EACH ROW EXECUTE FUNCTION ops._lane_head_run_after();
 
 --
+-- Name: sessions sessions_archived_release_ports; Type: TRIGGER; Schema: ops; Owner: -
+--
+
+CREATE TRIGGER sessions_archived_release_ports AFTER UPDATE OF status ON ops.sessions FOR EACH ROW WHEN (((new.status = 'archived'::text) AND (old.status IS DISTINCT FROM 'archived'::text))) EXECUTE FUNCTION ops._release_lane_ports();
+
+--
 -- Name: sessions sessions_changed; Type: TRIGGER; Schema: ops; Owner: -
 --
 
@@ -1809,6 +1942,13 @@ CREATE TRIGGER sessions_changed AFTER INSERT OR UPDATE ON ops.sessions FOR EACH 
 
 ALTER TABLE ONLY ops.artifacts
     ADD CONSTRAINT artifacts_run_id_fkey FOREIGN KEY (run_id) REFERENCES ops.runs(id) ON DELETE CASCADE;
+
+--
+-- Name: lane_ports lane_ports_session_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.lane_ports
+    ADD CONSTRAINT lane_ports_session_id_fkey FOREIGN KEY (session_id) REFERENCES ops.sessions(id) ON DELETE CASCADE;
 
 --
 -- Name: lanes lanes_session_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
@@ -1868,6 +2008,26 @@ CREATE POLICY events_of_client ON ops.run_events FOR SELECT TO ocr_client USING 
    FROM (ops.runs r
      JOIN ops.sessions s ON ((s.id = r.session_id)))
   WHERE ((r.id = run_events.run_id) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: lane_ports; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.lane_ports ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: lane_ports lane_ports_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY lane_ports_of_client ON ops.lane_ports FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
+   FROM ops.sessions s
+  WHERE ((s.id = lane_ports.session_id) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: lane_ports lane_ports_of_worker; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY lane_ports_of_worker ON ops.lane_ports FOR SELECT TO ocr_worker USING (true);
 
 --
 -- Name: lanes; Type: ROW SECURITY; Schema: ops; Owner: -

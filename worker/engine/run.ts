@@ -2,7 +2,7 @@
 // names the run's lease; once the lease is gone the run's processes are killed and nothing more is written for it.
 import { isTransient, OcrError } from '../store/errors';
 import type { Store } from '../store/store';
-import { describeDiff, describeStep, formatDuration, type Run, type Session } from '../../domain';
+import { describeDiff, describeStep, formatDuration, type LanePorts, portRangeText, type Run, type Session } from '../../domain';
 import { AgentConversation, overBudgetMessage } from '../agents/conversation';
 import { agentVersion, checkAgentVersion } from '../agents/profiles';
 import type { Lease } from '../store/types';
@@ -32,6 +32,8 @@ export interface RunSettings {
   killGraceMs: number;
   /** the key secret runbook inputs are sealed with */
   secrets?: () => SecretBox;
+  /** how many TCP ports each lane leases (OCR_PORT, OCR_PORT_COUNT); default 10 */
+  portCount?: number;
   /** the local clone for the session's repository; undefined for a session without one */
   resolveRepo(session: Session): Promise<string | undefined>;
 }
@@ -123,7 +125,11 @@ export class ActiveRun implements RunExecution {
       });
       // The worktree shares the user's repository's git folder: what the run changes in its config and hooks is undone.
       if (workspace.git) repoConfig = await protectRepoConfig(workspace.git.repoPath);
-      const env = this.environment(workspace.folder);
+      const ports = await this.whileDatabaseAway(() => this.store.leaseLanePorts(this.lease, this.settings.portCount));
+      if (this.run.claimed_at && Date.parse(ports.leased_at) >= Date.parse(this.run.claimed_at)) {
+        this.log.system(`lane ${this.run.lane} leased ${portRangeText(ports)} ($OCR_PORT, $OCR_PORT_COUNT) until its session is archived`);
+      }
+      const env = this.environment(workspace.folder, ports);
       if (workspace.needsSetup && this.settings.setupCommand && !this.stopReason && !this.lost) {
         this.log.system(`setup: $ ${this.settings.setupCommand}`);
         const setup = await this.spawn([userShell(), '-c', this.settings.setupCommand], workspace.folder, env, 0);
@@ -200,7 +206,7 @@ export class ActiveRun implements RunExecution {
    * What the run's processes see: the worker's environment through its allow-list only (never the worker's own
    * settings or a database's credentials), and the run's own variables.
    */
-  private environment(folder: string): NodeJS.ProcessEnv {
+  private environment(folder: string, ports: LanePorts): NodeJS.ProcessEnv {
     return {
       ...passedEnv(process.env, [...defaultPassEnv, ...(this.settings.passEnv ?? [])]),
       OCR_RUN_ID: this.run.id,
@@ -208,6 +214,9 @@ export class ActiveRun implements RunExecution {
       OCR_LANE: this.run.lane,
       OCR_WORKTREE: folder,
       OCR_ATTEMPT: String(this.run.attempt),
+      // the lane's own ports, unique among every session of the database: a dev server of one lane never takes another's
+      OCR_PORT: String(ports.port_base),
+      OCR_PORT_COUNT: String(ports.port_count),
     };
   }
 

@@ -14,6 +14,7 @@ import runHistory from '../../supabase/migrations/0006_run_history.sql';
 import appendOnce from '../../supabase/migrations/0007_append_once.sql';
 import agentRuns from '../../supabase/migrations/0008_agent_runs.sql';
 import compareGroups from '../../supabase/migrations/0009_compare_groups.sql';
+import lanePorts from '../../supabase/migrations/0010_lane_ports.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -26,6 +27,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0007_append_once', sql: appendOnce },
   { name: '0008_agent_runs', sql: agentRuns },
   { name: '0009_compare_groups', sql: compareGroups },
+  { name: '0010_lane_ports', sql: lanePorts },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -36,8 +36,9 @@ import {
   unstorableJson,
   WorkerRow,
   RunAgent,
+  LanePorts,
 } from '../../domain';
-import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
+import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo, WorktreeSession } from './types';
 
 const TIMESTAMPTZ = 1184;
 const TIMESTAMP = 1114;
@@ -369,6 +370,18 @@ export class PostgresStore implements Store {
     return ListResult(WorkerRow).parse(rows);
   }
 
+  async listLanePorts(sessionId: string): Promise<LanePorts[]> {
+    assertUuid('session', sessionId);
+    const rows = await this.query('select * from ops.lane_ports where session_id = $1 order by lane', [sessionId]);
+    return ListResult(LanePorts).parse(rows);
+  }
+
+  async worktreeSessions(shortIds: string[]): Promise<WorktreeSession[]> {
+    if (shortIds.length === 0) return [];
+    const rows = await this.query('select * from ops.worktree_sessions($1::text[])', [shortIds]);
+    return ListResult(WorktreeSessionRow).parse(rows).map((r) => ({ shortId: r.short_id, sessionId: r.session_id, status: r.status, running: r.running }));
+  }
+
   async resolveId(kind: 'run' | 'session' | 'group', text: string): Promise<string> {
     const hex = text.trim().toLowerCase().replace(/-/g, '');
     if (!/^[0-9a-f]{4,32}$/.test(hex)) {
@@ -490,6 +503,11 @@ export class PostgresStore implements Store {
     await this.query('select ops.record_agent($1, $2, $3, $4, $5::jsonb)', [...this.leaseParams(lease), JSON.stringify(RunAgent.parse(agent))]);
   }
 
+  async leaseLanePorts(lease: Lease, count = 10): Promise<LanePorts> {
+    const rows = await this.query('select * from ops.lease_lane_ports($1, $2, $3, $4, $5)', [...this.leaseParams(lease), count]);
+    return LanePorts.parse(rows[0]);
+  }
+
   async planSteps(lease: Lease, steps: Array<{ step_id: string; title: string; kind: StepKind }>): Promise<RunStep[]> {
     const rows = await this.query('select * from ops.plan_steps($1, $2, $3, $4, $5::jsonb)', [...this.leaseParams(lease), JSON.stringify(steps)]);
     return ListResult(RunStep).parse(rows);
@@ -551,12 +569,16 @@ export class PostgresStore implements Store {
     const refresh = coalesce(async () => {
       if (disposed) return;
       try {
-        const [session, runs] = await Promise.all([this.getSession(id), this.listRuns({ sessionId: id, limit: 10_000 })]);
+        const [session, runs, ports] = await Promise.all([this.getSession(id), this.listRuns({ sessionId: id, limit: 10_000 }), this.listLanePorts(id)]);
         // Only a real change is worth a callback; the poll fallback would otherwise repeat the same snapshot.
-        const key = JSON.stringify([session.status, runs.map((r) => [r.id, r.status, r.updated_at, r.claimed_by])]);
+        const key = JSON.stringify([
+          session.status,
+          runs.map((r) => [r.id, r.status, r.updated_at, r.claimed_by]),
+          ports.map((p) => [p.lane, p.port_base, p.port_count]),
+        ]);
         if (disposed || key === last) return;
         last = key;
-        onChange({ session, runs });
+        onChange({ session, runs, ports });
       } catch (e) {
         onError(e);
       }
@@ -654,6 +676,8 @@ const claimFilterParams = (filter: ClaimFilter) =>
 
 const endsJson = (ends: RunEnding[]) =>
   ends.map((r) => ({ run_id: r.runId, attempt: r.attempt, status: r.status, exit_code: r.exitCode ?? null, error: r.error ?? null }));
+
+const WorktreeSessionRow = z.object({ short_id: z.string(), session_id: z.string().uuid(), status: z.enum(['active', 'archived']), running: z.number().int() });
 
 const CancelPayload = z.object({ run_id: z.string().uuid(), worker_id: z.string().nullable() });
 

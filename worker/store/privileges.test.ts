@@ -78,7 +78,7 @@ const deniedOrUnauthorized = { code: expect.stringMatching(/^(42501|not_authoriz
 describe('privileges', () => {
   it('PUBLIC can read no table and call no function of the queue', async () => {
     const sql = await sqlAs(role.nobody);
-    for (const table of ['sessions', 'runs', 'run_events', 'artifacts', 'run_steps', 'workers', 'templates', 'lanes', 'watchers']) {
+    for (const table of ['sessions', 'runs', 'run_events', 'artifacts', 'run_steps', 'workers', 'templates', 'lanes', 'watchers', 'lane_ports']) {
       await expect(sql.query(`select * from ops.${table} limit 1`)).rejects.toMatchObject({ code: '42501' });
     }
     const functions = await (await sqlAs('postgres')).query<{ sig: string }>(
@@ -180,6 +180,32 @@ describe('privileges', () => {
     await expect(w1.createSession({ title: 'worker made' })).rejects.toMatchObject(deniedOrUnauthorized);
     await expect(w1.createRun({ session_id: session.id, lane: 'B', intent: 'worker made' })).rejects.toMatchObject(deniedOrUnauthorized);
     await expect(w1.createGroup(['A', 'B'].map((lane) => ({ session_id: session.id, lane, intent: 'worker made' })))).rejects.toMatchObject(deniedOrUnauthorized);
+  });
+
+  it('a worker leases ports for the lanes of runs it holds; a client reads its own sessions\' ports and leases none', async () => {
+    const alice = storeAs(role.clientA);
+    const bob = storeAs(role.clientB);
+    const mine = await alice.createSession({ title: 'alice ports', lanes: ['A'] });
+    const theirs = await bob.createSession({ title: 'bob ports', lanes: ['A'] });
+    const w1 = storeAs(role.worker1);
+    await w1.registerWorker({ id: 'ports-w1', host: 'h', pid: 1, concurrency: 2, labels: {} });
+    for (const s of [mine, theirs]) await owner.createRun({ session_id: s.id, lane: 'A', intent: 'serve' });
+    const held = await w1.claimRuns('ports-w1', 2, { sessions: [mine.id, theirs.id] });
+    const leased = await Promise.all(held.map((r) => w1.leaseLanePorts({ runId: r.id, workerId: 'ports-w1', attempt: r.attempt })));
+    expect(leased.map((p) => p.session_id).sort()).toEqual([mine.id, theirs.id].sort());
+
+    expect((await alice.listLanePorts(mine.id)).map((p) => p.lane)).toEqual(['A']);
+    expect(await alice.listLanePorts(theirs.id)).toEqual([]);
+    const sql = await sqlAs(role.clientA);
+    await expect(sql.query(`select * from ops.lease_lane_ports($1, 'ports-w1', 'guess', 1)`, [held[0]!.id])).rejects.toMatchObject({ code: '42501' });
+    await expect(sql.query(`delete from ops.lane_ports`)).rejects.toMatchObject({ code: '42501' });
+    // another worker knowing the run cannot lease for it
+    const other = await sqlAs(role.worker2);
+    await expect(other.query(`select * from ops.lease_lane_ports($1, 'ports-w1', 'guess', 1)`, [held[0]!.id])).rejects.toMatchObject({ code: 'OC005' });
+    // which sessions worktrees name: every session's status, so another's worktree is never taken for an orphan
+    const short = (id: string) => id.replace(/-/g, '').slice(0, 8);
+    expect((await alice.worktreeSessions([short(theirs.id)])).map((s) => s.status)).toEqual(['active']);
+    expect((await w1.worktreeSessions([short(mine.id)])).map((s) => s.sessionId)).toEqual([mine.id]);
   });
 
   it('records a run of a lane as starting after the run before it ended, whenever its claim began', async () => {

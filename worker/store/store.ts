@@ -17,9 +17,10 @@ import type {
   Template,
   WorkerRow,
   RunAgent,
+  LanePorts,
 } from '../../domain';
 import type { RunHistoryPage, RunHistoryQuery } from './run-history';
-import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from './types';
+import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo, WorktreeSession } from './types';
 
 export interface Disposable {
   dispose(): void;
@@ -63,6 +64,8 @@ export interface SessionSnapshot {
   session: Session;
   /** every run of the session, newest first */
   runs: Run[];
+  /** the port range of each of its lanes that has one */
+  ports: LanePorts[];
 }
 
 export interface FollowOptions {
@@ -120,6 +123,13 @@ export interface Store {
   /** A waiting run ends canceled, with the reason. */
   rejectRun(runId: string, reason?: string): Promise<Run>;
   listWorkers(): Promise<WorkerRow[]>;
+  /** The port ranges of a session's lanes (those that have one). */
+  listLanePorts(sessionId: string): Promise<LanePorts[]>;
+  /**
+   * The sessions whose ids begin with these short ids (a lane worktree's folder and branch name its session by them),
+   * every session's, not only the caller's: what cleaning up worktrees needs to tell a session gone from one not its own.
+   */
+  worktreeSessions(shortIds: string[]): Promise<WorktreeSession[]>;
   /** The full id of a run or session from its id or a unique prefix of it (at least 4 characters). */
   resolveId(kind: 'run' | 'session' | 'group', text: string): Promise<string>;
 
@@ -142,6 +152,11 @@ export interface Store {
   /** The plan of a runbook run, made once: one row per step; answers every row (a resumed run's as they are). */
   /** What the worker read of a coding agent's conversation (session id, tokens, cost, needs input), kept on the run. */
   recordAgent(lease: Lease, agent: RunAgent): Promise<void>;
+  /**
+   * The port range of the run's lane (OCR_PORT, OCR_PORT_COUNT), leased on first use and the same for every later run
+   * of the lane until its session is archived; unique among all sessions of the database.
+   */
+  leaseLanePorts(lease: Lease, count?: number): Promise<LanePorts>;
   planSteps(lease: Lease, steps: Array<{ step_id: string; title: string; kind: StepKind }>): Promise<RunStep[]>;
   /** A step moves (queued/failed → running → succeeded | failed | canceled; queued → skipped | canceled), fenced. */
   moveStep(lease: Lease, idx: number, status: 'running' | 'succeeded' | 'failed' | 'canceled' | 'skipped', result?: { exitCode?: number | null; error?: string | null }): Promise<RunStep>;

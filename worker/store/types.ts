@@ -26,3 +26,12 @@ export interface WorkerInfo {
   labels: Record<string, unknown>;
   version?: string;
 }
+
+/** A session a lane worktree's short id names, as ops.worktree_sessions answers. */
+export interface WorktreeSession {
+  shortId: string;
+  sessionId: string;
+  status: 'active' | 'archived';
+  /** how many of its runs are still running */
+  running: number;
+}
