@@ -24,19 +24,23 @@
 //                             → the list is emptied, then the user's own helpers and askPass are given again
 //   core.gitProxy             runs for git:// fetches; the first value found wins, so -c cannot override it
 //                             → GIT_PROXY_COMMAND= (empty) unless the user's environment sets one
-//   remote.<name>.uploadpack  the command a fetch from a local path runs; the first value wins here too
-//                             → fetch passes --upload-pack=git-upload-pack; every other command refuses the file
-//                             protocol (-c protocol.file.allow=never), which only a partial clone's lazy fetch uses
+//   remote.<name>.uploadpack, remote.<name>.receivepack
+//                             the command a fetch (a push) from (to) a local path runs; the first value wins here too
+//                             → fetch passes --upload-pack=git-upload-pack, push --receive-pack=git-receive-pack;
+//                             every other command refuses the file protocol (-c protocol.file.allow=never), which
+//                             only a partial clone's lazy fetch uses
 //   protocol.ext.allow        the repository may allow ext:: URLs, which run any command → -c protocol.ext.allow=never
 //   core.alternateRefsCommand run by fetch when the repository has alternates → -c core.alternateRefsCommand=true
 //   gc.auto, maintenance.auto a fetch may start gc or maintenance in the background, outliving the call
 //                                                                  → -c gc.auto=0 -c maintenance.auto=false
 //   submodule.recurse, fetch.recurseSubmodules
 //                             would fetch and check out submodules, each with its own configuration
-//                             → -c submodule.recurse=false; fetch passes --no-recurse-submodules
+//                             → -c submodule.recurse=false; fetch passes --no-recurse-submodules, push
+//                             --recurse-submodules=no (push.recurseSubmodules)
 //   core.pager, pager.<cmd>   only when git writes to a terminal, which it never does here  → --no-pager
 //   core.editor, sequence.editor, gpg.program, merge.<driver>.driver
-//                             only for commands OCR never runs (commit, rebase, tag, merge, log --show-signature)
+//                             only for commands OCR never runs (commit, rebase, tag, merge, log --show-signature;
+//                             landing a lane commits with commit-tree --no-gpg-sign, read-tree and update-ref)
 //
 // The environment: GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE and their kind are dropped (the -C folder decides);
 // GIT_TERMINAL_PROMPT=0 (nobody is there to answer). GIT_CONFIG_NOSYSTEM is not set: the system config belongs to the
@@ -211,6 +215,8 @@ function subcommandOptions(subcommand: string): string[] {
   switch (subcommand) {
     case 'fetch':
       return ['--upload-pack=git-upload-pack', '--no-recurse-submodules'];
+    case 'push':
+      return ['--receive-pack=git-receive-pack', '--recurse-submodules=no'];
     case 'diff':
     case 'log':
     case 'show':
@@ -224,7 +230,7 @@ function subcommandOptions(subcommand: string): string[] {
 export async function gitCommandLine(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<string[]> {
   const [subcommand, ...rest] = args;
   if (!subcommand || subcommand.startsWith('-')) throw new Error(`git: the first argument must be the subcommand, not ${JSON.stringify(subcommand ?? '')}`);
-  const settings = safetySettings(cwd, await configEntries(cwd, args, env), subcommand === 'fetch');
+  const settings = safetySettings(cwd, await configEntries(cwd, args, env), subcommand === 'fetch' || subcommand === 'push');
   return ['--no-pager', '-C', cwd, ...settings, subcommand, ...subcommandOptions(subcommand), ...rest];
 }
 
