@@ -10,6 +10,7 @@ import { registerApprovalCommands } from './approval-commands';
 import { registerSessionCommands } from './session-commands';
 import { registerDiffCommand } from './diff-command';
 import { registerConflictsCommand } from './conflicts-command';
+import { registerLandCommand } from './land-command';
 import { registerCompareCommand } from './compare-command';
 import { registerMcpCommand } from './mcp-command';
 import { registerWorkerCommand } from './worker-command';
@@ -34,6 +35,7 @@ registerWorkerCommand(program, ctx);
 registerWorkersCommand(program, ctx);
 registerDiffCommand(program, ctx);
 registerConflictsCommand(program, ctx);
+registerLandCommand(program, ctx);
 registerCompareCommand(program, ctx);
 registerMcpCommand(program, ctx);
 

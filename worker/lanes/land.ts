@@ -728,6 +728,8 @@ export interface ResetResult {
   userBranch: string | null;
   /** files whose changes were discarded (forced) */
   discarded: string[];
+  /** the lane as it was, uncommitted changes included: a commit on no branch, until git gc removes it */
+  was: string;
 }
 
 /**
@@ -741,7 +743,7 @@ export async function resetLane(input: ResetOptions): Promise<ResetResult> {
   return serialised(path.resolve(options.repoPath), async () => {
     const lane = await findLane(repoPath, options.sessionId, options.lane);
     const user = await userHead(repoPath);
-    const snap = await snapshotLane(repoPath, lane, 'lane as it is now (reset)', options.linkDirs, {});
+    const snap = await snapshotLane(repoPath, lane, `lane ${options.lane} as it was before Reset Lane`, options.linkDirs, await userIdentity(repoPath));
     // Files copied in from the user's checkout never land, so they are nothing to lose here either.
     const unlanded = (await unlandedFiles(repoPath, user.commit, snap.commit)).filter((f) => !snap.copied.includes(f));
     if (unlanded.length > 0 && !options.force) {
@@ -757,6 +759,7 @@ export async function resetLane(input: ResetOptions): Promise<ResetResult> {
       to: user.commit,
       userBranch: user.name,
       discarded: unlanded,
+      was: snap.commit,
     };
     if (!lane.folder) {
       await git(repoPath, ['update-ref', '-m', `ocr reset lane onto ${user.name ?? user.commit}`, `refs/heads/${lane.branch}`, user.commit, snap.tip]);
