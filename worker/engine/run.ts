@@ -16,6 +16,7 @@ import { defaultPassEnv, passedEnv } from './run-env';
 import { protectRepoConfig, type RepoConfigGuard } from './repo-config';
 import { RunProcess, type ProcessResult } from './run-process';
 import { prepareLaneWorkspace, type LaneWorkspace } from './worktree';
+import { noteLaneSession } from '../lanes/lane-worktrees';
 import type { LinkMode } from './link-dirs';
 
 export interface RunSettings {
@@ -123,6 +124,8 @@ export class ActiveRun implements RunExecution {
         hasSetupCommand: Boolean(this.settings.setupCommand),
         note: (text) => this.log.system(text),
       });
+      // which database the lane is of, for cleaning up worktrees of sessions that are gone
+      await noteLaneSession(this.settings.worktreeRoot, session, this.store.description);
       // The worktree shares the user's repository's git folder: what the run changes in its config and hooks is undone.
       if (workspace.git) repoConfig = await protectRepoConfig(workspace.git.repoPath);
       const ports = await this.whileDatabaseAway(() => this.store.leaseLanePorts(this.lease, this.settings.portCount));

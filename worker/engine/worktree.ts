@@ -313,12 +313,14 @@ export interface CleanResult {
 
 /**
  * Removes a session's worktrees (changes in them are discarded) and, unless kept, their branches; then its folder
- * under the root (scratch folders included). Safe to call twice.
+ * under the root (scratch folders included). Safe to call twice. With `dryRun`, answers what it would remove and
+ * changes nothing. The session's id may be its short id alone (all a worktree's folder and branch tell of it).
  */
 export async function cleanSessionWorktrees(
   session: Pick<Session, 'id' | 'repo_path'>,
-  options: { keepBranches?: boolean; worktreeRoot?: string; repoPath?: string } = {},
+  options: { keepBranches?: boolean; worktreeRoot?: string; repoPath?: string; dryRun?: boolean } = {},
 ): Promise<CleanResult> {
+  const dryRun = Boolean(options.dryRun);
   const result: CleanResult = { removedWorktrees: [], deletedBranches: [], removedFolders: [] };
   const prefix = `ocr/${sessionShortId(session.id)}/`;
   const repoPath = options.repoPath ?? session.repo_path ?? undefined;
@@ -326,24 +328,26 @@ export async function cleanSessionWorktrees(
     for (const { folder: worktree, branch } of await listWorktrees(repoPath)) {
       if (!branch?.startsWith(prefix)) continue;
       // Twice forced: a locked worktree is still the session's to remove.
-      await git(repoPath, ['worktree', 'remove', '--force', '--force', '--end-of-options', worktree]).catch(async (e: unknown) => {
-        if (!(e instanceof GitError)) throw e;
-        await rm(worktree, { recursive: true, force: true });
-      });
+      if (!dryRun) {
+        await git(repoPath, ['worktree', 'remove', '--force', '--force', '--end-of-options', worktree]).catch(async (e: unknown) => {
+          if (!(e instanceof GitError)) throw e;
+          await rm(worktree, { recursive: true, force: true });
+        });
+      }
       result.removedWorktrees.push(worktree);
     }
-    await git(repoPath, ['worktree', 'prune']);
+    if (!dryRun) await git(repoPath, ['worktree', 'prune']);
     if (!options.keepBranches) {
       const branches = (await git(repoPath, ['for-each-ref', '--format=%(refname:short)', '--end-of-options', `refs/heads/${prefix}`]))
         .split('\n')
         .filter(Boolean);
-      if (branches.length > 0) await git(repoPath, ['branch', '-D', '--end-of-options', ...branches]);
+      if (branches.length > 0 && !dryRun) await git(repoPath, ['branch', '-D', '--end-of-options', ...branches]);
       result.deletedBranches.push(...branches);
     }
   }
   const folder = path.join(options.worktreeRoot ?? defaultWorktreeRoot(), sessionShortId(session.id));
   if (existsSync(folder)) {
-    await rm(folder, { recursive: true, force: true });
+    if (!dryRun) await rm(folder, { recursive: true, force: true });
     result.removedFolders.push(folder);
   }
   return result;
