@@ -110,6 +110,21 @@ describe('landLane: squash', () => {
     expect(rev(lane, 'HEAD~2')).toBe(base);
   });
 
+  it('sees a change made in the second its worktree index was written, with the same size (git racy-clean entries)', async () => {
+    const { repo, session, folders } = await setup('racy', ['A']);
+    const lane = folders.A!;
+    const [, sec, nsec] = /mtime: (\d+):(\d+)/.exec(sh(lane, 'git ls-files --debug a.txt'))!;
+    writeFileSync(path.join(lane, 'a.txt'), 'A\n'); // 'a\n' before: same size
+    // The file and the index dated as the index entry, the change time not compared (it cannot be set): as if the
+    // file had changed in the second the index was written. Only the index's own date tells git to look again.
+    sh(repo, 'git config core.trustctime false');
+    const index = sh(lane, 'git rev-parse --path-format=absolute --git-path index').trim();
+    sh(lane, `touch -d @${sec}.${nsec.padStart(9, '0')} a.txt '${index}'`);
+    await new Promise((r) => setTimeout(r, 1100)); // a copy of the index made now is a second younger than the file
+    const plan = await planLand({ repoPath: repo, sessionId: session.id, lane: 'A', mode: 'squash', message: 'm' });
+    expect(plan.files).toEqual([{ path: 'a.txt', status: 'modified' }]);
+  });
+
   it('refuses without a confirmation naming the branch, or with another name, and changes nothing', async () => {
     const { repo, session, folders } = await setup('confirm', ['A']);
     writeFileSync(path.join(folders.A!, 'a.txt'), 'lane\n');

@@ -23,7 +23,7 @@
 // user's own name and email from their git config.
 import { existsSync, lstatSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -295,7 +295,7 @@ async function snapshotLane(repoPath: string, lane: LaneWorktree, message: strin
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'ocr-land-'));
   try {
     const index = path.join(scratch, 'index');
-    await copyFile(ownIndex, index).catch(() => undefined);
+    await copyIndex(ownIndex, index);
     const env = { GIT_INDEX_FILE: index };
     await git(folder, ['add', '--all', '--', '.'], { env });
     const keepOut = [...copied, ...linkDirs.map((d) => d.replace(/[\\/]+$/, ''))];
@@ -308,6 +308,21 @@ async function snapshotLane(repoPath: string, lane: LaneWorktree, message: strin
     return { tip, commit, uncommitted, copied, gitDir };
   } finally {
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A copy of a worktree's index with its modification time: git trusts an entry's cached stat only when the file is
+ * older than the index, so a copy dated now would take a file changed in the second the index was written (with
+ * the same size) for unchanged. No index yet: `add` builds one from nothing.
+ */
+async function copyIndex(from: string, to: string): Promise<void> {
+  try {
+    const { atime, mtime } = await stat(from);
+    await copyFile(from, to);
+    await utimes(to, atime, mtime);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 
