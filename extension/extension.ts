@@ -10,6 +10,7 @@ import { registerRunbookCommands } from './commands/runbook-commands';
 import { registerRunCommands } from './commands/run-commands';
 import { registerSessionCommands } from './commands/session-commands';
 import { registerViewCommands } from './commands/view-commands';
+import { registerLandCommands } from './commands/land-commands';
 import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
 import { registerLanguageModelTools } from './lm-tools/register';
@@ -87,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     vscode.window.registerTreeDataProvider(runbooksViewId, runbooksTree),
     new RunbookDiagnostics(runbooks),
     ...registerViewCommands(ctx),
+    ...registerLandCommands(ctx),
     ...registerRunsView(ctx),
     ...registerWorkersView(ctx),
     ...registerLanguageModelTools(ctx),

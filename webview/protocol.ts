@@ -225,6 +225,13 @@ export const requests = {
   rejectRun: { params: z.object({ run_id: id }), result: z.object({ rejected: z.boolean() }) },
   /** "Run Runbook…" in a lane: the editor asks which runbook and its inputs (the command ocr.runRunbook) */
   runRunbook: { params: z.object({ session_id: id, lane: laneName }), result: empty },
+  /**
+   * "Land Lane…" in a lane: the editor asks how (squash, rebase, pull request), for the message, and to confirm the
+   * branch that changes (the command ocr.landLane); `landed` is false when the person backed out
+   */
+  landLane: { params: z.object({ session_id: id, lane: laneName }), result: z.object({ landed: z.boolean() }) },
+  /** "Reset Lane": the lane starts again from the user's branch (the command ocr.resetLane); `reset` is false when the person backed out */
+  resetLane: { params: z.object({ session_id: id, lane: laneName }), result: z.object({ reset: z.boolean() }) },
 } as const;
 
 export type RequestMethod = keyof typeof requests;

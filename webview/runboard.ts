@@ -178,6 +178,20 @@ export class Runboard {
     await this.client.request('runRunbook', { session_id: session.id, lane });
   }
 
+  /** "Land Lane…": the editor asks how, for the message and to confirm; false when the person backed out. */
+  async landLane(lane: string): Promise<boolean> {
+    const session = this.board.getState().session;
+    if (!session) throw new Error('no session is shown');
+    return (await this.client.request('landLane', { session_id: session.id, lane })).landed;
+  }
+
+  /** "Reset Lane": the lane starts again from the user's branch; false when the person backed out. */
+  async resetLane(lane: string): Promise<boolean> {
+    const session = this.board.getState().session;
+    if (!session) throw new Error('no session is shown');
+    return (await this.client.request('resetLane', { session_id: session.id, lane })).reset;
+  }
+
   /** Shows a run of the lane's history, or the lane's current run again (null). */
   pickRun(lane: string, runId: string | null): void {
     const session = this.board.getState().session;

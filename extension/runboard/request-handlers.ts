@@ -29,6 +29,10 @@ export interface RunboardActions {
   rejectRun(runId: string): Promise<boolean>;
   /** the command ocr.runRunbook, on the lane: it asks which runbook and its inputs, and queues the run */
   runRunbook(sessionId: string, lane: string): Promise<void>;
+  /** the command ocr.landLane, on the lane: it asks how, for the message and to confirm; false when the person backed out */
+  landLane(sessionId: string, lane: string): Promise<boolean>;
+  /** the command ocr.resetLane, on the lane; false when the person backed out */
+  resetLane(sessionId: string, lane: string): Promise<boolean>;
 }
 
 /** What the handlers need of the host: which session it shows. */
@@ -86,5 +90,7 @@ export function requestHandlers(actions: RunboardActions, host: SessionSwitcher)
       await actions.runRunbook(session_id, lane);
       return {};
     },
+    landLane: async ({ session_id, lane }) => ({ landed: await actions.landLane(session_id, lane) }),
+    resetLane: async ({ session_id, lane }) => ({ reset: await actions.resetLane(session_id, lane) }),
   };
 }

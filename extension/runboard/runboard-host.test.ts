@@ -108,6 +108,8 @@ describe('the Runboard host', () => {
           return true;
         },
         runRunbook: async (sessionId, lane) => void asked.push(`runRunbook ${sessionId} ${lane}`),
+        landLane: async (sessionId, lane) => (asked.push(`landLane ${sessionId} ${lane}`), true),
+        resetLane: async (sessionId, lane) => (asked.push(`resetLane ${sessionId} ${lane}`), false),
       },
       log,
       showError: (m) => void warnings.push(m),
@@ -548,6 +550,11 @@ steps:
     expect(asked).toContain(`runRunbook ${session.id} B`);
     const badLane = await request(host, page, 'runRunbook', { session_id: session.id, lane: 'no lane!' });
     expect(badLane).toMatchObject({ ok: false, error: { code: 'invalid_input', message: expect.stringMatching(/lane/) } });
+    // the lane menu's Land Lane… and Reset Lane: the commands on that lane, answered with whether they happened
+    expect(await request(host, page, 'landLane', { session_id: session.id, lane: 'B' })).toMatchObject({ ok: true, result: { landed: true } });
+    expect(await request(host, page, 'resetLane', { session_id: session.id, lane: 'A' })).toMatchObject({ ok: true, result: { reset: false } });
+    expect(asked).toEqual(expect.arrayContaining([`landLane ${session.id} B`, `resetLane ${session.id} A`]));
+    expect(await request(host, page, 'landLane', { session_id: session.id, lane: '../B' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     await finish(run, 'canceled');
   });
 

@@ -118,6 +118,8 @@ export function runboardActions(ctx: CommandContext): RunboardActions {
       return true;
     },
     runRunbook: async (sessionId, lane) => void (await vscode.commands.executeCommand(runRunbookCommand, { session_id: sessionId, lane })),
+    landLane: async (sessionId, lane) => (await vscode.commands.executeCommand<{ outcome: string } | undefined>('ocr.landLane', { sessionId, lane }))?.outcome === 'landed',
+    resetLane: async (sessionId, lane) => (await vscode.commands.executeCommand<{ outcome: string } | undefined>('ocr.resetLane', { sessionId, lane }))?.outcome === 'reset',
   };
 }
 

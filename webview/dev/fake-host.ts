@@ -143,6 +143,8 @@ class FakeHost {
       this.runbook(this.addRun(session_id, lane, 'runbook deploy-web v3', { executor: 'runbook', spec: { name: 'deploy-web', version: 3 } }));
       return {};
     },
+    landLane: () => ({ landed: false }),
+    resetLane: () => ({ reset: false }),
   };
 
   addSession(title: string, intent: string, lanes = ['A', 'B', 'C', 'D']): Session {

@@ -119,7 +119,7 @@ describe('landLane: squash', () => {
     // file had changed in the second the index was written. Only the index's own date tells git to look again.
     sh(repo, 'git config core.trustctime false');
     const index = sh(lane, 'git rev-parse --path-format=absolute --git-path index').trim();
-    sh(lane, `touch -d @${sec}.${nsec.padStart(9, '0')} a.txt '${index}'`);
+    sh(lane, `touch -d @${sec}.${nsec!.padStart(9, '0')} a.txt '${index}'`);
     await new Promise((r) => setTimeout(r, 1100)); // a copy of the index made now is a second younger than the file
     const plan = await planLand({ repoPath: repo, sessionId: session.id, lane: 'A', mode: 'squash', message: 'm' });
     expect(plan.files).toEqual([{ path: 'a.txt', status: 'modified' }]);
