@@ -9,6 +9,7 @@ import { registerApprovalCommands } from './commands/approval-commands';
 import { registerRunbookCommands } from './commands/runbook-commands';
 import { registerRunCommands } from './commands/run-commands';
 import { registerSessionCommands } from './commands/session-commands';
+import { registerCleanupCommands } from './commands/cleanup-commands';
 import { registerViewCommands } from './commands/view-commands';
 import { registerLandCommands } from './commands/land-commands';
 import { registerDiffContent } from './diff/lane-diff';
@@ -79,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     ctx.onDidChangeActiveSession(() => tree.refresh()),
     statusBar,
     ...registerSessionCommands(ctx),
+    ...registerCleanupCommands(ctx),
     ...registerRunCommands(ctx),
     ...registerApprovalCommands(ctx),
     ...registerBackendCommands(ctx),

@@ -3,6 +3,7 @@
 import type { Run, RunStatus, RunStep, Session, ExecutorOption } from '../domain';
 import type { ArtifactInfo, DiffInfo, HostNotification } from './protocol';
 import { runStatuses } from '../domain';
+import type { LanePorts } from '../domain';
 
 export interface BoardState {
   /** false until the first snapshot */
@@ -18,6 +19,8 @@ export interface BoardState {
   executors: readonly ExecutorOption[];
   /** host clock minus page clock, in ms */
   clockOffsetMs: number;
+  /** the port range of each lane that has one, by lane */
+  lanePorts: ReadonlyMap<string, LanePorts>;
 }
 
 const initial: BoardState = {
@@ -30,6 +33,7 @@ const initial: BoardState = {
   artifacts: new Map(),
   executors: [],
   clockOffsetMs: 0,
+  lanePorts: new Map(),
 };
 
 const time = (s: string | null): number => (s === null ? Number.NEGATIVE_INFINITY : Date.parse(s));
@@ -63,6 +67,7 @@ export class BoardStore {
           artifacts: groupByRun(p.artifacts),
           executors: p.executors,
           clockOffsetMs: Date.parse(p.now) - this.clock(),
+          lanePorts: portsByLane(p.session ? (p.ports ?? []).filter((x) => x.session_id === p.session!.id) : []),
         });
       }
       case 'sessions': {
@@ -98,6 +103,10 @@ export class BoardStore {
         if (!s.connected || !s.runs.has(run_id)) return false;
         return this.set({ ...s, steps: new Map(s.steps).set(run_id, [...steps].sort((a, b) => a.idx - b.idx)) });
       }
+      case 'ports': {
+        if (!s.connected || n.params.session_id !== s.session?.id) return false;
+        return this.set({ ...s, lanePorts: portsByLane(n.params.ports) });
+      }
       case 'artifacts': {
         const { run_id, artifacts } = n.params;
         if (!s.connected || !s.runs.has(run_id)) return false;
@@ -114,6 +123,8 @@ export class BoardStore {
     return true;
   }
 }
+
+const portsByLane = (ports: readonly LanePorts[]): Map<string, LanePorts> => new Map(ports.map((p) => [p.lane, p]));
 
 function groupByRun<T extends { run_id: string }>(rows: readonly T[], order?: (a: T, b: T) => number): Map<string, T[]> {
   const byRun = new Map<string, T[]>();

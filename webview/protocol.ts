@@ -36,6 +36,7 @@
  *    wait for `ready` again. The page restores itself (session, picked runs, scroll positions) from its getState.
  */
 import * as z from 'zod';
+import { LanePorts } from '../domain';
 import { ArtifactKind, CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorOption, isContinued, laneName, LaneRunRequest, NewSession, Run, RunStep, Session } from '../domain';
 
 export const protocolVersion = 1;
@@ -151,6 +152,8 @@ export const Snapshot = z.object({
   executors: z.array(ExecutorOption).min(1),
   /** the host's clock when it posted this, to judge leases against (the page's clock may differ) */
   now: timestamp,
+  /** the port range of each lane of `session` that has one (leased when its first run starts) */
+  ports: z.array(LanePorts).optional(),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 
@@ -178,6 +181,8 @@ export const hostNotifications = {
   artifacts: z.object({ run_id: id, artifacts: z.array(ArtifactInfo) }),
   log: LogBatch,
   logEnd: z.object({ run_id: id }),
+  /** the port ranges of the shown session's lanes, whenever they change (a lane's first run leased one; archived: none) */
+  ports: z.object({ session_id: id, ports: z.array(LanePorts) }),
 } as const;
 
 const empty = z.object({});

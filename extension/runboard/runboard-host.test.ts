@@ -629,6 +629,34 @@ steps:
     await until('the retry queued', () => page.runSeen(retried).some((r) => r.status === 'queued' && r.retry_of === queued.id));
   });
 
+  it('posts the lanes\' ports with the snapshot, then each change: a lane leasing its range, the session archived', async () => {
+    const session = await newSession('ports');
+    await queue(session.id, 'A', 'npm run dev');
+    const a = await claim(session.id);
+    const leased = await store.leaseLanePorts(leaseOf(a));
+    const { host, page } = open(session.id);
+    ready(host, null);
+    /** the ports as the page holds them: the last snapshot's, then each notification's */
+    const shown = () =>
+      page.messages.reduce<unknown[] | undefined>((last, m) => {
+        if (m.kind !== 'notify') return last;
+        if (m.method === 'snapshot') return m.params.ports ?? [];
+        if (m.method === 'ports' && m.params.session_id === session.id) return m.params.ports;
+        return last;
+      }, undefined);
+    await snapshotAt(page, 0);
+    // in the snapshot, or right after it once the model has heard of the lease
+    await until('lane A\'s ports shown', () => JSON.stringify(shown()) === JSON.stringify([leased]));
+    await queue(session.id, 'B', 'npm run dev');
+    const b = await claim(session.id);
+    const second = await store.leaseLanePorts(leaseOf(b));
+    await until('lane B\'s ports posted', () => page.notifications('ports').some((n) => n.ports.length === 2));
+    expect(shown()).toEqual([leased, second]);
+    await store.archiveSession(session.id);
+    await until('the ports freed', () => shown()?.length === 0);
+    for (const run of [a, b]) await finish(run, 'canceled');
+  });
+
   it('sends a fresh snapshot when the store is switched', async () => {
     const session = await newSession('switched store');
     const { host, page } = open(session.id);

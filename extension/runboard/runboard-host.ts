@@ -41,7 +41,7 @@ export interface RunboardDeps {
   /** for what the model does not keep: diff summaries and logs */
   store(): Promise<Store>;
   /** the sessions and runs the Sessions tree shows too, and the shown session pinned */
-  model: Pick<SessionsModel, 'refresh' | 'allSessions' | 'runs' | 'pin' | 'loaded' | 'onDidChange' | 'onDidChangeStore'>;
+  model: Pick<SessionsModel, 'refresh' | 'allSessions' | 'runs' | 'sessionPorts' | 'pin' | 'loaded' | 'onDidChange' | 'onDidChangeStore'>;
   setActiveSession(id: string): Promise<void>;
   /** the session the palette's commands work on changed ("New Session", "Make Session Active") */
   onDidChangeActiveSession: Event<string | undefined>;
@@ -82,6 +82,8 @@ interface Posted {
   steps: Map<string, { json: string; final: boolean }>;
   /** counts snapshots: steps read before the latest one may be older than what it carried */
   generation: number;
+  /** the shown session's lane ports as posted, as JSON */
+  ports: string;
 }
 
 export class RunboardHost implements Disposable {
@@ -90,7 +92,7 @@ export class RunboardHost implements Disposable {
   private target: string | undefined;
   /** counts the page's `ready`s: an answer to a request of an earlier load would meet another request with its id */
   private pageLoads = 0;
-  private readonly posted: Posted = { sessions: undefined, session: '', runs: new Map(), steps: new Map(), generation: 0 };
+  private readonly posted: Posted = { sessions: undefined, session: '', runs: new Map(), steps: new Map(), generation: 0, ports: '[]' };
   /** the shown (or loading) session, kept watched by the model */
   private pinned: { sessionId: string; pin: Disposable } | undefined;
   private readonly diffs = new DiffInfos();
@@ -281,7 +283,7 @@ export class RunboardHost implements Disposable {
     if (this.current !== loading) return undefined;
     const sessions = model.allSessions;
     const session = (chosen && sessions.find((s) => s.id === chosen.id)) ?? chosen ?? null;
-    return { sessions: [...sessions], session, runs, diffs, steps, artifacts, executors: this.deps.executors(), now: new Date().toISOString() };
+    return { sessions: [...sessions], session, runs, diffs, steps, artifacts, executors: this.deps.executors(), now: new Date().toISOString(), ports: session ? [...model.sessionPorts(session.id)] : [] };
   }
 
   private choose(sessions: readonly Session[], named: string | null | undefined): Session | undefined {
@@ -294,6 +296,7 @@ export class RunboardHost implements Disposable {
     this.posted.sessions = this.deps.model.allSessions;
     this.posted.session = JSON.stringify(snapshot.session);
     this.posted.runs = new Map(snapshot.runs.map((r) => [r.id, r]));
+    this.posted.ports = JSON.stringify(snapshot.ports ?? []);
     this.posted.generation++;
     const steps = new Map<string, RunStep[]>();
     for (const step of snapshot.steps) steps.set(step.run_id, [...(steps.get(step.run_id) ?? []), step]);
@@ -318,6 +321,7 @@ export class RunboardHost implements Disposable {
     if (state.sessionId === null) return;
     this.sendSessionRow(state.sessionId);
     this.sendRuns(state.sessionId);
+    this.sendPorts(state.sessionId);
     this.sendSteps(state.sessionId);
   }
 
@@ -334,6 +338,15 @@ export class RunboardHost implements Disposable {
     if (!session || json === this.posted.session) return;
     this.posted.session = json;
     void this.post(hostNotification('session', { session }));
+  }
+
+  /** The shown session's lane ports, when they changed: a lane leased its range, or the session was archived. */
+  private sendPorts(sessionId: string): void {
+    const ports = this.deps.model.sessionPorts(sessionId);
+    const json = JSON.stringify(ports);
+    if (json === this.posted.ports) return;
+    this.posted.ports = json;
+    void this.post(hostNotification('ports', { session_id: sessionId, ports: [...ports] }));
   }
 
   /** The runs newer than the page has, and the diff of each that has just finished. */

@@ -4,7 +4,7 @@
 // heartbeats it re-reads the session's running runs now and then: a heartbeat renews a lease without changing
 // updated_at, so no watch reports it. The tree, the status bar, notifications and the Runboard read it; it needs no
 // VS Code at run time, so it is tested like the store.
-import { isFinal, type Run, type Session } from '../../domain';
+import { isFinal, type LanePorts, type Run, type Session } from '../../domain';
 import { OcrError } from '../../worker/store/errors';
 import type { Disposable as StoreDisposable, Store } from '../../worker/store/store';
 import type { Log } from '../log';
@@ -105,6 +105,8 @@ export class SessionsModel implements Disposable {
   private everySession: Session[] = [];
   private activeSessions: Session[] = [];
   private readonly runsBySession = new Map<string, Run[]>();
+  /** the port ranges of the lanes of each watched session */
+  private readonly portsBySession = new Map<string, LanePorts[]>();
   private readonly watched = new Map<string, Watched>();
   private readonly pins = new Map<string, Set<PinOptions>>();
   /** who waits for a watched session's first runs */
@@ -184,6 +186,16 @@ export class SessionsModel implements Disposable {
   runs(sessionId: string, lane?: string): readonly Run[] {
     const runs = this.runsBySession.get(sessionId) ?? [];
     return lane === undefined ? runs : runs.filter((r) => r.lane === lane);
+  }
+
+  /** The port ranges of a watched session's lanes that have one, by lane. */
+  sessionPorts(sessionId: string): readonly LanePorts[] {
+    return this.portsBySession.get(sessionId) ?? [];
+  }
+
+  /** The port range of a watched session's lane (leased when its first run starts), if it has one. */
+  lanePorts(sessionId: string, lane: string): LanePorts | undefined {
+    return this.portsBySession.get(sessionId)?.find((p) => p.lane === lane);
   }
 
   run(id: string): Run | undefined {
@@ -278,7 +290,7 @@ export class SessionsModel implements Disposable {
   }
 
   private watch(store: Store, sessionId: string): void {
-    const watch = store.watchSession(sessionId, (snapshot) => this.applySnapshot(sessionId, snapshot.runs), {
+    const watch = store.watchSession(sessionId, (snapshot) => this.applySnapshot(sessionId, snapshot.runs, snapshot.ports), {
       onError: (e) => {
         this.log.warn(`watching session ${sessionId}: ${(e as Error).message}`);
         if (!this.runsBySession.has(sessionId)) this.settle(sessionId, e);
@@ -294,12 +306,14 @@ export class SessionsModel implements Disposable {
     if (watched?.heartbeats) clearInterval(watched.heartbeats);
     this.watched.delete(sessionId);
     this.runsBySession.delete(sessionId);
+    this.portsBySession.delete(sessionId);
     this.settle(sessionId, reason);
   }
 
-  private applySnapshot(sessionId: string, runs: Run[]): void {
+  private applySnapshot(sessionId: string, runs: Run[], ports: LanePorts[]): void {
     const before = this.runsBySession.get(sessionId);
     this.runsBySession.set(sessionId, runs);
+    this.portsBySession.set(sessionId, ports);
     if (before) this.reportFinished(before, runs);
     this.reportWaiting(before ?? [], runs);
     this.settle(sessionId);
@@ -410,6 +424,7 @@ export class SessionsModel implements Disposable {
     this.storeSubscription = undefined;
     this.store = undefined;
     this.runsBySession.clear();
+    this.portsBySession.clear();
     this.everySession = [];
     this.activeSessions = [];
   }

@@ -1,8 +1,14 @@
 // The Sessions view: session → lane → runs (newest first), live from the sessions model. A coding agent's run says
-// what it is doing while it runs, what it cost once it ended, and is marked when it needs the person's input.
+// what it is doing while it runs, what it cost once it ended, and is marked when it needs the person's input. A lane
+// says which ports its runs have and what its worktree takes on disk. Archived sessions sit in a group of their own at
+// the end, where Clean Up Session removes their worktrees.
 import * as vscode from 'vscode';
-import { isFinal, oneLine, plainOneLine, type Run, type Session, shortId } from '../../domain';
+import { isFinal, type LanePorts, oneLine, plainOneLine, portRangeText, type Run, type Session, shortId, timeAgo } from '../../domain';
+import { defaultWorktreeRoot } from '../../worker/engine/worktree';
+import { describeDiskUsage } from '../../worker/lanes/disk-usage';
+import { readSettings } from '../settings';
 import { agentRunLabel } from './agent-labels';
+import { type LaneSize, LaneSizes } from './lane-sizes';
 import { describeRun, runIcon, runTooltip } from './run-labels';
 import type { SessionsModel } from './sessions-model';
 
@@ -23,6 +29,11 @@ export class RunNode {
   readonly kind = 'run';
   constructor(readonly run: Run) {}
 }
+/** The archived sessions, collapsed at the end of the tree. */
+export class ArchivedNode {
+  readonly kind = 'archived';
+  constructor(readonly sessions: readonly Session[]) {}
+}
 export class MessageNode {
   readonly kind = 'message';
   constructor(
@@ -30,18 +41,27 @@ export class MessageNode {
     readonly detail?: string,
   ) {}
 }
-export type SessionsTreeNode = SessionNode | LaneNode | RunNode | MessageNode;
+export type SessionsTreeNode = SessionNode | LaneNode | RunNode | ArchivedNode | MessageNode;
+
+/** The worktree root of the editor's worker: where the lanes it runs have their folders. */
+export const editorWorktreeRoot = (): string => readSettings().settings['worktrees.root'] || defaultWorktreeRoot();
 
 export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTreeNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<SessionsTreeNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
+  private readonly sizes: LaneSizes;
 
   constructor(
     private readonly model: SessionsModel,
     private readonly activeSession: () => string | undefined,
+    options: { worktreeRoot?: () => string } = {},
   ) {
-    this.subscription = model.onDidChange(() => this.changed.fire(undefined));
+    this.sizes = new LaneSizes({ root: options.worktreeRoot ?? editorWorktreeRoot, onDidMeasure: () => this.changed.fire(undefined) });
+    this.subscriptions = [
+      model.onDidChange(() => this.changed.fire(undefined)),
+      model.onDidFinishRun(({ run }) => this.sizes.runEnded(run.session_id, run.lane)),
+    ];
   }
 
   refresh(): void {
@@ -55,14 +75,37 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       } catch (e) {
         return [new MessageNode(`Cannot reach the database`, (e as Error).message)];
       }
-      return this.model.sessions.map((s) => new SessionNode(s));
+      const archived = this.model.allSessions.filter((s) => s.status === 'archived');
+      return [...this.model.sessions.map((s) => new SessionNode(s)), ...(archived.length > 0 ? [new ArchivedNode(archived)] : [])];
     }
-    if (node instanceof SessionNode) return node.session.lanes.map((lane) => new LaneNode(node.session, lane));
+    if (node instanceof ArchivedNode) return node.sessions.map((s) => new SessionNode(s));
+    if (node instanceof SessionNode) return node.session.status === 'archived' ? [] : node.session.lanes.map((lane) => new LaneNode(node.session, lane));
     if (node instanceof LaneNode) return this.model.runs(node.session.id, node.lane).map((r) => new RunNode(r));
     return [];
   }
 
   getTreeItem(node: SessionsTreeNode): vscode.TreeItem {
+    if (node instanceof ArchivedNode) {
+      const item = new vscode.TreeItem('Archived', vscode.TreeItemCollapsibleState.Collapsed);
+      item.id = 'archived';
+      item.description = `${node.sessions.length} session${node.sessions.length === 1 ? '' : 's'}`;
+      item.tooltip = 'Archived sessions: Clean Up Session removes their lane worktrees (and branches) from this machine';
+      item.iconPath = new vscode.ThemeIcon('archive');
+      item.contextValue = 'archived';
+      return item;
+    }
+    if (node instanceof SessionNode && node.session.status === 'archived') {
+      const s = node.session;
+      const item = new vscode.TreeItem(s.title, vscode.TreeItemCollapsibleState.None);
+      item.id = `session:${s.id}`;
+      item.description = `archived ${timeAgo(s.archived_at)}`.trim();
+      item.iconPath = new vscode.ThemeIcon('archive');
+      item.tooltip = new vscode.MarkdownString(
+        `**${escape(s.title)}** · archived ${timeAgo(s.archived_at)}\n\n${s.repo_path ? `Repository: \`${s.repo_path}\`` : 'No repository'} · lanes ${s.lanes.join(', ')}\n\nClean Up Session removes its lane worktrees from this machine.`,
+      );
+      item.contextValue = 'session.archived';
+      return item;
+    }
     if (node instanceof SessionNode) {
       const s = node.session;
       const active = s.id === this.activeSession();
@@ -86,7 +129,10 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       const runs = this.model.runs(node.session.id, node.lane);
       const item = new vscode.TreeItem(`Lane ${node.lane}`, runs.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
       item.id = `lane:${node.session.id}:${node.lane}`;
-      item.description = laneState(runs);
+      const ports = this.model.lanePorts(node.session.id, node.lane);
+      const size = this.sizes.get(node.session.id, node.lane);
+      item.description = laneDescription(runs, ports, size);
+      item.tooltip = laneTooltip(node.lane, runs, ports, size);
       const current = runs.find((r) => r.status === 'running' || r.status === 'waiting');
       item.iconPath = current ? runIcon(current) : new vscode.ThemeIcon('debug-breakpoint-unverified');
       item.contextValue = 'lane';
@@ -114,7 +160,8 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const s of this.subscriptions) s.dispose();
+    this.sizes.dispose();
     this.changed.dispose();
   }
 }
@@ -132,6 +179,23 @@ export function laneState(runs: readonly Run[]): string {
   ].filter(Boolean);
   if (parts.length === 0) return last ? `idle · last ${last.agent?.needsInput ? 'needs input' : last.status}` : 'idle';
   return parts.join(' · ');
+}
+
+/** "idle · last succeeded · ports 20000–20009 · 412 MB": what the lane does, its ports, its worktree's own size. */
+export function laneDescription(runs: readonly Run[], ports: LanePorts | undefined, size: LaneSize | undefined): string {
+  return [laneState(runs), ports ? portRangeText(ports) : '', size && size.usage.entries > 0 ? describeDiskUsage(size.usage).text : ''].filter(Boolean).join(' · ');
+}
+
+function laneTooltip(lane: string, runs: readonly Run[], ports: LanePorts | undefined, size: LaneSize | undefined): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(`**Lane ${escape(lane)}** · ${escape(laneState(runs))}`);
+  if (ports) {
+    const last = ports.port_base + ports.port_count - 1;
+    md.appendMarkdown(`\n\nPorts ${ports.port_base}–${last}: its runs get \`OCR_PORT=${ports.port_base}\` and \`OCR_PORT_COUNT=${ports.port_count}\`, no other lane of this database has them; freed when the session is archived.`);
+  }
+  if (size && size.usage.entries > 0) {
+    md.appendMarkdown(`\n\nWorktree: ${escape(describeDiskUsage(size.usage).detail)} (measured ${timeAgo(new Date(size.measuredAt).toISOString())})\n\n\`${size.folder}\``);
+  }
+  return md;
 }
 
 const escape = (text: string): string => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');

@@ -3,6 +3,7 @@
 import { useMemo, useRef } from 'react';
 import { useBoard, useViewState } from '../hooks';
 import { laneView, shownRun } from '../lane';
+import { portRangeText } from '../../domain';
 import { costSumText, type Session, sumCost } from '../../domain';
 import { AgentLog } from './agent-log';
 import { LaneInput } from './lane-input';
@@ -24,6 +25,7 @@ export function Lane({ session, name }: { session: Session; name: string }) {
   const ref = useRef<HTMLElement>(null);
   const running = lane.current?.status === 'running';
   const cost = useMemo(() => sumCost([...(lane.current ? [lane.current] : []), ...lane.history]), [lane]);
+  const ports = board.lanePorts.get(name);
 
   return (
     <section
@@ -45,6 +47,11 @@ export function Lane({ session, name }: { session: Session; name: string }) {
       <header className="lane-header">
         <h2>Lane {name}</h2>
         {running && <span className="lane-state running">running</span>}
+        {ports && (
+          <span className="lane-ports" title={`Its runs get OCR_PORT=${ports.port_base} and OCR_PORT_COUNT=${ports.port_count}; no other lane of this database has these ports`}>
+            {portRangeText(ports)}
+          </span>
+        )}
         {cost && (
           <span className="lane-cost" title={costSumText(cost).title}>
             {costSumText(cost).text}

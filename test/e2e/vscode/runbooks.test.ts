@@ -282,7 +282,8 @@ describe('runbooks in the editor', function () {
       const { sessionRow, laneRow, runRow } = rows;
       assert.equal(runRow.contextValue, 'run.waiting', 'the Approve and Reject actions show on it');
       assert.equal(runRow.icon, 'debug-pause');
-      assert.equal(laneRow.description, `waiting for approval ${shortId(runId)}`);
+      // then the lane's ports (and the size of its worktree, once measured)
+      assert.match(laneRow.description, new RegExp(`^waiting for approval ${shortId(runId)}( · ports \\d+–\\d+)?( · [\\d.]+ [KMGT]?B)?$`));
       assert.match(sessionRow.description, /\b1 waiting\b/);
 
       // what the notification's Approve calls
