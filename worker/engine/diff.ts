@@ -1,12 +1,11 @@
 // A lane's change against the session's base: committed, staged, unstaged and untracked alike, as one patch that
 // `git apply` accepts. A throwaway index collects the tree, so the worktree's own index (what an agent staged) and
 // the user's are never touched.
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { type DiffFile, type DiffSummary } from '../../domain';
-import { checkArgument, git, gitBuffer } from './git';
+import { checkArgument, copyIndex, git, gitBuffer } from './git';
 
 export interface LaneDiff {
   /** the patch as stored: text, or base64 (see summary.encoding) */
@@ -31,7 +30,7 @@ export async function captureDiff(worktree: string, base: string, options: DiffO
     const index = path.join(scratch, 'index');
     // Starting from the worktree's index keeps git's file stat cache, so unchanged files are not hashed again.
     const ownIndex = (await git(worktree, ['rev-parse', '--path-format=absolute', '--git-path', 'index'])).trim();
-    if (existsSync(ownIndex)) await copyFile(ownIndex, index);
+    await copyIndex(ownIndex, index);
     const env = { GIT_INDEX_FILE: index };
     await git(worktree, ['add', '--all', '--', '.'], { env });
     // Copied-in files were never in the base (they are copied only where the checkout has none), so taking them out

@@ -67,6 +67,23 @@ describe('git calls', () => {
     expect(m.made()).toEqual([]);
   });
 
+  it('a lane diff sees a change made in the second its worktree index was written, with the same size (git racy-clean entries)', async () => {
+    const repo = path.join(dir.path, 'racy-diff');
+    mkdirSync(repo);
+    const base = makeRepo(repo, { 'a.txt': 'a\n' });
+    const lane = await prepareLaneWorkspace({ root: path.join(dir.path, 'racy-diff-worktrees'), session: { id: randomUUID(), base_ref: base, repo_url: null }, lane: 'A', repoPath: repo });
+    const [, sec, nsec] = /mtime: (\d+):(\d+)/.exec(sh(lane.folder, 'git ls-files --debug a.txt'))!;
+    writeFileSync(path.join(lane.folder, 'a.txt'), 'A\n'); // the same size
+    // the file and the index dated as the index entry (the change time not compared: it cannot be set), as if the file
+    // had changed in the second the index was written; only the index's own date tells git to look again
+    sh(repo, 'git config core.trustctime false');
+    const index = sh(lane.folder, 'git rev-parse --path-format=absolute --git-path index').trim();
+    sh(lane.folder, `touch -d @${sec}.${nsec!.padStart(9, '0')} a.txt '${index}'`);
+    await new Promise((r) => setTimeout(r, 1100)); // a copy of the index dated now would be a second younger than the file
+    const diff = await captureDiff(lane.folder, base, { exclude: lane.git!.copied });
+    expect(diff.summary.entries).toEqual([expect.objectContaining({ path: 'a.txt', status: 'modified', insertions: 1, deletions: 1 })]);
+  });
+
   it("keep the user's own filters (system, global) working while the repository's are switched off", async () => {
     const repo = path.join(dir.path, 'user-filter');
     mkdirSync(repo);

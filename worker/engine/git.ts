@@ -50,6 +50,7 @@
 // starts with "-" is refused before git runs) and follow --end-of-options where the command takes it; paths follow --.
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { copyFile, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { OcrError } from '../store/errors';
@@ -302,4 +303,20 @@ export async function repositoryGitDirs(repoPath: string): Promise<RepositoryGit
   gitDirsCache.set(key, asked);
   asked.catch(() => gitDirsCache.get(key) === asked && gitDirsCache.delete(key));
   return asked;
+}
+
+/**
+ * Copies a worktree's index to a throwaway one (GIT_INDEX_FILE) with its times. git trusts an index entry's cached stat
+ * only for files changed before the index was written; a copy dated now would make an edit of the same second that
+ * kept the file's size look unchanged, and `git add` would miss it. Nothing to copy (no index yet) is fine: `add` then
+ * builds one from nothing.
+ */
+export async function copyIndex(from: string, to: string): Promise<void> {
+  try {
+    const { atime, mtime } = await stat(from);
+    await copyFile(from, to);
+    await utimes(to, atime, mtime);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
 }

@@ -11,11 +11,11 @@
 // Then `git merge-tree --write-tree` (git 2.38 or newer) merges every pair of lanes, and each lane with the user's
 // branch, in memory: it writes the merged tree's objects and names the files that conflict. An older git has no
 // --write-tree; it is refused up front with a line that says which version is needed.
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { checkArgument, git, gitMaybe } from '../engine/git';
+import { checkArgument, copyIndex, git, gitMaybe } from '../engine/git';
 import { laneBranch, listWorktrees } from '../engine/worktree';
 import { OcrError, parseInput } from '../store/errors';
 
@@ -150,7 +150,7 @@ async function laneState(repoPath: string, w: LaneWorktree): Promise<LaneState> 
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'ocr-conflicts-'));
   try {
     const index = path.join(scratch, 'index');
-    await copyFile(ownIndex, index).catch(() => undefined); // no index yet: add builds one from nothing
+    await copyIndex(ownIndex, index);
     const env = { GIT_INDEX_FILE: index };
     await git(folder, ['add', '--all', '--', '.'], { env });
     const copied = await copiedFiles(path.dirname(ownIndex));

@@ -23,12 +23,12 @@
 // user's own name and email from their git config.
 import { existsSync, lstatSync } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { laneName, oneLine, type Run, type Session, shortId } from '../../domain';
-import { checkArgument, git, GitError, gitMaybe, repositoryGitDirs } from '../engine/git';
+import { checkArgument, copyIndex, git, GitError, gitMaybe, repositoryGitDirs } from '../engine/git';
 import { laneBranch, sessionShortId } from '../engine/worktree';
 import { OcrError, type OcrErrorCode, parseInput } from '../store/errors';
 import type { Store } from '../store/store';
@@ -316,15 +316,6 @@ async function snapshotLane(repoPath: string, lane: LaneWorktree, message: strin
  * older than the index, so a copy dated now would take a file changed in the second the index was written (with
  * the same size) for unchanged. No index yet: `add` builds one from nothing.
  */
-async function copyIndex(from: string, to: string): Promise<void> {
-  try {
-    const { atime, mtime } = await stat(from);
-    await copyFile(from, to);
-    await utimes(to, atime, mtime);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
 
 async function commitTree(cwd: string, tree: string, parents: string[], message: string, env: NodeJS.ProcessEnv): Promise<string> {
   const args = ['commit-tree', '--no-gpg-sign', ...parents.flatMap((p) => ['-p', p]), '-F', '-', tree];
