@@ -157,7 +157,8 @@ async function prepareWorktree(laneRoot: string, repoPath: string, options: Prep
   const recordDir = gitDir;
   return {
     folder,
-    git: { repoPath, branch, baseRef: options.session.base_ref ?? lane.baseRef, copied: lane.copied },
+    // the lane's own record first: Reset Lane moves its base to the branch it was reset to
+    git: { repoPath, branch, baseRef: lane.baseRef || options.session.base_ref || '', copied: lane.copied },
     created,
     needsSetup: Boolean(options.hasSetupCommand) && !lane.setupDone,
     markSetupDone: () => writeRecord(recordDir, { ...lane, setupDone: true }),

@@ -323,6 +323,8 @@ describe('resetLane', () => {
     // the worker uses the same worktree again, setup done
     const again = await prepareLaneWorkspace({ root: path.dirname(path.dirname(lane)), session, lane: 'A', repoPath: repo, hasSetupCommand: true });
     expect(again).toMatchObject({ folder: lane, created: false, needsSetup: false });
+    // and takes the lane's next diff against where it was reset to, not against where the session started
+    expect(again.git?.baseRef).toBe(rev(repo, 'main'));
   });
 
   it('with force, discards what was not landed', async () => {
