@@ -4,7 +4,7 @@
 // extension and the Runboard alike.
 import { z } from 'zod';
 import type { DiffSummary } from './artifact';
-import { ExecutorChoice, type Run, type RunStatus } from './run';
+import { ExecutorChoice, type Run, RunStatus } from './run';
 import { atMostCharacters, laneName, storable } from './session';
 import { plainLine } from './text';
 
@@ -68,14 +68,9 @@ export function executorLabel(run: Pick<Run, 'executor' | 'spec'>): string {
   return typeof run.spec.profile === 'string' ? run.spec.profile : 'agent';
 }
 
-/** Test counts read off a runner's summary line(s). */
-export interface CheckCounts {
-  passed: number;
-  failed: number;
-  skipped: number;
-  /** the summary line as printed, without colours */
-  line: string;
-}
+/** Test counts read off a runner's summary line(s); `line` is the summary as printed, without colours. */
+export const CheckCounts = z.object({ passed: z.number().int(), failed: z.number().int(), skipped: z.number().int(), line: z.string() });
+export type CheckCounts = z.infer<typeof CheckCounts>;
 
 type Counts = Omit<CheckCounts, 'line'>;
 const count = (text: string | undefined): number => (text ? Number.parseInt(text, 10) : 0);
@@ -148,42 +143,46 @@ export function parseCheckSummary(lines: Iterable<string>): CheckCounts | undefi
   return found;
 }
 
-export type CheckState = 'none' | 'waiting' | 'running' | 'passed' | 'failed' | 'canceled';
+export const CheckState = z.enum(['none', 'waiting', 'running', 'passed', 'failed', 'canceled']);
+export type CheckState = z.infer<typeof CheckState>;
 
-export interface AttemptChecks {
-  state: CheckState;
+export const AttemptChecks = z.object({
+  state: CheckState,
   /** the verify run, when the group has one in this lane */
-  runId?: string;
-  exitCode?: number | null;
-  counts?: CheckCounts;
-}
+  runId: z.string().uuid().optional(),
+  exitCode: z.number().int().nullable().optional(),
+  counts: CheckCounts.optional(),
+});
+export type AttemptChecks = z.infer<typeof AttemptChecks>;
 
 /** One row of the Compare view and of `ocr compare`. */
-export interface AttemptRow {
-  lane: string;
-  runId: string;
-  intent: string;
-  executor: string;
-  status: RunStatus;
+export const AttemptRow = z.object({
+  lane: z.string(),
+  runId: z.string().uuid(),
+  intent: z.string(),
+  executor: z.string(),
+  status: RunStatus,
   /** from start to end, or to now while it runs; absent before it starts */
-  durationMs?: number;
-  exitCode: number | null;
+  durationMs: z.number().min(0).optional(),
+  exitCode: z.number().int().nullable(),
   /** the lane's diff after the attempt, against the lane's base; absent until the attempt has stored one */
-  diff?: Pick<DiffSummary, 'files' | 'insertions' | 'deletions' | 'binaryFiles'>;
-  checks: AttemptChecks;
-  tokens?: { input: number; output: number };
-  costUsd?: number;
-}
+  diff: z.object({ files: z.number().int(), insertions: z.number().int(), deletions: z.number().int(), binaryFiles: z.number().int() }).optional(),
+  checks: AttemptChecks,
+  tokens: z.object({ input: z.number(), output: z.number() }).optional(),
+  costUsd: z.number().optional(),
+});
+export type AttemptRow = z.infer<typeof AttemptRow>;
 
-export interface Comparison {
-  groupId: string;
-  sessionId: string;
+export const Comparison = z.object({
+  groupId: z.string().uuid(),
+  sessionId: z.string(),
   /** the intent the attempts share (the first attempt's, when they differ) */
-  intent: string;
+  intent: z.string(),
   /** every attempt and its verify run have ended */
-  done: boolean;
-  attempts: AttemptRow[];
-}
+  done: z.boolean(),
+  attempts: z.array(AttemptRow),
+});
+export type Comparison = z.infer<typeof Comparison>;
 
 function checksOf(verify: Run | undefined, logLines: readonly string[] | undefined): AttemptChecks {
   if (!verify) return { state: 'none' };

@@ -13,3 +13,4 @@ export * from './text';
 export * from './worker';
 export * from './runbook';
 export * from './compare';
+export * from './conflict';

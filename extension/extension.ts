@@ -12,6 +12,7 @@ import { registerSessionCommands } from './commands/session-commands';
 import { registerCleanupCommands } from './commands/cleanup-commands';
 import { registerViewCommands } from './commands/view-commands';
 import { registerLandCommands } from './commands/land-commands';
+import { ComparisonArg, registerCompareCommands, revealComparisonCommand } from './commands/compare-commands';
 import { registerDiffContent } from './diff/lane-diff';
 import { createLog } from './log';
 import { registerLanguageModelTools } from './lm-tools/register';
@@ -60,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
   const model = new SessionsModel(backend, log);
   const worker = new EditorWorker(backend, log, version);
   const ctx = new CommandContext(context, backend, model, worker, log);
-  const tree = new SessionsTreeProvider(model, () => ctx.activeSessionId);
+  const tree = new SessionsTreeProvider(model, () => ctx.activeSessionId, { radar: ctx.radar });
   const statusBar = createStatusBarItem(worker);
   const runbooks = new RunbookIndex(log);
   const runbooksTree = new RunbooksTreeProvider(runbooks);
@@ -91,12 +92,17 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     new RunbookDiagnostics(runbooks),
     ...registerViewCommands(ctx),
     ...registerLandCommands(ctx),
+    ...registerCompareCommands(ctx),
     ...registerRunsView(ctx),
     ...registerWorkersView(ctx),
     ...registerLanguageModelTools(ctx),
     ...walkthrough.disposables,
     // From the palette on the active session; from the tree (or a script) on the session it names.
     vscode.commands.registerCommand(openRunboardCommand, (arg?: unknown) => void RunboardPanel.createOrShow(ctx, sessionIdOf(arg) ?? ctx.activeSessionId)),
+    vscode.commands.registerCommand(revealComparisonCommand, (arg?: unknown) => {
+      const target = ComparisonArg.parse(arg);
+      RunboardPanel.showComparison(ctx, target.sessionId, target.groupId);
+    }),
     vscode.window.registerWebviewPanelSerializer(runboardViewType, {
       async deserializeWebviewPanel(panel) {
         RunboardPanel.revive(panel, ctx);

@@ -1,6 +1,6 @@
 // What the page knows about the shown session: the snapshot the host sent last, with its deltas applied. A delta for
 // another session, or an older version of a run than the one held, is ignored: the board never goes back in time.
-import type { Run, RunStatus, RunStep, Session, ExecutorOption } from '../domain';
+import type { Run, RunStatus, RunStep, Session, SessionConflicts, ExecutorOption } from '../domain';
 import type { ArtifactInfo, DiffInfo, HostNotification } from './protocol';
 import { runStatuses } from '../domain';
 import type { LanePorts } from '../domain';
@@ -21,6 +21,8 @@ export interface BoardState {
   clockOffsetMs: number;
   /** the port range of each lane that has one, by lane */
   lanePorts: ReadonlyMap<string, LanePorts>;
+  /** the conflict radar's last look at the shown session's lanes; null until it has looked */
+  conflicts: SessionConflicts | null;
 }
 
 const initial: BoardState = {
@@ -34,6 +36,7 @@ const initial: BoardState = {
   executors: [],
   clockOffsetMs: 0,
   lanePorts: new Map(),
+  conflicts: null,
 };
 
 const time = (s: string | null): number => (s === null ? Number.NEGATIVE_INFINITY : Date.parse(s));
@@ -68,6 +71,7 @@ export class BoardStore {
           executors: p.executors,
           clockOffsetMs: Date.parse(p.now) - this.clock(),
           lanePorts: portsByLane(p.session ? (p.ports ?? []).filter((x) => x.session_id === p.session!.id) : []),
+          conflicts: null,
         });
       }
       case 'sessions': {
@@ -102,6 +106,10 @@ export class BoardStore {
         const { run_id, steps } = n.params;
         if (!s.connected || !s.runs.has(run_id)) return false;
         return this.set({ ...s, steps: new Map(s.steps).set(run_id, [...steps].sort((a, b) => a.idx - b.idx)) });
+      }
+      case 'conflicts': {
+        if (!s.connected || n.params.session_id !== s.session?.id) return false;
+        return this.set({ ...s, conflicts: n.params });
       }
       case 'ports': {
         if (!s.connected || n.params.session_id !== s.session?.id) return false;

@@ -37,7 +37,7 @@
  */
 import * as z from 'zod';
 import { LanePorts } from '../domain';
-import { ArtifactKind, CancelOutcome, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorOption, isContinued, laneName, LaneRunRequest, NewSession, Run, RunStep, Session } from '../domain';
+import { ArtifactKind, CancelOutcome, Comparison, DiffFile, DiffSummary, type EventLevel, type EventStream, ExecutorOption, isContinued, laneName, LaneRunRequest, NewSession, Run, RunStep, Session, SessionConflicts } from '../domain';
 
 export const protocolVersion = 1;
 
@@ -183,6 +183,10 @@ export const hostNotifications = {
   logEnd: z.object({ run_id: id }),
   /** the port ranges of the shown session's lanes, whenever they change (a lane's first run leased one; archived: none) */
   ports: z.object({ session_id: id, ports: z.array(LanePorts) }),
+  /** the conflict radar's last look at the shown session: lane pairs (and lanes with the user's branch) that conflict */
+  conflicts: SessionConflicts,
+  /** show this comparison group of the shown session in the Compare view (it was just queued from the palette) */
+  showCompare: z.object({ session_id: id, group_id: id }),
 } as const;
 
 const empty = z.object({});
@@ -237,6 +241,12 @@ export const requests = {
   landLane: { params: z.object({ session_id: id, lane: laneName }), result: z.object({ landed: z.boolean() }) },
   /** "Reset Lane": the lane starts again from the user's branch (the command ocr.resetLane); `reset` is false when the person backed out */
   resetLane: { params: z.object({ session_id: id, lane: laneName }), result: z.object({ reset: z.boolean() }) },
+  /** the Compare table of a comparison group, as `ocr compare` shows it */
+  compare: { params: z.object({ group_id: id }), result: Comparison },
+  /** "Compare in Lanes…": the editor asks for the intent, the lanes and how each runs; null when the person backed out */
+  compareInLanes: { params: z.object({ session_id: id }), result: z.object({ group_id: id.nullable() }) },
+  /** "Pick" on an attempt: land it (the editor asks how, naming the branch) and archive the other attempts' branches */
+  pickAttempt: { params: z.object({ run_id: id }), result: z.object({ picked: z.boolean(), message: z.string().nullable() }) },
 } as const;
 
 export type RequestMethod = keyof typeof requests;

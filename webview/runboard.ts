@@ -5,7 +5,7 @@ import { HostClient, type MessageSource } from './client';
 import { FrameScheduler, type RequestFrame } from './frame';
 import { laneNames, laneView, shownRun } from './lane';
 import { LogStore, defaultLogOptions, type LogOptions } from './log-store';
-import { defaultPriority, highPriority, type ExecutorOption } from '../domain';
+import { type Comparison, defaultPriority, highPriority, type ExecutorOption } from '../domain';
 import { protocolVersion, type HostNotification, type RequestResult } from './protocol';
 import { StepLines } from './run-lines';
 import { BoardStore } from './board-store';
@@ -58,6 +58,10 @@ export class Runboard {
       this.logs.receive(n);
       return;
     }
+    if (n.method === 'showCompare') {
+      this.view.setCompare({ sessionId: n.params.session_id, groupId: n.params.group_id });
+      return;
+    }
     const changed = this.board.apply(n);
     if (n.method === 'snapshot') {
       this.applyingSnapshot = true;
@@ -93,6 +97,20 @@ export class Runboard {
   }
 
   // ---- the user's actions -------------------------------------------------------------------------------------
+
+  compare(groupId: string): Promise<Comparison> {
+    return this.client.request('compare', { group_id: groupId });
+  }
+
+  /** "Compare in Lanes…": the editor asks the rest; the Compare view then shows the group queued. */
+  async compareInLanes(sessionId: string): Promise<void> {
+    const { group_id } = await this.client.request('compareInLanes', { session_id: sessionId });
+    if (group_id) this.view.setCompare({ sessionId, groupId: group_id });
+  }
+
+  pickAttempt(runId: string): Promise<{ picked: boolean; message: string | null }> {
+    return this.client.request('pickAttempt', { run_id: runId });
+  }
 
   async selectSession(sessionId: string): Promise<void> {
     await this.client.request('selectSession', { session_id: sessionId });

@@ -32,6 +32,8 @@ export const ViewState = z.object({
   showArchived: z.boolean().default(false),
   /** lane states by session then lane, the most recently shown session last */
   lanes: z.record(z.string(), z.record(z.string(), LaneState)).default({}),
+  /** the comparison group the Compare view shows, in place of the lanes; null shows the lanes */
+  compare: z.object({ sessionId: z.string(), groupId: z.string() }).nullable().default(null),
 });
 export type ViewState = z.infer<typeof ViewState>;
 
@@ -74,6 +76,13 @@ export class ViewStore {
       lanes = { ...Object.fromEntries(kept), [sessionId]: own ?? {} };
     }
     this.set({ ...this.state, sessionId, lanes });
+  }
+
+  /** Shows a comparison group of a session in the Compare view, or (null) the lanes again. */
+  setCompare(compare: { sessionId: string; groupId: string } | null): void {
+    const now = this.state.compare;
+    if (now?.sessionId === compare?.sessionId && now?.groupId === compare?.groupId) return;
+    this.set({ ...this.state, compare });
   }
 
   setShowArchived(showArchived: boolean): void {

@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import type { Store } from '../../worker/store/store';
 import type { Backend } from '../backend';
+import { ConflictRadar } from '../lanes/conflict-radar';
 import type { Log } from '../log';
 import type { SessionsModel } from '../sessions/sessions-model';
 import type { EditorWorker } from '../worker/editor-worker';
@@ -11,6 +12,8 @@ const activeSessionKey = 'ocr.activeSession';
 export class CommandContext {
   private readonly activeChanged = new vscode.EventEmitter<string | undefined>();
   readonly onDidChangeActiveSession = this.activeChanged.event;
+  /** which lanes of a session would conflict if merged now; the tree and the Runboard show it */
+  readonly radar: ConflictRadar;
 
   constructor(
     readonly extension: vscode.ExtensionContext,
@@ -18,7 +21,9 @@ export class CommandContext {
     readonly model: SessionsModel,
     readonly worker: EditorWorker,
     readonly log: Log,
-  ) {}
+  ) {
+    this.radar = new ConflictRadar(model, log);
+  }
 
   store(): Promise<Store> {
     return this.backend.store();
@@ -34,6 +39,7 @@ export class CommandContext {
   }
 
   dispose(): void {
+    this.radar.dispose();
     this.activeChanged.dispose();
   }
 }

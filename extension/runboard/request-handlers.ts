@@ -1,7 +1,7 @@
 // What the Runboard page asks of the editor, answered by the same functions the palette and the tree's menus call
 // (queueLaneRun, cancelRun, Open Lane Diff, Apply…, Approve Run, Reject Run, Run Runbook…): a run queued from the board
 // is the run the palette would queue.
-import type { CancelOutcome, LaneRunRequest } from '../../domain';
+import type { CancelOutcome, Comparison, LaneRunRequest } from '../../domain';
 import { OcrError } from '../../worker/store/errors';
 import type { RequestHandlers } from '../../webview/protocol';
 
@@ -33,6 +33,12 @@ export interface RunboardActions {
   landLane(sessionId: string, lane: string): Promise<boolean>;
   /** the command ocr.resetLane, on the lane; false when the person backed out */
   resetLane(sessionId: string, lane: string): Promise<boolean>;
+  /** the Compare table of a comparison group */
+  compare(groupId: string): Promise<Comparison>;
+  /** the command ocr.compareInLanes on the session: answers the group queued, or null when the person backed out */
+  compareInLanes(sessionId: string): Promise<string | null>;
+  /** the command ocr.pickAttempt on the run: lands it and archives the other attempts' branches, after asking */
+  pickAttempt(runId: string): Promise<{ picked: boolean; message: string | null }>;
 }
 
 /** What the handlers need of the host: which session it shows. */
@@ -92,5 +98,8 @@ export function requestHandlers(actions: RunboardActions, host: SessionSwitcher)
     },
     landLane: async ({ session_id, lane }) => ({ landed: await actions.landLane(session_id, lane) }),
     resetLane: async ({ session_id, lane }) => ({ reset: await actions.resetLane(session_id, lane) }),
+    compare: ({ group_id }) => actions.compare(group_id),
+    compareInLanes: async ({ session_id }) => ({ group_id: await actions.compareInLanes(session_id) }),
+    pickAttempt: ({ run_id }) => actions.pickAttempt(run_id),
   };
 }

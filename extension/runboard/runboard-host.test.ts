@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type DiffSummary, type Run, type RunStep, type Session } from '../../domain';
 import { parseRunbook } from '../../worker/runbooks/files';
+import { compareGroup } from '../../worker/lanes/compare';
 import { queueLaneRun } from '../../worker/runs/queue-lane-run';
 import { queueRunbookRun } from '../../worker/runs/queue-runbook-run';
 import { PostgresStore } from '../../worker/store/postgres';
@@ -110,6 +111,9 @@ describe('the Runboard host', () => {
         runRunbook: async (sessionId, lane) => void asked.push(`runRunbook ${sessionId} ${lane}`),
         landLane: async (sessionId, lane) => (asked.push(`landLane ${sessionId} ${lane}`), true),
         resetLane: async (sessionId, lane) => (asked.push(`resetLane ${sessionId} ${lane}`), false),
+        compare: (groupId) => compareGroup(store, groupId),
+        compareInLanes: async (sessionId) => (asked.push(`compareInLanes ${sessionId}`), null),
+        pickAttempt: async (runId) => (asked.push(`pickAttempt ${runId}`), { picked: false, message: null }),
       },
       log,
       showError: (m) => void warnings.push(m),

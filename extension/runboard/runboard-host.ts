@@ -30,6 +30,7 @@ import {
   type WebviewNotificationHandlers,
 } from '../../webview/protocol';
 import type { Log } from '../log';
+import type { ConflictRadar } from '../lanes/conflict-radar';
 import { type Disposable, type Event, heartbeatRefreshMs, isNewerRun, type SessionsModel } from '../sessions/sessions-model';
 import { DiffInfos } from './diff-infos';
 import { LogFollowers } from './log-followers';
@@ -54,6 +55,8 @@ export interface RunboardDeps {
   showError(message: string): void;
   /** how often the steps of a running runbook run are read again (default: the model's heartbeat refresh, 2 s) */
   stepsRefreshMs?: number;
+  /** the conflict radar: which lanes of a session would conflict, looked at again when a session is shown */
+  radar?: Pick<ConflictRadar, 'conflicts' | 'refresh' | 'onDidChange'>;
 }
 
 /** The page, as the host sees it. */
@@ -102,6 +105,8 @@ export class RunboardHost implements Disposable {
   private stepsRead: { again: boolean } | undefined;
   private stepsTimer: ReturnType<typeof setInterval> | undefined;
   private readonly followers: LogFollowers;
+  /** a comparison to show once the page shows its session */
+  private pendingComparison: { session_id: string; group_id: string } | undefined;
   private readonly handlers: RequestHandlers;
   private readonly subscriptions: Disposable[];
 
@@ -121,6 +126,7 @@ export class RunboardHost implements Disposable {
       deps.model.onDidChangeStore(() => this.storeChanged()),
       // "New Session" from the palette, or "Make Session Active" in the tree: the board shows what the person works on.
       deps.onDidChangeActiveSession((id) => id && this.show(id)),
+      ...(deps.radar ? [deps.radar.onDidChange((id) => this.postConflicts(id))] : []),
     ];
   }
 
@@ -138,6 +144,27 @@ export class RunboardHost implements Disposable {
     this.target = sessionId;
     // A switch of the page's own loads once answered; a page out of sight loads when it is back.
     if (this.current.kind !== 'switching') void this.load();
+  }
+
+  /** Shows a comparison group of a session in the page's Compare view, once the page shows that session. */
+  showComparison(sessionId: string, groupId: string): void {
+    this.pendingComparison = { session_id: sessionId, group_id: groupId };
+    this.show(sessionId);
+    this.postPendingComparison();
+  }
+
+  private postPendingComparison(): void {
+    const pending = this.pendingComparison;
+    if (!pending || this.current.kind !== 'showing' || this.current.sessionId !== pending.session_id || !this.inView()) return;
+    this.pendingComparison = undefined;
+    void this.post(hostNotification('showCompare', pending));
+  }
+
+  /** What the radar knows of the shown session's lanes, when it is the shown one. */
+  private postConflicts(sessionId: string): void {
+    const found = this.deps.radar?.conflicts(sessionId);
+    if (!found || this.current.kind !== 'showing' || this.current.sessionId !== sessionId || !this.inView()) return;
+    void this.post(hostNotification('conflicts', found));
   }
 
   /** The panel's view state changed: hidden, it waits; shown again, it loads (a hidden page missed what was posted). */
@@ -257,6 +284,11 @@ export class RunboardHost implements Disposable {
       this.remember(snapshot);
       this.enter({ kind: 'showing', sessionId: snapshot.session?.id ?? null });
       await this.post(hostNotification('snapshot', snapshot));
+      this.postPendingComparison();
+      if (snapshot.session) {
+        this.postConflicts(snapshot.session.id);
+        this.deps.radar?.refresh(snapshot.session.id, 0);
+      }
       this.sendChanges(); // what changed while it was posted
     } catch (e) {
       if (this.current !== loading) return;

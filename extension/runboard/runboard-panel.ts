@@ -11,6 +11,8 @@ import { approveRun, askRejectReason, rejectRun } from '../commands/approval-com
 import type { CommandContext } from '../commands/context';
 import { cancelRun, queueLaneRunFromEditor, retryRun } from '../commands/run-commands';
 import { startSession } from '../commands/session-commands';
+import { compareInLanesCommand, pickAttemptCommand } from '../commands/compare-commands';
+import { compareGroup } from '../../worker/lanes/compare';
 import { applyRunChanges, openRunDiff, openRunLog } from '../commands/view-commands';
 import { openLaneFileDiff } from '../diff/lane-diff';
 import { readSettings } from '../settings';
@@ -46,6 +48,11 @@ export class RunboardPanel {
     const panel = vscode.window.createWebviewPanel(runboardViewType, title, vscode.ViewColumn.Active, webviewOptions(ctx.extension.extensionUri));
     RunboardPanel.current = new RunboardPanel(panel, ctx, sessionId);
     return RunboardPanel.current;
+  }
+
+  /** Opens the Runboard on the session and shows the comparison group in its Compare view. */
+  static showComparison(ctx: CommandContext, sessionId: string, groupId: string): void {
+    RunboardPanel.createOrShow(ctx, sessionId).host.showComparison(sessionId, groupId);
   }
 
   /** A panel VS Code restored after a reload; the page names the session it showed in its `ready`. */
@@ -87,6 +94,7 @@ export function runboardDeps(ctx: CommandContext): RunboardDeps {
     actions: runboardActions(ctx),
     log: ctx.log,
     showError: (message) => void vscode.window.showErrorMessage(message),
+    radar: ctx.radar,
   };
 }
 
@@ -120,6 +128,9 @@ export function runboardActions(ctx: CommandContext): RunboardActions {
     runRunbook: async (sessionId, lane) => void (await vscode.commands.executeCommand(runRunbookCommand, { session_id: sessionId, lane })),
     landLane: async (sessionId, lane) => (await vscode.commands.executeCommand<{ outcome: string } | undefined>('ocr.landLane', { sessionId, lane }))?.outcome === 'landed',
     resetLane: async (sessionId, lane) => (await vscode.commands.executeCommand<{ outcome: string } | undefined>('ocr.resetLane', { sessionId, lane }))?.outcome === 'reset',
+    compare: async (groupId) => compareGroup(await ctx.store(), groupId),
+    compareInLanes: async (sessionId) => (await vscode.commands.executeCommand<string | undefined>(compareInLanesCommand, { sessionId, from: 'runboard' })) ?? null,
+    pickAttempt: async (runId) => (await vscode.commands.executeCommand<{ picked: boolean; message: string | null } | undefined>(pickAttemptCommand, { runId })) ?? { picked: false, message: null },
   };
 }
 

@@ -3,13 +3,14 @@
 // says which ports its runs have and what its worktree takes on disk. Archived sessions sit in a group of their own at
 // the end, where Clean Up Session removes their worktrees.
 import * as vscode from 'vscode';
-import { isFinal, type LanePorts, oneLine, plainOneLine, portRangeText, type Run, type Session, shortId, timeAgo } from '../../domain';
+import { conflictTitle, isFinal, laneConflictsOf, type LanePorts, oneLine, plainOneLine, portRangeText, type Run, type Session, shortId, timeAgo } from '../../domain';
 import { defaultWorktreeRoot } from '../../worker/engine/worktree';
 import { describeDiskUsage } from '../../worker/lanes/disk-usage';
 import { readSettings } from '../settings';
 import { agentRunLabel } from './agent-labels';
 import { type LaneSize, LaneSizes } from './lane-sizes';
 import { describeRun, runIcon, runTooltip } from './run-labels';
+import type { ConflictRadar } from '../lanes/conflict-radar';
 import type { SessionsModel } from './sessions-model';
 
 export const sessionsViewId = 'ocr.sessions';
@@ -51,16 +52,19 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: vscode.Disposable[];
   private readonly sizes: LaneSizes;
+  private readonly radar: Pick<ConflictRadar, 'conflicts' | 'onDidChange'> | undefined;
 
   constructor(
     private readonly model: SessionsModel,
     private readonly activeSession: () => string | undefined,
-    options: { worktreeRoot?: () => string } = {},
+    options: { worktreeRoot?: () => string; radar?: Pick<ConflictRadar, 'conflicts' | 'onDidChange'> } = {},
   ) {
+    this.radar = options.radar;
     this.sizes = new LaneSizes({ root: options.worktreeRoot ?? editorWorktreeRoot, onDidMeasure: () => this.changed.fire(undefined) });
     this.subscriptions = [
       model.onDidChange(() => this.changed.fire(undefined)),
       model.onDidFinishRun(({ run }) => this.sizes.runEnded(run.session_id, run.lane)),
+      ...(options.radar ? [options.radar.onDidChange(() => this.changed.fire(undefined))] : []),
     ];
   }
 
@@ -122,6 +126,13 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       item.tooltip = new vscode.MarkdownString(
         `**${escape(s.title)}**${s.intent ? `\n\n${escape(s.intent)}` : ''}\n\n${s.repo_path ? `Repository: \`${s.repo_path}\`` : 'No repository'} · lanes ${s.lanes.join(', ')}`,
       );
+      const found = this.radar?.conflicts(s.id);
+      if (found && found.conflicts.length > 0) {
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        item.description = [item.description, 'conflicts'].filter(Boolean).join(' · ');
+        item.tooltip.appendMarkdown(`\n\n$(warning) If merged now: ${found.conflicts.map((c) => `${escape(conflictTitle(c, found.user_branch))} (${c.files.map((f) => `\`${f}\``).join(', ')})`).join('; ')}`);
+        item.tooltip.supportThemeIcons = true;
+      }
       item.contextValue = 'session';
       return item;
     }
@@ -135,6 +146,15 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       item.tooltip = laneTooltip(node.lane, runs, ports, size);
       const current = runs.find((r) => r.status === 'running' || r.status === 'waiting');
       item.iconPath = current ? runIcon(current) : new vscode.ThemeIcon('debug-breakpoint-unverified');
+      const conflicts = laneConflictsOf(node.lane, this.radar?.conflicts(node.session.id)?.conflicts ?? []);
+      if (conflicts.length > 0) {
+        if (!current) item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+        const lines = conflicts.map((c) => `$(warning) Conflicts with ${c.with} in ${c.files.map((f) => `\`${f}\``).join(', ')}`).join('\n\n');
+        const tooltip = item.tooltip instanceof vscode.MarkdownString ? item.tooltip : new vscode.MarkdownString(escape(String(item.tooltip ?? '')));
+        tooltip.appendMarkdown(`\n\n${lines}`);
+        tooltip.supportThemeIcons = true;
+        item.tooltip = tooltip;
+      }
       item.contextValue = 'lane';
       return item;
     }

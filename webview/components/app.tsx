@@ -1,6 +1,7 @@
 import { Board } from './board';
 import { SessionHeader } from './session-header';
-import { RunboardContext, useBoard } from '../hooks';
+import { RunboardContext, useBoard, useViewState } from '../hooks';
+import { CompareView } from './compare-view';
 import type { Runboard } from '../runboard';
 
 export function RunboardApp({ runboard }: { runboard: Runboard }) {
@@ -13,6 +14,8 @@ export function RunboardApp({ runboard }: { runboard: Runboard }) {
 
 function App() {
   const board = useBoard();
+  const view = useViewState();
+  const compare = board.session && view.compare?.sessionId === board.session.id ? view.compare : null;
   return (
     <div className="runboard">
       <SessionHeader />
@@ -20,6 +23,8 @@ function App() {
         <p className="board-message" role="status">
           <vscode-progress-ring /> Connecting to Ops Control Room…
         </p>
+      ) : board.session && compare ? (
+        <CompareView session={board.session} groupId={compare.groupId} />
       ) : board.session ? (
         <Board session={board.session} />
       ) : (

@@ -4,7 +4,8 @@ import { useMemo, useRef } from 'react';
 import { useBoard, useViewState } from '../hooks';
 import { laneView, shownRun } from '../lane';
 import { portRangeText } from '../../domain';
-import { costSumText, type Session, sumCost } from '../../domain';
+import { costSumText, laneConflictsOf, type Session, sumCost } from '../../domain';
+import { Icon } from './icon';
 import { AgentLog } from './agent-log';
 import { LaneInput } from './lane-input';
 import { LaneMenu } from './lane-menu';
@@ -26,6 +27,7 @@ export function Lane({ session, name }: { session: Session; name: string }) {
   const running = lane.current?.status === 'running';
   const cost = useMemo(() => sumCost([...(lane.current ? [lane.current] : []), ...lane.history]), [lane]);
   const ports = board.lanePorts.get(name);
+  const conflicts = useMemo(() => laneConflictsOf(name, board.conflicts?.conflicts ?? []), [name, board.conflicts]);
 
   return (
     <section
@@ -55,6 +57,16 @@ export function Lane({ session, name }: { session: Session; name: string }) {
         {cost && (
           <span className="lane-cost" title={costSumText(cost).title}>
             {costSumText(cost).text}
+          </span>
+        )}
+        {conflicts.length > 0 && (
+          <span
+            className="lane-conflict"
+            role="img"
+            aria-label={`Lane ${name} conflicts with ${conflicts.map((c) => c.with).join(' and ')}`}
+            title={conflicts.map((c) => `Conflicts with ${c.with} in ${c.files.join(', ')}`).join('\n')}
+          >
+            <Icon name="warning" /> conflicts
           </span>
         )}
         {lane.queued.length > 0 && (

@@ -2,9 +2,10 @@
 import { useMemo, useState } from 'react';
 import { useAction, useBoard, useRunboard, useViewState } from '../hooks';
 import { countByStatus, pickableSessions, repositoryLabel, summaryText } from '../board-store';
-import { costSumText, sumCost } from '../../domain';
+import { conflictTitle, costSumText, sumCost } from '../../domain';
 import { Icon } from './icon';
 import { NewSessionForm } from './new-session';
+import { comparisonGroups } from './compare-view';
 import { listenTo, type ValueElement } from '../elements';
 
 export function SessionHeader() {
@@ -18,6 +19,9 @@ export function SessionHeader() {
   const counts = useMemo(() => countByStatus(board.runs.values()), [board.runs]);
   const cost = useMemo(() => sumCost(board.runs.values()), [board.runs]);
   const repo = shown ? repositoryLabel(shown) : null;
+  const groups = useMemo(() => comparisonGroups(board.runs.values()), [board.runs]);
+  const comparing = shown !== null && view.compare?.sessionId === shown.id;
+  const compareAsk = useAction();
 
   return (
     <header className="session-header">
@@ -74,6 +78,37 @@ export function SessionHeader() {
           {cost && (
             <p className="session-cost" aria-label="Agent cost" title={costSumText(cost).title}>
               <Icon name="credit-card" /> {costSumText(cost).text}
+            </p>
+          )}
+          {shown.status === 'active' && (
+            <div className="session-actions">
+              {shown.lanes.length >= 2 && (
+                <vscode-button icon="versions" secondary disabled={compareAsk.busy || undefined} onClick={() => void compareAsk.run(() => runboard.compareInLanes(shown.id))}>
+                  Compare in Lanes…
+                </vscode-button>
+              )}
+              {groups.length > 0 && !comparing && (
+                <vscode-button icon="table" secondary onClick={() => runboard.view.setCompare({ sessionId: shown.id, groupId: groups[0]!.groupId })}>
+                  Compare view
+                </vscode-button>
+              )}
+            </div>
+          )}
+          {board.conflicts && board.conflicts.conflicts.length > 0 && (
+            <div className="session-conflicts" role="alert" aria-label="Lane conflicts">
+              <Icon name="warning" /> If merged now:
+              <ul>
+                {board.conflicts.conflicts.map((c) => (
+                  <li key={`${c.a}/${c.b}`}>
+                    {conflictTitle(c, board.conflicts!.user_branch)}: <span className="conflict-files">{c.files.join(', ')}</span>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+          {compareAsk.error && (
+            <p className="error" role="alert">
+              Could not start the comparison: {compareAsk.error}
             </p>
           )}
         </div>

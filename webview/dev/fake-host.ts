@@ -4,7 +4,7 @@
 // plays a small in-memory queue: runs wait, start, print, heartbeat, end, leave diffs; a runbook run moves through its
 // steps, stops at an approval gate and leaves artifacts. For the dev harness and the benchmark only; the tests talk to
 // the page directly.
-import { isFinal, type Run, type RunStep, type Session, type ExecutorOption } from '../../domain';
+import { comparisonOf, isFinal, type Run, type RunStep, type Session, type ExecutorOption } from '../../domain';
 import { type ArtifactInfo, answerRequest, dispatchWebviewNotification, type DiffInfo, hostNotification, type HostMessage, type LogEvent, logBatches, parseWebviewMessage, type RequestHandlers, type WebviewNotificationHandlers } from '../protocol';
 
 const params = new URLSearchParams(location.search);
@@ -143,8 +143,11 @@ class FakeHost {
       this.runbook(this.addRun(session_id, lane, 'runbook deploy-web v3', { executor: 'runbook', spec: { name: 'deploy-web', version: 3 } }));
       return {};
     },
+    compare: ({ group_id }) => comparisonOf(group_id, [...this.runs.values()].filter((r) => r.group_id === group_id), new Map(), new Map()),
+    compareInLanes: () => ({ group_id: null }),
     landLane: () => ({ landed: false }),
     resetLane: () => ({ reset: false }),
+    pickAttempt: () => ({ picked: false, message: 'the dev page lands nothing' }),
   };
 
   addSession(title: string, intent: string, lanes = ['A', 'B', 'C', 'D']): Session {
