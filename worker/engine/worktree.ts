@@ -10,6 +10,7 @@ import { defaultDataFolder } from '../store/embedded';
 import type { Session } from '../../domain';
 import { checkArgument, git, GitError, gitMaybe, repositoryGitDirs } from './git';
 import { checkLinkDirs, linkDirs, type LinkMode } from './link-dirs';
+import { oneAtATime } from './repo-lock';
 
 export const defaultCopyFiles = ['.env', '.env.local'];
 
@@ -77,7 +78,7 @@ export async function prepareLaneWorkspace(options: PrepareOptions): Promise<Lan
   }
   const repoPath = options.repoPath;
   // git keeps one worktree list per repository; two lanes creating theirs at once would race on it.
-  return serialised(repoPath, () => prepareWorktree(folder, repoPath, options));
+  return oneAtATime(repoPath, () => prepareWorktree(folder, repoPath, options));
 }
 
 const refHint = 'start the session again from a commit hash or a branch name of the repository';
@@ -294,17 +295,6 @@ async function isEmptyFolder(folder: string): Promise<boolean> {
   return (await readdir(folder)).length === 0;
 }
 
-const queues = new Map<string, Promise<unknown>>();
-function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  const next = previous.then(task, task);
-  const settled = next.catch(() => undefined);
-  queues.set(key, settled);
-  void settled.then(() => {
-    if (queues.get(key) === settled) queues.delete(key);
-  });
-  return next;
-}
 
 export interface CleanResult {
   removedWorktrees: string[];

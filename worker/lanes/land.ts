@@ -33,6 +33,7 @@ import { laneBranch, sessionShortId } from '../engine/worktree';
 import { OcrError, type OcrErrorCode, parseInput } from '../store/errors';
 import type { Store } from '../store/store';
 import { type LaneWorktree, sessionLaneWorktrees } from './conflicts';
+import { oneAtATime } from '../engine/repo-lock';
 
 export const LandMode = z.enum(['squash', 'rebase', 'pr']);
 export type LandMode = z.infer<typeof LandMode>;
@@ -543,18 +544,6 @@ async function withPaths(cwd: string, tree: string, from: string, paths: string[
 
 // ---- landing ----------------------------------------------------------------------------------------------------
 
-const queues = new Map<string, Promise<unknown>>();
-/** One landing or reset at a time per repository in this process: each reads refs the other moves. */
-function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve();
-  const next = previous.then(task, task);
-  const settled = next.catch(() => undefined);
-  queues.set(key, settled);
-  void settled.then(() => {
-    if (queues.get(key) === settled) queues.delete(key);
-  });
-  return next;
-}
 
 /**
  * Lands the lane: see the top of this file. Squash and rebase change the user's branch only when `confirmBranch`
@@ -563,7 +552,7 @@ function serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
  */
 export async function landLane(input: LandOptions): Promise<LandResult> {
   const options = parseInput(LandOptions, input);
-  return serialised(path.resolve(options.repoPath), async () => {
+  return oneAtATime(options.repoPath, async () => {
     const prepared = await prepare(options);
     const { plan } = prepared;
     if (plan.mode !== 'pr') {
@@ -746,7 +735,7 @@ export interface ResetResult {
 export async function resetLane(input: ResetOptions): Promise<ResetResult> {
   const options = parseInput(ResetOptions, input);
   const repoPath = await topLevel(options.repoPath);
-  return serialised(path.resolve(options.repoPath), async () => {
+  return oneAtATime(options.repoPath, async () => {
     const lane = await findLane(repoPath, options.sessionId, options.lane);
     const user = await userHead(repoPath);
     const snap = await snapshotLane(repoPath, lane, `lane ${options.lane} as it was before Reset Lane`, options.linkDirs, await userIdentity(repoPath));
@@ -833,7 +822,7 @@ export async function pickLane(input: LandOptions & { archive: string[] }): Prom
   const options = parseInput(LandOptions, input);
   const repoPath = landed.plan.repoPath;
   const result: PickResult = { landed, archived: [], skipped: [] };
-  await serialised(path.resolve(options.repoPath), async () => {
+  await oneAtATime(options.repoPath, async () => {
     const lanes = await sessionLaneWorktrees(repoPath, options.sessionId);
     const identity = await userIdentity(repoPath);
     for (const letter of archive) {
