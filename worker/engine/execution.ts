@@ -1,7 +1,7 @@
 // What the worker asks of whatever carries out a claimed run. The worker owns the queue's side (claiming, the lease,
 // recording how runs ended, in batches); an execution owns the run's side (its workspace, its processes, its log).
 import type { FinalStatus, Run } from '../../domain';
-import type { Store } from '../store/store';
+import type { WorkerStore } from '../store/store';
 
 export type RunEnd =
   | { status: FinalStatus; exitCode: number | null; error: string | null }
@@ -38,7 +38,7 @@ export interface RunExecution {
 
 /** What an executor needs of the worker that runs it. */
 export interface ExecutionContext {
-  store: Store;
+  store: WorkerStore;
   workerId: string;
 }
 

@@ -1,7 +1,7 @@
 // One claimed run from start to finish: its lane's workspace, its command, its log, its diff, its end. Every write
 // names the run's lease; once the lease is gone the run's processes are killed and nothing more is written for it.
 import { isTransient, OcrError } from '../store/errors';
-import type { Store } from '../store/store';
+import type { WorkerStore } from '../store/store';
 import { describeDiff, describeStep, formatDuration, type LanePorts, portRangeText, type Run, type Session } from '../../domain';
 import { AgentConversation, overBudgetMessage } from '../agents/conversation';
 import { agentVersion, checkAgentVersion } from '../agents/profiles';
@@ -52,7 +52,7 @@ export function processExecutor(settings: RunSettings): RunExecutor {
 export class ActiveRun implements RunExecution {
   readonly lease: Lease;
   readonly log: LogWriter;
-  private readonly store: Store;
+  private readonly store: WorkerStore;
   private readonly workerId: string;
   private process: RunProcess | undefined;
   private stopReason: StopReason | undefined;

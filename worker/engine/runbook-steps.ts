@@ -20,7 +20,7 @@ import {
   stepKind,
 } from '../../domain';
 import { OcrError } from '../store/errors';
-import type { Store } from '../store/store';
+import type { WorkerStore } from '../store/store';
 import type { Lease } from '../store/types';
 import type { SecretBox } from '../runbooks/secrets';
 import { commandFor, type ExecutorConfig } from './executors';
@@ -32,7 +32,7 @@ import { git } from './git';
 
 /** What the steps need of the run that carries them out. */
 export interface StepHost {
-  readonly store: Store;
+  readonly store: WorkerStore;
   readonly lease: Lease;
   readonly log: LogWriter;
   readonly workerId: string;

@@ -5,7 +5,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { AgentPrices, defaultConcurrency, defaultLeaseSeconds, type FinalStatus, laneName, type Run, type Session } from '../../domain';
-import type { Disposable, RunEnding, Store } from '../store/store';
+import type { Disposable, RunEnding, WorkerStore } from '../store/store';
 import type { ClaimFilter } from '../store/types';
 import { isRecordedEnd, type RunEnd, type RunExecution, type RunExecutor } from './execution';
 import { AgentProfiles, availableAgents, type ExecutorConfig } from './executors';
@@ -134,7 +134,7 @@ export class Worker {
   private readonly changed = new Listeners<[WorkerStatus]>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: WorkerStore,
     options: WorkerOptions = {},
     hooks: WorkerHooks | ((line: string) => void) = {},
   ) {

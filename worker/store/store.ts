@@ -186,3 +186,36 @@ export interface Store {
   /** Resolves once notifications are being received: a change made after this is not missed. */
   listening(): Promise<void>;
 }
+
+/**
+ * What a worker needs of the queue: its own writes (fenced by its leases), the reads its runs need, and the
+ * notifications that wake it. A Store is one; so is the HTTPS client of the ops-api edge function, which a worker holding
+ * only a URL and a worker token uses.
+ */
+export type WorkerStore = Pick<
+  Store,
+  | 'description'
+  | 'registerWorker'
+  | 'setWorkerState'
+  | 'heartbeat'
+  | 'appendEvents'
+  | 'putArtifact'
+  | 'finishAndClaim'
+  | 'releaseRun'
+  | 'requeueRun'
+  | 'recoverExpired'
+  | 'recordAgent'
+  | 'leaseLanePorts'
+  | 'planSteps'
+  | 'moveStep'
+  | 'parkRun'
+  | 'getSession'
+  | 'listSessions'
+  | 'listRuns'
+  | 'listSteps'
+  | 'getTemplate'
+  | 'onQueueChange'
+  | 'onCancelRequested'
+  | 'onSessionsChange'
+  | 'wakeWorkers'
+>;
