@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { z } from 'zod';
 import { type Session, shortId } from '../../domain';
 import { type CleanResult, cleanSessionWorktrees, sessionShortId } from '../../worker/engine/worktree';
-import { formatBytes } from '../../worker/lanes/disk-usage';
+import { formatBytes } from '../../domain';
 import { type LaneWorktree, listLaneWorktrees, pruneLaneWorktrees } from '../../worker/lanes/lane-worktrees';
 import { OcrError } from '../../worker/store/errors';
 import { editorWorktreeRoot, SessionNode } from '../sessions/sessions-tree';

@@ -2,7 +2,8 @@
 // the browser), its manifest (opened as JSON). The diff keeps its own summary above.
 import { useAction, useRunboard } from '../hooks';
 import type { ArtifactInfo } from '../protocol';
-import { artifactIcons, formatBytes } from '../run';
+import { artifactIcons } from '../run';
+import { formatBytes } from '../../domain';
 import { Icon } from './icon';
 
 const verbs: Record<ArtifactInfo['kind'], string> = {

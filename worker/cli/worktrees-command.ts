@@ -4,7 +4,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { defaultWorktreeRoot } from '../engine/worktree';
-import { describeDiskUsage, formatBytes } from '../lanes/disk-usage';
+import { formatBytes } from '../../domain';
+import { describeDiskUsage } from '../lanes/disk-usage';
 import { isOrphan, type LaneSessionState, type LaneWorktree, listLaneWorktrees, pruneLaneWorktrees } from '../lanes/lane-worktrees';
 import type { CliContext } from './context';
 import { plain, table } from './format';

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo, tempDir } from '../engine/git.test-support';
 import { prepareLaneWorkspace } from '../engine/worktree';
-import { describeDiskUsage, formatBytes, laneDiskUsage } from './disk-usage';
+import { formatBytes } from '../../domain';
+import { describeDiskUsage, laneDiskUsage } from './disk-usage';
 
 const dir = tempDir('ocr-du-');
 afterAll(() => dir.remove());

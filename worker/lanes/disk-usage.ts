@@ -9,6 +9,7 @@
 import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { formatBytes } from '../../domain';
 
 export interface DiskUsage {
   /** bytes on disk of what the lane holds of its own (blocks × 512, as du counts them) */
@@ -109,19 +110,6 @@ function finish(usage: DiskUsage, linked: Map<string, Inode>): DiskUsage {
     }
   }
   return usage;
-}
-
-/** "512 B", "3.4 KB", "412 MB", "1.2 GB". */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 /** "412 MB" and, when it shares files with the checkout or holds links, what was left out and why. */
