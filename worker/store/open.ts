@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { defaultDataFolder, EmbeddedDatabase } from './embedded';
 import { isUnreachable, OcrError } from './errors';
+import { poolerOf, poolerParam } from './pooler';
 import { PostgresStore, redactUrl } from './postgres';
 import type { Store } from './store';
 
@@ -36,10 +37,11 @@ const example = 'postgres://user:password@host:5432/dbname';
 
 /**
  * What a --db value (or OCR_DATABASE_URL, or the editor's setting) names. Accepted: a postgres:// or postgresql://
- * URL with a host, a port from 1 to 65535 when one is given, and a database name (query parameters such as sslmode
- * are left to node-postgres); a folder holding an embedded database; with `init`, a missing or empty folder, where one
- * is created; nothing, or the default data folder, which is created when missing as it always was. Anything else is an
- * invalid_input error of one line naming the value and what is accepted; nothing is created.
+ * URL with a host, a port from 1 to 65535 when one is given, and a database name (`pooler` is ours, see pooler.ts;
+ * other query parameters such as sslmode are left to node-postgres); a folder holding an embedded database; with
+ * `init`, a missing or empty folder, where one is created; nothing, or the default data folder, which is created when
+ * missing as it always was. Anything else is an invalid_input error of one line naming the value and what is accepted;
+ * nothing is created.
  */
 export function chooseDatabase(db: string | undefined, options: Pick<OpenOptions, 'source' | 'init' | 'initFlag'> = {}): DatabaseChoice {
   const value = db?.trim() || undefined;
@@ -111,6 +113,7 @@ function checkUrl(value: string, given: string): string {
   if (!database || database.includes('/')) {
     throw new OcrError('invalid_input', `${given} names no database`, `add its name after the host: ${example}`);
   }
+  poolerParam(url, given);
   return value;
 }
 
@@ -136,11 +139,13 @@ export async function openStore(db?: string, options: OpenOptions = {}): Promise
   const choice = chooseDatabase(db, options);
   let store: PostgresStore;
   if (choice.kind === 'postgres') {
+    const { url, notifications } = poolerOf(choice.url, { given: `${options.source ?? '--db'} "${redactUrl(choice.url)}"`, env: process.env });
     store = new PostgresStore({
-      url: sslModeAsTreated(choice.url),
+      url: sslModeAsTreated(url),
       description: redactUrl(choice.url),
       poolSize: options.poolSize,
       log: options.log,
+      notifications,
     });
   } else {
     const embedded = new EmbeddedDatabase(choice.dataFolder, options.log);
@@ -152,6 +157,8 @@ export async function openStore(db?: string, options: OpenOptions = {}): Promise
       poolSize: options.poolSize,
       log: options.log,
       onConnectError: restartWhenGone(embedded, options.log ?? (() => undefined)),
+      // its own server, reached directly
+      notifications: { mode: 'listen' },
     });
   }
   if (options.migrate ?? true) {

@@ -1,9 +1,12 @@
 // The Store on any PostgreSQL: node-postgres pool for queries, one LISTEN connection for live updates, and a poll
-// fallback so a missed notification only delays an update.
+// fallback so a missed notification only delays an update. Every statement stands alone or inside one transaction of
+// one pooled client — no session SET, no named prepared statements, no session advisory locks — so the store works
+// through a transaction-mode pooler too, where its Listener polls (listener.ts, pooler.ts).
 import pg from 'pg';
 import { z } from 'zod';
 import { fromDatabaseError, isUnreachable, OcrError, parseInput } from './errors';
 import { Listener } from './listener';
+import type { Notifications } from './pooler';
 import { migrate } from './migrate';
 import { readRunHistory, type RunHistoryPage, type RunHistoryQuery } from './run-history';
 import { isoTimestamp } from './timestamps';
@@ -76,6 +79,8 @@ export interface PostgresStoreOptions {
    * again when it is gone). It must not throw; the query fails as it would have.
    */
   onConnectError?: (error: Error) => void;
+  /** LISTEN, polling, or a probe at connect that decides (default): see pooler.ts */
+  notifications?: Notifications;
 }
 
 /** A URL fit to show: the password replaced, in the user part and in a `password` parameter. */
@@ -163,8 +168,16 @@ export class PostgresStore implements Store {
     });
     // An idle client that loses its connection must not crash the process; the next query reconnects.
     this.pool.on('error', (e) => this.log(`database connection lost: ${e.message}`));
-    this.listener = new Listener(config, this.log);
-    this.watching = new Watching((sql, params) => this.query(sql, params).then(() => undefined), this.log);
+    this.listener = new Listener(config, {
+      ...options.notifications,
+      log: this.log,
+      where: this.description,
+      query: (sql, params) => this.query(sql, params),
+    });
+    // a polling store hears no notifications, so it does not ask for them
+    const watch = (sql: string, params: unknown[]) =>
+      this.listener.notifications === 'poll' ? Promise.resolve() : this.query(sql, params).then(() => undefined);
+    this.watching = new Watching(watch, this.log);
   }
 
   private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
