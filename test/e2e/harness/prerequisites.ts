@@ -2,6 +2,7 @@
 // the tests, a Chromium. Everything missing is found first and only then installed, so a machine where this process may
 // not install it stops at once with the one command to run, instead of after minutes of other tests.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { buildPrerequisites, installCodeServer, isCodeServerInstalled } from './install-code-server';
 import { chromiumNames, codeServerVersion, findChromium, findOnPath } from './paths';
 
@@ -17,6 +18,8 @@ export class MissingPrerequisiteError extends Error {
 export interface Needs {
   /** The UI tests drive a Chromium; `npm start` leaves the browser to the user. */
   chromium: boolean;
+  /** The pooler tests start a PgBouncer (Debian's pgbouncer, in /usr/sbin). */
+  pgbouncer?: boolean;
 }
 
 export interface PrerequisitePlan {
@@ -49,6 +52,13 @@ export function planPrerequisites(needs: Needs, env: NodeJS.ProcessEnv = process
     } else {
       stops.push(`no Chromium is on PATH (${chromiumNames.join(', ')}): install Chromium with your package manager, or set OCR_CHROMIUM to its path`);
     }
+  }
+
+  const pgbouncerThere = () =>
+    debian ? debianPackageInstalled(dpkgQuery, 'pgbouncer') : findOnPath(['pgbouncer'], [env.PATH, '/usr/sbin', '/usr/local/sbin'].join(path.delimiter));
+  if (needs.pgbouncer && !pgbouncerThere()) {
+    if (debian) plan.aptPackages.push('pgbouncer');
+    else stops.push('the pooler tests need PgBouncer, and no pgbouncer is on PATH or in /usr/sbin: install PgBouncer with your package manager');
   }
 
   if (plan.codeServer) {
