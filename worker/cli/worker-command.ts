@@ -8,6 +8,7 @@ import { AgentPrices, defaultConcurrency, formatDuration, jsonForTerminal, plain
 import { AgentProfiles, defaultShells } from '../engine/executors';
 import { defaultRunEnvNames } from '../engine/run-env';
 import { Worker, WorkerOptions } from '../engine/worker';
+import { HttpWorkerStore } from '../api/http-store';
 import { OcrError, parseInput } from '../store/errors';
 import type { CliContext } from './context';
 import { intOption } from './options';
@@ -31,6 +32,8 @@ interface WorkerFlags {
   passEnv: string[];
   allowEnv: string[];
   shell: string[];
+  api?: string;
+  token?: string;
 }
 
 type Say = (human: string, json: Record<string, unknown>) => void;
@@ -61,18 +64,34 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
     .option('--pass-env <NAMES>', 'more names of this environment its runs see, comma-separated, a trailing * for a prefix (repeatable)', collectList, [])
     .option('--allow-env <NAMES>', "names a run's spec.env may set, besides CI, DEBUG, NODE_ENV… (repeatable)", collectList, [])
     .option('--shell <path>', "a shell a run's spec.shell may name, besides the common ones (repeatable)", collect, [])
+    .option('--api <url>', 'reach the queue through the ops-api edge function at this URL instead of a database (default: OCR_API_URL)')
+    .option('--token <token>', 'the worker token for --api, from `ocr token create` (default: OCR_WORKER_TOKEN, which keeps it off the command line)')
     .action(async (flags: WorkerFlags) => runWorker(ctx, flags));
 }
 
 async function runWorker(ctx: CliContext, flags: WorkerFlags): Promise<void> {
   const options = workerOptions(flags);
-  const store = await ctx.openStore();
   const say: Say = (human, json) => {
     // a run's error can quote what a run or a repository said: it is shown as text, never as terminal escapes
     if (ctx.jsonMode()) process.stdout.write(`${jsonForTerminal({ ts: new Date().toISOString(), ...json })}\n`);
     else process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${plainOneLine(human)}\n`);
   };
-  const worker = new Worker(store, options, (line) => say(line, { event: 'log', message: line }));
+  const api = apiOptions(flags);
+  let worker: Worker | undefined;
+  const http = api
+    ? new HttpWorkerStore({
+        ...api,
+        log: (line) => say(line, { event: 'log', message: line }),
+        // a revoked token: nothing the worker sends is taken any more, so its runs stop now
+        onTokenRefused: (message) => {
+          say(`the API refused the worker token (${message}); stopping`, { event: 'token_refused', message });
+          process.exitCode = 1;
+          void worker?.stop({ graceMs: 0 });
+        },
+      })
+    : undefined;
+  const store = http ?? (await ctx.openStore());
+  worker = new Worker(store, options, (line) => say(line, { event: 'log', message: line }));
   reportRuns(worker, say);
   const graceMs = (flags.grace ?? 30) * 1000;
   const signals = stopOnSignals(worker, graceMs, say);
@@ -92,7 +111,18 @@ async function runWorker(ctx: CliContext, flags: WorkerFlags): Promise<void> {
     say(`worker ${s.id} stopped`, { event: 'stopped', worker_id: s.id });
   } finally {
     signals.dispose();
+    await http?.close();
   }
+}
+
+/** --api and --token (or OCR_API_URL and OCR_WORKER_TOKEN): both, or neither. */
+function apiOptions(flags: WorkerFlags): { url: string; token: string } | undefined {
+  const url = flags.api ?? (process.env.OCR_API_URL || undefined);
+  const token = flags.token ?? (process.env.OCR_WORKER_TOKEN || undefined);
+  if (!url && !token) return undefined;
+  if (!url) throw new OcrError('invalid_input', '--token: a worker token is for --api', 'give the ops-api function\'s URL with --api or OCR_API_URL');
+  if (!token) throw new OcrError('invalid_input', '--api: needs a worker token', 'give it with OCR_WORKER_TOKEN (or --token); `ocr token create --name NAME` makes one');
+  return { url, token };
 }
 
 function reportRuns(worker: Worker, say: Say): void {
