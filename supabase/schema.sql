@@ -75,6 +75,8 @@ CREATE TABLE ops.sessions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     archived_at timestamp with time zone,
     owner name DEFAULT SESSION_USER NOT NULL,
+    team_id uuid,
+    created_by_user uuid,
     CONSTRAINT sessions_lanes_check CHECK (((cardinality(lanes) >= 1) AND (cardinality(lanes) <= 26))),
     CONSTRAINT sessions_status_check CHECK ((status = ANY (ARRAY['active'::text, 'archived'::text]))),
     CONSTRAINT sessions_title_check CHECK (((length(btrim(title)) >= 1) AND (length(btrim(title)) <= 200)))
@@ -85,6 +87,18 @@ CREATE TABLE ops.sessions (
 --
 
 COMMENT ON COLUMN ops.sessions.owner IS 'the login role that created the session; row-level security and the functions check it';
+
+--
+-- Name: COLUMN sessions.team_id; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.sessions.team_id IS 'the team whose members may read and act on the session; null for sessions of database login roles';
+
+--
+-- Name: COLUMN sessions.created_by_user; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.sessions.created_by_user IS 'the Supabase user who created the session (auth.uid()), if a user did';
 
 --
 -- Name: _archive_session(uuid); Type: FUNCTION; Schema: ops; Owner: -
@@ -115,6 +129,25 @@ begin
   update ops.sessions set status = 'archived', archived_at = now() where id = p_session_id returning * into s;
   perform ops._notify_runs(array[p_session_id]);
   return s;
+end $$;
+
+--
+-- Name: _caller_name(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._caller_name() RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  case coalesce(pg_catalog.current_setting('role', true), 'none')
+    when 'authenticated' then
+      return coalesce(nullif(auth.jwt() ->> 'email', ''), auth.uid()::text, 'authenticated');
+    when 'service_role' then
+      return 'service_role';
+    else
+      return session_user::text;
+  end case;
 end $$;
 
 --
@@ -150,6 +183,33 @@ begin
   else
     return 'already_finished';
   end if;
+end $$;
+
+--
+-- Name: _check_access(boolean, uuid, name, text, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._check_access(p_found boolean, p_team_id uuid, p_owner name, p_what text, p_hint text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_role text;
+begin
+  if p_found then
+    if coalesce(pg_catalog.current_setting('role', true), 'none') = 'authenticated' then
+      v_role := ops._team_role(p_team_id);
+      if v_role in ('owner', 'member') then
+        return;
+      elsif v_role = 'viewer' then
+        perform ops._raise('OC005', format('%s: you are a viewer of its team, and a viewer may only read', p_what),
+                           'ask an owner of the team to make you a member');
+      end if;
+    elsif (p_team_id is null and p_owner = session_user) or ops._is_admin() then
+      return;
+    end if;
+  end if;
+  perform ops._raise('OC002', format('%s does not exist', p_what), p_hint);
 end $$;
 
 --
@@ -234,11 +294,11 @@ CREATE FUNCTION ops._check_run(p_run_id uuid) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  s record;
 begin
-  if not exists (select 1 from ops.runs r join ops.sessions s on s.id = r.session_id
-                  where r.id = p_run_id and (s.owner = session_user or ops._is_admin())) then
-    perform ops._raise('OC002', format('run %s does not exist', p_run_id), 'list runs with `ocr status`');
-  end if;
+  select x.team_id, x.owner into s from ops.runs r join ops.sessions x on x.id = r.session_id where r.id = p_run_id;
+  perform ops._check_access(found, s.team_id, s.owner, format('run %s', p_run_id), 'list runs with `ocr status`');
 end $$;
 
 --
@@ -249,10 +309,43 @@ CREATE FUNCTION ops._check_session(p_session_id uuid) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  s record;
 begin
-  if not exists (select 1 from ops.sessions s
-                  where s.id = p_session_id and (s.owner = session_user or ops._is_admin())) then
-    perform ops._raise('OC002', format('session %s does not exist', p_session_id), 'list sessions with `ocr session list`');
+  select x.team_id, x.owner into s from ops.sessions x where x.id = p_session_id;
+  perform ops._check_access(found, s.team_id, s.owner, format('session %s', p_session_id), 'list sessions with `ocr session list`');
+end $$;
+
+--
+-- Name: _check_team_owner(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._check_team_owner(p_team_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_role text;
+begin
+  if coalesce(pg_catalog.current_setting('role', true), 'none') = 'authenticated' then
+    if p_team_id is null then
+      perform ops._raise('OC003', 'team: name the team', 'give the team''s id');
+    end if;
+    v_role := ops._team_role(p_team_id);
+    if v_role = 'owner' then
+      return;
+    elsif v_role is not null then
+      perform ops._raise('OC005', format('team %s: only its owners manage its members and worker tokens', p_team_id),
+                         'ask an owner of the team');
+    end if;
+    perform ops._raise('OC002', format('team %s does not exist', p_team_id));
+  end if;
+  if not ops._is_admin() then
+    perform ops._raise('OC005', 'only the database''s owner or a team''s owner manages teams and worker tokens',
+                       'connect as the role that owns the database');
+  end if;
+  if p_team_id is not null and not exists (select 1 from ops.teams t where t.id = p_team_id) then
+    perform ops._raise('OC002', format('team %s does not exist', p_team_id), 'list teams with `ocr team list`');
   end if;
 end $$;
 
@@ -264,12 +357,20 @@ CREATE FUNCTION ops._check_worker(p_worker_id text, p_token text) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
+declare
+  v_revoked timestamptz;
 begin
-  if not exists (select 1 from ops.workers w
-                  where w.id = p_worker_id and w.token_hash = sha256(convert_to(coalesce(p_token, ''), 'UTF8'))
-                    and (w.registered_by = session_user or ops._is_admin())) then
+  select k.revoked_at into v_revoked
+    from ops.workers w left join ops.worker_tokens k on k.id = w.worker_token_id
+   where w.id = p_worker_id and w.token_hash = sha256(convert_to(coalesce(p_token, ''), 'UTF8'))
+     and (w.registered_by = session_user or ops._is_admin());
+  if not found then
     perform ops._raise('OC005', format('worker %s: not registered, or the token is not its token', p_worker_id),
                        'register the worker again (start it again)');
+  end if;
+  if v_revoked is not null then
+    perform ops._raise('OC005', format('worker %s: its worker token was revoked', p_worker_id),
+                       'create a new token with `ocr token create` and start the worker with it');
   end if;
 end $$;
 
@@ -338,6 +439,32 @@ begin
     perform ops._notify_runs(array(select distinct r.session_id from ops.runs r
                                     where r.id = any (v_heads) and r.claimed_by = p_worker_id and r.status = 'running'));
   end if;
+end $$;
+
+--
+-- Name: _claimable_sessions(text, uuid[]); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._claimable_sessions(p_worker_id text, p_sessions uuid[]) RETURNS uuid[]
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+declare
+  k record;
+begin
+  select t.team_id, t.sessions into k
+    from ops.workers w join ops.worker_tokens t on t.id = w.worker_token_id where w.id = p_worker_id;
+  if not found then
+    return p_sessions;
+  end if;
+  if k.team_id is null then
+    return array(select s.id from ops.sessions s
+                  where s.team_id is null and s.status = 'active'
+                    and (k.sessions is null or s.id = any (k.sessions)) and (p_sessions is null or s.id = any (p_sessions)));
+  end if;
+  return array(select s.id from ops.sessions s
+                where s.team_id = k.team_id and s.status = 'active'
+                  and (k.sessions is null or s.id = any (k.sessions)) and (p_sessions is null or s.id = any (p_sessions)));
 end $$;
 
 --
@@ -428,6 +555,7 @@ CREATE FUNCTION ops._decide(p_run_id uuid, p_approve boolean, p_reason text) RET
 declare
   r ops.runs;
   v_approvers jsonb;
+  v_me text := ops._caller_name();
 begin
   select * into r from ops.runs where id = p_run_id;
   if not found then
@@ -443,14 +571,15 @@ begin
       'only a run parked at an approval step can be approved or rejected');
   end if;
   v_approvers := coalesce(r.approval -> 'approvers', '[]'::jsonb);
-  if jsonb_array_length(v_approvers) > 0 and not (v_approvers ? session_user::text) and not ops._is_admin() then
-    perform ops._raise('OC005', format('%s is not among the approvers of run %s (%s)', session_user, p_run_id,
+  if jsonb_array_length(v_approvers) > 0 and not (v_approvers ?| array[v_me, coalesce(ops._user_id()::text, v_me)])
+     and not ops._is_admin() then
+    perform ops._raise('OC005', format('%s is not among the approvers of run %s (%s)', v_me, p_run_id,
                                        (select string_agg(a, ', ') from jsonb_array_elements_text(v_approvers) a)));
   end if;
   if p_approve then
     update ops.runs
        set status = 'queued', max_attempts = max_attempts + 1, updated_at = clock_timestamp(), run_after = null,
-           approval = approval || jsonb_build_object('decision', 'approved', 'decided_by', session_user::text,
+           approval = approval || jsonb_build_object('decision', 'approved', 'decided_by', v_me,
                                                      'decided_at', clock_timestamp(), 'reason', p_reason)
      where id = p_run_id
     returning * into r;
@@ -465,7 +594,7 @@ begin
     update ops.runs
        set status = 'canceled', finished_at = clock_timestamp(), updated_at = clock_timestamp(),
            error = 'rejected' || coalesce(': ' || nullif(btrim(p_reason), ''), ''),
-           approval = approval || jsonb_build_object('decision', 'rejected', 'decided_by', session_user::text,
+           approval = approval || jsonb_build_object('decision', 'rejected', 'decided_by', v_me,
                                                      'decided_at', clock_timestamp(), 'reason', p_reason)
      where id = p_run_id
     returning * into r;
@@ -523,8 +652,13 @@ CREATE FUNCTION ops._is_admin() RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  select coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false)
-      or pg_catalog.pg_has_role(session_user, (select n.nspowner from pg_catalog.pg_namespace n where n.nspname = 'ops'), 'MEMBER');
+  select case coalesce(pg_catalog.current_setting('role', true), 'none')
+           when 'service_role' then true
+           when 'authenticated' then false
+           when 'anon' then false
+           else coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname = session_user), false)
+             or pg_catalog.pg_has_role(session_user, (select n.nspowner from pg_catalog.pg_namespace n where n.nspname = 'ops'), 'MEMBER')
+         end;
 $$;
 
 --
@@ -564,6 +698,48 @@ begin
            r.status,
            case when r.status = 'running' then format(', held by %s at attempt %s', r.claimed_by, r.attempt) else '' end),
     'stop working on this run; its current holder, if any, owns it now');
+end $$;
+
+--
+-- Name: _new_team(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._new_team(p_team_id uuid) RETURNS uuid
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  v_teams uuid[];
+  v_role text;
+begin
+  if coalesce(pg_catalog.current_setting('role', true), 'none') = 'authenticated' then
+    if p_team_id is null then
+      v_teams := ops.my_team_ids(array['owner', 'member']);
+      if cardinality(v_teams) = 1 then
+        return v_teams[1];
+      elsif cardinality(v_teams) = 0 then
+        perform ops._raise('OC005', 'team: you are not a member of any team, and only members create sessions',
+                           'ask an owner of your team to add you as a member');
+      end if;
+      perform ops._raise('OC003', format('team: you are a member of %s teams; say which one', cardinality(v_teams)),
+                         'give the team''s id');
+    end if;
+    v_role := ops._team_role(p_team_id);
+    if v_role in ('owner', 'member') then
+      return p_team_id;
+    elsif v_role = 'viewer' then
+      perform ops._raise('OC005', format('team %s: you are a viewer of it, and a viewer may only read', p_team_id),
+                         'ask an owner of the team to make you a member');
+    end if;
+    perform ops._raise('OC002', format('team %s does not exist', p_team_id));
+  end if;
+  if p_team_id is null then
+    return null;
+  end if;
+  if not ops._is_admin() or not exists (select 1 from ops.teams t where t.id = p_team_id) then
+    perform ops._raise('OC002', format('team %s does not exist', p_team_id));
+  end if;
+  return p_team_id;
 end $$;
 
 --
@@ -779,6 +955,32 @@ CREATE FUNCTION ops._runs_input(p_runs jsonb) RETURNS TABLE(ord bigint, session_
 $$;
 
 --
+-- Name: _team_role(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._team_role(p_team_id uuid) RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select m.role from ops.team_members m where m.team_id = p_team_id and m.user_id = ops._user_id();
+$$;
+
+--
+-- Name: _user_id(); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops._user_id() RETURNS uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if coalesce(pg_catalog.current_setting('role', true), 'none') <> 'authenticated' then
+    return null;
+  end if;
+  return auth.uid();
+end $$;
+
+--
 -- Name: _watched(); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -789,6 +991,70 @@ CREATE FUNCTION ops._watched() RETURNS boolean
 begin
   return exists (select 1 from ops.watchers where expires_at > now());
 end $$;
+
+--
+-- Name: team_members; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.team_members (
+    team_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    role text NOT NULL,
+    added_by text,
+    added_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT team_members_role_check CHECK ((role = ANY (ARRAY['owner'::text, 'member'::text, 'viewer'::text])))
+);
+
+--
+-- Name: TABLE team_members; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON TABLE ops.team_members IS 'owner: manages members and worker tokens, and may do what a member may; member: reads and acts on the team''s sessions; viewer: reads them';
+
+--
+-- Name: add_team_member(uuid, uuid, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.add_team_member(p_team_id uuid, p_user_id uuid, p_role text DEFAULT 'member'::text) RETURNS ops.team_members
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  m ops.team_members;
+  v_known boolean;
+begin
+  perform ops._check_team_owner(p_team_id);
+  if p_team_id is null then
+    perform ops._raise('OC003', 'team: name the team', 'give the team''s id');
+  end if;
+  if p_role is null or p_role not in ('owner', 'member', 'viewer') then
+    perform ops._raise('OC003', format('role: %L is not a team role', p_role), 'use owner, member or viewer');
+  end if;
+  if p_user_id is null then
+    perform ops._raise('OC003', 'user: give the user''s id');
+  end if;
+  if pg_catalog.to_regclass('auth.users') is not null then
+    begin
+      execute 'select exists (select 1 from auth.users u where u.id = $1)' into v_known using p_user_id;
+    exception when insufficient_privilege then
+      v_known := true; -- the schema's owner may not read the project's users: the user is taken as given
+    end;
+    if not v_known then
+      perform ops._raise('OC002', format('user %s is not a user of this project', p_user_id),
+                         'the user signs up first; their id is in Authentication → Users');
+    end if;
+  end if;
+  perform 1 from ops.teams where id = p_team_id for update;
+  if p_role <> 'owner' and exists (select 1 from ops.team_members x where x.team_id = p_team_id and x.user_id = p_user_id and x.role = 'owner')
+     and not exists (select 1 from ops.team_members x where x.team_id = p_team_id and x.role = 'owner' and x.user_id <> p_user_id) then
+    perform ops._raise('OC004', format('team %s: user %s is its last owner', p_team_id, p_user_id), 'make another member owner first');
+  end if;
+  insert into ops.team_members as x (team_id, user_id, role, added_by)
+  values (p_team_id, p_user_id, p_role, ops._caller_name())
+  on conflict (team_id, user_id) do update set role = excluded.role
+  returning * into m;
+  return m;
+end $_$;
 
 --
 -- Name: append_events(uuid, text, text, integer, jsonb, bigint); Type: FUNCTION; Schema: ops; Owner: -
@@ -866,6 +1132,7 @@ CREATE FUNCTION ops.claim_runs(p_worker_id text, p_token text, p_max_runs intege
     AS $$
 begin
   perform ops._check_worker(p_worker_id, p_token);
+  p_sessions := ops._claimable_sessions(p_worker_id, p_sessions);
   return query select * from ops._claim_runs(p_worker_id, p_max_runs, p_lanes, p_sessions, p_repo_ids, p_lease_seconds);
 end $$;
 
@@ -957,7 +1224,9 @@ begin
       from jsonb_array_elements(p_runs) e
      where e ->> 'executor' = 'runbook'
        and not exists (select 1 from ops.templates t
-                        where t.id::text = e -> 'spec' ->> 'template_id')
+                        where t.id::text = e -> 'spec' ->> 'template_id'
+                          and t.team_id is not distinct from (select s.team_id from ops.sessions s
+                                                                where s.id::text = e ->> 'session_id'))
      limit 1;
     if found then
       perform ops._raise('OC003', format('spec.template_id: %s is not a published runbook version', v_missing),
@@ -968,16 +1237,18 @@ begin
 end $$;
 
 --
--- Name: create_session(text, text, text[], text, text, text, text, text); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: create_session(text, text, text[], text, text, text, text, text, uuid); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.create_session(p_title text, p_intent text DEFAULT ''::text, p_lanes text[] DEFAULT ARRAY['A'::text, 'B'::text, 'C'::text, 'D'::text], p_repo_id text DEFAULT NULL::text, p_repo_url text DEFAULT NULL::text, p_repo_path text DEFAULT NULL::text, p_base_ref text DEFAULT NULL::text, p_created_by text DEFAULT NULL::text) RETURNS ops.sessions
+CREATE FUNCTION ops.create_session(p_title text, p_intent text DEFAULT ''::text, p_lanes text[] DEFAULT ARRAY['A'::text, 'B'::text, 'C'::text, 'D'::text], p_repo_id text DEFAULT NULL::text, p_repo_url text DEFAULT NULL::text, p_repo_path text DEFAULT NULL::text, p_base_ref text DEFAULT NULL::text, p_created_by text DEFAULT NULL::text, p_team_id uuid DEFAULT NULL::uuid) RETURNS ops.sessions
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $_$
 declare
   s ops.sessions;
   bad text;
+  v_team uuid;
+  v_user uuid := ops._user_id();
 begin
   if p_title is null or length(btrim(p_title)) = 0 then
     perform ops._raise('OC003', 'title: a session needs a title', 'give a short title, such as "Fix flaky tests"');
@@ -996,11 +1267,100 @@ begin
   if (select count(distinct x) from unnest(p_lanes) x) <> cardinality(p_lanes) then
     perform ops._raise('OC003', 'lanes: a lane is listed twice', 'list each lane once');
   end if;
-  insert into ops.sessions (title, intent, lanes, repo_id, repo_url, repo_path, base_ref, created_by)
-  values (btrim(p_title), coalesce(p_intent, ''), p_lanes, p_repo_id, p_repo_url, p_repo_path, p_base_ref, p_created_by)
+  v_team := ops._new_team(p_team_id);
+  insert into ops.sessions (title, intent, lanes, repo_id, repo_url, repo_path, base_ref, created_by, team_id, created_by_user)
+  values (btrim(p_title), coalesce(p_intent, ''), p_lanes, p_repo_id, p_repo_url, p_repo_path, p_base_ref,
+          -- a user is named by their sign-in, not by what the request says
+          case when v_user is null then p_created_by else ops._caller_name() end, v_team, v_user)
   returning * into s;
   return s;
 end $_$;
+
+--
+-- Name: teams; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.teams (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT teams_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100)))
+);
+
+--
+-- Name: TABLE teams; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON TABLE ops.teams IS 'A team of Supabase users sharing sessions; see ops.team_members for who may do what.';
+
+--
+-- Name: create_team(text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_team(p_name text) RETURNS ops.teams
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  t ops.teams;
+  v_user uuid := ops._user_id();
+begin
+  if coalesce(pg_catalog.current_setting('role', true), 'none') = 'authenticated' then
+    if v_user is null then
+      perform ops._raise('OC005', 'team: the request names no user', 'sign in again');
+    end if;
+  elsif not ops._is_admin() then
+    perform ops._raise('OC005', 'only a signed-in user or the database''s owner creates teams');
+  end if;
+  if p_name is null or length(btrim(p_name)) = 0 or length(btrim(p_name)) > 100 then
+    perform ops._raise('OC003', 'name: a team needs a name of 1 to 100 characters', 'such as "platform"');
+  end if;
+  insert into ops.teams (name, created_by) values (btrim(p_name), v_user) returning * into t;
+  if v_user is not null then
+    insert into ops.team_members (team_id, user_id, role, added_by) values (t.id, v_user, 'owner', ops._caller_name());
+  end if;
+  return t;
+end $$;
+
+--
+-- Name: create_worker_token(uuid, text, uuid[]); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.create_worker_token(p_team_id uuid, p_name text, p_sessions uuid[] DEFAULT NULL::uuid[]) RETURNS TABLE(id uuid, token text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  -- 244 random bits from gen_random_uuid (the server's strong random source; pgcrypto is not needed)
+  v_token text := 'ocrw_' || replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+  v_sessions uuid[];
+  v_bad uuid;
+  v_id uuid;
+begin
+  perform ops._check_team_owner(p_team_id);
+  if p_name is null or length(btrim(p_name)) = 0 or length(btrim(p_name)) > 100 then
+    perform ops._raise('OC003', 'name: a worker token needs a name of 1 to 100 characters', 'name it after its machine, such as "build-box-1"');
+  end if;
+  if p_sessions is not null then
+    v_sessions := array(select distinct x from unnest(p_sessions) x where x is not null order by x);
+    if cardinality(v_sessions) = 0 or cardinality(v_sessions) > 1000 then
+      perform ops._raise('OC003', 'sessions: give 1 to 1000 sessions, or none for every session of the team');
+    end if;
+    select x into v_bad from unnest(v_sessions) x
+     where not exists (select 1 from ops.sessions s where s.id = x and s.team_id is not distinct from p_team_id)
+     limit 1;
+    if found then
+      perform ops._raise('OC002', format('sessions: %s is not a session of %s', v_bad,
+                                         coalesce('team ' || p_team_id::text, 'no team (the database''s own sessions)')),
+                         'list sessions with `ocr session list`');
+    end if;
+  end if;
+  insert into ops.worker_tokens (team_id, name, token_hash, sessions, created_by)
+  values (p_team_id, btrim(p_name), encode(sha256(convert_to(v_token, 'UTF8')), 'hex'), v_sessions, ops._caller_name())
+  returning worker_tokens.id into v_id;
+  return query select v_id, v_token;
+end $$;
 
 --
 -- Name: finish_and_claim(text, text, jsonb, integer, text[], uuid[], text[], integer); Type: FUNCTION; Schema: ops; Owner: -
@@ -1029,6 +1389,7 @@ declare
   v_refused uuid[];
 begin
   perform ops._check_worker(p_worker_id, p_token);
+  p_sessions := ops._claimable_sessions(p_worker_id, p_sessions);
   if p_results is not null and jsonb_typeof(p_results) <> 'array' then
     perform ops._raise('OC003', 'results: expected a JSON array of {run_id, attempt, status}');
   end if;
@@ -1175,6 +1536,33 @@ begin
 end $$;
 
 --
+-- Name: list_worker_tokens(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.list_worker_tokens(p_team_id uuid DEFAULT NULL::uuid) RETURNS TABLE(id uuid, team_id uuid, name text, sessions uuid[], created_by text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_teams uuid[];
+begin
+  if p_team_id is not null then
+    perform ops._check_team_owner(p_team_id);
+  elsif coalesce(pg_catalog.current_setting('role', true), 'none') = 'authenticated' then
+    v_teams := ops.my_team_ids(array['owner']);
+  elsif not ops._is_admin() then
+    perform ops._check_team_owner(null);
+  end if;
+  return query
+    select t.id, t.team_id, t.name, t.sessions, t.created_by, t.created_at, t.revoked_at, t.last_used_at
+      from ops.worker_tokens t
+     where case when p_team_id is not null then t.team_id = p_team_id
+                when v_teams is not null then t.team_id = any (v_teams)
+                else true end
+     order by t.created_at desc, t.id;
+end $$;
+
+--
 -- Name: run_steps; Type: TABLE; Schema: ops; Owner: -
 --
 
@@ -1237,6 +1625,19 @@ begin
   end if;
   perform ops._notify_runs(array[(select session_id from ops.runs where id = p_run_id)]);
   return s;
+end $$;
+
+--
+-- Name: my_team_ids(text[]); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.my_team_ids(p_roles text[] DEFAULT NULL::text[]) RETURNS uuid[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  return coalesce((select array_agg(m.team_id order by m.team_id) from ops.team_members m
+                    where m.user_id = ops._user_id() and (p_roles is null or m.role = any (p_roles))), '{}');
 end $$;
 
 --
@@ -1310,6 +1711,7 @@ CREATE TABLE ops.templates (
     runbook jsonb NOT NULL,
     created_by name DEFAULT SESSION_USER NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    team_id uuid,
     CONSTRAINT templates_name_check CHECK ((name ~ '^[a-z0-9][a-z0-9-]{0,63}$'::text)),
     CONSTRAINT templates_runbook_check CHECK ((jsonb_typeof(runbook) = 'object'::text)),
     CONSTRAINT templates_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
@@ -1323,27 +1725,30 @@ CREATE TABLE ops.templates (
 COMMENT ON TABLE ops.templates IS 'Each published version of a runbook; a runbook run points at the version it was queued with (spec.template_id).';
 
 --
--- Name: publish_template(text, text, text, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
+-- Name: publish_template(text, text, text, jsonb, text, uuid); Type: FUNCTION; Schema: ops; Owner: -
 --
 
-CREATE FUNCTION ops.publish_template(p_name text, p_text text, p_sha256 text, p_runbook jsonb, p_source text DEFAULT NULL::text) RETURNS ops.templates
+CREATE FUNCTION ops.publish_template(p_name text, p_text text, p_sha256 text, p_runbook jsonb, p_source text DEFAULT NULL::text, p_team_id uuid DEFAULT NULL::uuid) RETURNS ops.templates
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
   t ops.templates;
+  v_team uuid;
 begin
   if p_runbook is null or jsonb_typeof(p_runbook) <> 'object' or p_runbook ->> 'name' is distinct from p_name then
     perform ops._raise('OC003', 'runbook: expected the parsed runbook, with the same name');
   end if;
-  perform pg_advisory_xact_lock(hashtext('ops.templates:' || p_name));
-  select * into t from ops.templates where name = p_name and sha256 = p_sha256;
+  v_team := ops._new_team(p_team_id);
+  perform pg_advisory_xact_lock(hashtext('ops.templates:' || case when v_team is null then '' else v_team::text || ':' end || p_name));
+  select * into t from ops.templates where name = p_name and sha256 = p_sha256 and team_id is not distinct from v_team;
   if found then
     return t;
   end if;
-  insert into ops.templates (name, version, sha256, title, kind, source, text, runbook)
-  values (p_name, coalesce((select max(version) from ops.templates where name = p_name), 0) + 1, p_sha256,
-          coalesce(p_runbook ->> 'title', p_name), coalesce(p_runbook ->> 'kind', 'custom'), p_source, p_text, p_runbook)
+  insert into ops.templates (name, version, sha256, title, kind, source, text, runbook, team_id)
+  values (p_name, coalesce((select max(version) from ops.templates where name = p_name and team_id is not distinct from v_team), 0) + 1,
+          p_sha256, coalesce(p_runbook ->> 'title', p_name), coalesce(p_runbook ->> 'kind', 'custom'), p_source, p_text,
+          p_runbook, v_team)
   returning * into t;
   return t;
 end $$;
@@ -1447,6 +1852,42 @@ begin
 end $$;
 
 --
+-- Name: register_token_worker(text, text, text, integer, integer, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.register_token_worker(p_worker_token text, p_worker_id text, p_host text, p_pid integer, p_concurrency integer, p_labels jsonb DEFAULT '{}'::jsonb, p_version text DEFAULT NULL::text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  k record;
+  v_token text := replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
+begin
+  select * into k from ops.worker_token_identity(p_worker_token);
+  if p_worker_id is null or length(p_worker_id) = 0 or length(p_worker_id) > 200 then
+    perform ops._raise('OC003', 'worker id: must be 1 to 200 characters');
+  end if;
+  if p_concurrency is null or p_concurrency < 1 then
+    perform ops._raise('OC003', 'concurrency: must be at least 1');
+  end if;
+  insert into ops.workers as x (id, host, pid, concurrency, labels, version, state, started_at, last_heartbeat,
+                                token_hash, registered_by, worker_token_id, team_id)
+  values (p_worker_id, p_host, p_pid, p_concurrency, coalesce(p_labels, '{}'::jsonb), p_version, 'running', now(), now(),
+          sha256(convert_to(v_token, 'UTF8')), session_user, k.token_id, k.team_id)
+  on conflict (id) do update
+     set host = excluded.host, pid = excluded.pid, concurrency = excluded.concurrency, labels = excluded.labels,
+         version = excluded.version, state = 'running', started_at = now(), last_heartbeat = now(),
+         token_hash = excluded.token_hash, registered_by = excluded.registered_by,
+         worker_token_id = excluded.worker_token_id, team_id = excluded.team_id
+   where x.worker_token_id is not null and x.team_id is not distinct from excluded.team_id;
+  if not found then
+    perform ops._raise('OC005', format('worker id %s belongs to a worker of another team or login role', p_worker_id),
+                       'give this worker another id');
+  end if;
+  return v_token;
+end $$;
+
+--
 -- Name: register_worker(text, text, integer, integer, jsonb, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1470,8 +1911,8 @@ begin
   on conflict (id) do update
      set host = excluded.host, pid = excluded.pid, concurrency = excluded.concurrency, labels = excluded.labels,
          version = excluded.version, state = 'running', started_at = now(), last_heartbeat = now(),
-         token_hash = excluded.token_hash, registered_by = excluded.registered_by
-   where x.registered_by is null or x.registered_by = session_user or ops._is_admin();
+         token_hash = excluded.token_hash, registered_by = excluded.registered_by, worker_token_id = null, team_id = null
+   where (x.worker_token_id is null and (x.registered_by is null or x.registered_by = session_user)) or ops._is_admin();
   if not found then
     perform ops._raise('OC005', format('worker id %s belongs to another login role', p_worker_id), 'give this worker another id');
   end if;
@@ -1525,6 +1966,29 @@ begin
 end $$;
 
 --
+-- Name: remove_team_member(uuid, uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.remove_team_member(p_team_id uuid, p_user_id uuid) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if p_user_id is null or p_user_id is distinct from ops._user_id() or ops._team_role(p_team_id) is null then
+    perform ops._check_team_owner(p_team_id);
+  end if;
+  perform 1 from ops.teams where id = p_team_id for update;
+  if exists (select 1 from ops.team_members x where x.team_id = p_team_id and x.user_id = p_user_id and x.role = 'owner')
+     and not exists (select 1 from ops.team_members x where x.team_id = p_team_id and x.role = 'owner' and x.user_id <> p_user_id) then
+    perform ops._raise('OC004', format('team %s: user %s is its last owner', p_team_id, p_user_id), 'make another member owner first');
+  end if;
+  delete from ops.team_members where team_id = p_team_id and user_id = p_user_id;
+  if not found then
+    perform ops._raise('OC002', format('user %s is not a member of team %s', p_user_id, p_team_id));
+  end if;
+end $$;
+
+--
 -- Name: requeue_run(uuid, text, text, integer, double precision, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1573,6 +2037,28 @@ begin
 end $$;
 
 --
+-- Name: revoke_worker_token(uuid); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.revoke_worker_token(p_id uuid) RETURNS TABLE(id uuid, team_id uuid, name text, sessions uuid[], created_by text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  v_team uuid;
+begin
+  select t.team_id into v_team from ops.worker_tokens t where t.id = p_id;
+  if not found or (coalesce(pg_catalog.current_setting('role', true), 'none') = 'authenticated'
+                   and ops._team_role(v_team) is null) then
+    perform ops._raise('OC002', format('worker token %s does not exist', p_id), 'list tokens with `ocr token list`');
+  end if;
+  perform ops._check_team_owner(v_team);
+  return query
+    update ops.worker_tokens t set revoked_at = coalesce(t.revoked_at, now()) where t.id = p_id
+    returning t.id, t.team_id, t.name, t.sessions, t.created_by, t.created_at, t.revoked_at, t.last_used_at;
+end $$;
+
+--
 -- Name: set_worker_state(text, text, text); Type: FUNCTION; Schema: ops; Owner: -
 --
 
@@ -1611,6 +2097,29 @@ CREATE FUNCTION ops.watch(p_watcher_id text, p_seconds integer DEFAULT 120) RETU
   on conflict (id) do update set expires_at = excluded.expires_at;
   delete from ops.watchers where expires_at < now() - interval '1 minute';
 $$;
+
+--
+-- Name: worker_token_identity(text); Type: FUNCTION; Schema: ops; Owner: -
+--
+
+CREATE FUNCTION ops.worker_token_identity(p_token text) RETURNS TABLE(token_id uuid, team_id uuid, name text, sessions uuid[])
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  k ops.worker_tokens;
+begin
+  select * into k from ops.worker_tokens t
+   where t.token_hash = encode(sha256(convert_to(coalesce(p_token, ''), 'UTF8')), 'hex') and t.revoked_at is null;
+  if not found then
+    perform ops._raise('OC005', 'worker token: unknown or revoked',
+                       'create a token with `ocr token create --name NAME` and give it to the worker (OCR_WORKER_TOKEN)');
+  end if;
+  if k.last_used_at is null or k.last_used_at < now() - interval '1 minute' then
+    update ops.worker_tokens t set last_used_at = now() where t.id = k.id;
+  end if;
+  return query select k.id, k.team_id, k.name, k.sessions;
+end $$;
 
 --
 -- Name: worktree_sessions(text[]); Type: FUNCTION; Schema: ops; Owner: -
@@ -1708,6 +2217,37 @@ CREATE TABLE ops.watchers (
 );
 
 --
+-- Name: worker_tokens; Type: TABLE; Schema: ops; Owner: -
+--
+
+CREATE TABLE ops.worker_tokens (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    team_id uuid,
+    name text NOT NULL,
+    token_hash text NOT NULL,
+    sessions uuid[],
+    created_by text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone,
+    last_used_at timestamp with time zone,
+    CONSTRAINT worker_tokens_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 100))),
+    CONSTRAINT worker_tokens_sessions_check CHECK (((sessions IS NULL) OR ((cardinality(sessions) >= 1) AND (cardinality(sessions) <= 1000)))),
+    CONSTRAINT worker_tokens_token_hash_check CHECK ((token_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+--
+-- Name: TABLE worker_tokens; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON TABLE ops.worker_tokens IS 'Tokens of workers that reach the queue through the API; token_hash is the SHA-256 (hex) of the token, never readable by users';
+
+--
+-- Name: COLUMN worker_tokens.last_used_at; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.worker_tokens.last_used_at IS 'when the API last accepted the token, to the minute';
+
+--
 -- Name: workers; Type: TABLE; Schema: ops; Owner: -
 --
 
@@ -1723,6 +2263,8 @@ CREATE TABLE ops.workers (
     last_heartbeat timestamp with time zone DEFAULT now() NOT NULL,
     token_hash bytea,
     registered_by name,
+    worker_token_id uuid,
+    team_id uuid,
     CONSTRAINT workers_concurrency_check CHECK ((concurrency >= 1)),
     CONSTRAINT workers_id_check CHECK (((length(id) >= 1) AND (length(id) <= 200))),
     CONSTRAINT workers_state_check CHECK ((state = ANY (ARRAY['running'::text, 'draining'::text, 'stopped'::text])))
@@ -1733,6 +2275,12 @@ CREATE TABLE ops.workers (
 --
 
 COMMENT ON COLUMN ops.workers.token_hash IS 'sha256 of the token the worker received when it registered; never readable by clients or workers';
+
+--
+-- Name: COLUMN workers.worker_token_id; Type: COMMENT; Schema: ops; Owner: -
+--
+
+COMMENT ON COLUMN ops.workers.worker_token_id IS 'the worker token it registered with through the API; it serves only that token''s sessions';
 
 --
 -- Name: artifacts artifacts_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1812,18 +2360,18 @@ ALTER TABLE ONLY ops.sessions
     ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 
 --
--- Name: templates templates_name_sha256_key; Type: CONSTRAINT; Schema: ops; Owner: -
+-- Name: team_members team_members_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
-ALTER TABLE ONLY ops.templates
-    ADD CONSTRAINT templates_name_sha256_key UNIQUE (name, sha256);
+ALTER TABLE ONLY ops.team_members
+    ADD CONSTRAINT team_members_pkey PRIMARY KEY (team_id, user_id);
 
 --
--- Name: templates templates_name_version_key; Type: CONSTRAINT; Schema: ops; Owner: -
+-- Name: teams teams_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
 --
 
-ALTER TABLE ONLY ops.templates
-    ADD CONSTRAINT templates_name_version_key UNIQUE (name, version);
+ALTER TABLE ONLY ops.teams
+    ADD CONSTRAINT teams_pkey PRIMARY KEY (id);
 
 --
 -- Name: templates templates_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1838,6 +2386,20 @@ ALTER TABLE ONLY ops.templates
 
 ALTER TABLE ONLY ops.watchers
     ADD CONSTRAINT watchers_pkey PRIMARY KEY (id);
+
+--
+-- Name: worker_tokens worker_tokens_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.worker_tokens
+    ADD CONSTRAINT worker_tokens_pkey PRIMARY KEY (id);
+
+--
+-- Name: worker_tokens worker_tokens_token_hash_key; Type: CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.worker_tokens
+    ADD CONSTRAINT worker_tokens_token_hash_key UNIQUE (token_hash);
 
 --
 -- Name: workers workers_pkey; Type: CONSTRAINT; Schema: ops; Owner: -
@@ -1913,6 +2475,36 @@ CREATE INDEX runs_session ON ops.runs USING btree (session_id, seq DESC);
 CREATE INDEX sessions_active ON ops.sessions USING btree (created_at DESC) WHERE (status = 'active'::text);
 
 --
+-- Name: sessions_team; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX sessions_team ON ops.sessions USING btree (team_id) WHERE (team_id IS NOT NULL);
+
+--
+-- Name: team_members_user; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX team_members_user ON ops.team_members USING btree (user_id, team_id);
+
+--
+-- Name: templates_team_name_sha256; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX templates_team_name_sha256 ON ops.templates USING btree (COALESCE(team_id, '00000000-0000-0000-0000-000000000000'::uuid), name, sha256);
+
+--
+-- Name: templates_team_name_version; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE UNIQUE INDEX templates_team_name_version ON ops.templates USING btree (COALESCE(team_id, '00000000-0000-0000-0000-000000000000'::uuid), name, version);
+
+--
+-- Name: worker_tokens_team; Type: INDEX; Schema: ops; Owner: -
+--
+
+CREATE INDEX worker_tokens_team ON ops.worker_tokens USING btree (team_id);
+
+--
 -- Name: workers_live; Type: INDEX; Schema: ops; Owner: -
 --
 
@@ -1986,6 +2578,48 @@ ALTER TABLE ONLY ops.runs
     ADD CONSTRAINT runs_session_id_fkey FOREIGN KEY (session_id) REFERENCES ops.sessions(id) ON DELETE CASCADE;
 
 --
+-- Name: sessions sessions_team_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.sessions
+    ADD CONSTRAINT sessions_team_id_fkey FOREIGN KEY (team_id) REFERENCES ops.teams(id);
+
+--
+-- Name: team_members team_members_team_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.team_members
+    ADD CONSTRAINT team_members_team_id_fkey FOREIGN KEY (team_id) REFERENCES ops.teams(id) ON DELETE CASCADE;
+
+--
+-- Name: templates templates_team_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.templates
+    ADD CONSTRAINT templates_team_id_fkey FOREIGN KEY (team_id) REFERENCES ops.teams(id);
+
+--
+-- Name: worker_tokens worker_tokens_team_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.worker_tokens
+    ADD CONSTRAINT worker_tokens_team_id_fkey FOREIGN KEY (team_id) REFERENCES ops.teams(id) ON DELETE CASCADE;
+
+--
+-- Name: workers workers_team_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.workers
+    ADD CONSTRAINT workers_team_id_fkey FOREIGN KEY (team_id) REFERENCES ops.teams(id);
+
+--
+-- Name: workers workers_worker_token_id_fkey; Type: FK CONSTRAINT; Schema: ops; Owner: -
+--
+
+ALTER TABLE ONLY ops.workers
+    ADD CONSTRAINT workers_worker_token_id_fkey FOREIGN KEY (worker_token_id) REFERENCES ops.worker_tokens(id);
+
+--
 -- Name: artifacts; Type: ROW SECURITY; Schema: ops; Owner: -
 --
 
@@ -1998,7 +2632,7 @@ ALTER TABLE ops.artifacts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY artifacts_of_client ON ops.artifacts FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
    FROM (ops.runs r
      JOIN ops.sessions s ON ((s.id = r.session_id)))
-  WHERE ((r.id = artifacts.run_id) AND (s.owner = SESSION_USER)))));
+  WHERE ((r.id = artifacts.run_id) AND (s.team_id IS NULL) AND (s.owner = SESSION_USER)))));
 
 --
 -- Name: run_events events_of_client; Type: POLICY; Schema: ops; Owner: -
@@ -2007,7 +2641,7 @@ CREATE POLICY artifacts_of_client ON ops.artifacts FOR SELECT TO ocr_client USIN
 CREATE POLICY events_of_client ON ops.run_events FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
    FROM (ops.runs r
      JOIN ops.sessions s ON ((s.id = r.session_id)))
-  WHERE ((r.id = run_events.run_id) AND (s.owner = SESSION_USER)))));
+  WHERE ((r.id = run_events.run_id) AND (s.team_id IS NULL) AND (s.owner = SESSION_USER)))));
 
 --
 -- Name: lane_ports; Type: ROW SECURITY; Schema: ops; Owner: -
@@ -2021,7 +2655,7 @@ ALTER TABLE ops.lane_ports ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY lane_ports_of_client ON ops.lane_ports FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
    FROM ops.sessions s
-  WHERE ((s.id = lane_ports.session_id) AND (s.owner = SESSION_USER)))));
+  WHERE ((s.id = lane_ports.session_id) AND (s.team_id IS NULL) AND (s.owner = SESSION_USER)))));
 
 --
 -- Name: lane_ports lane_ports_of_worker; Type: POLICY; Schema: ops; Owner: -
@@ -2059,7 +2693,7 @@ ALTER TABLE ops.runs ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY runs_of_client ON ops.runs FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
    FROM ops.sessions s
-  WHERE ((s.id = runs.session_id) AND (s.owner = SESSION_USER)))));
+  WHERE ((s.id = runs.session_id) AND (s.team_id IS NULL) AND (s.owner = SESSION_USER)))));
 
 --
 -- Name: runs runs_of_worker; Type: POLICY; Schema: ops; Owner: -
@@ -2077,7 +2711,7 @@ ALTER TABLE ops.sessions ENABLE ROW LEVEL SECURITY;
 -- Name: sessions sessions_of_client; Type: POLICY; Schema: ops; Owner: -
 --
 
-CREATE POLICY sessions_of_client ON ops.sessions FOR SELECT TO ocr_client USING ((owner = SESSION_USER));
+CREATE POLICY sessions_of_client ON ops.sessions FOR SELECT TO ocr_client USING (((team_id IS NULL) AND (owner = SESSION_USER)));
 
 --
 -- Name: sessions sessions_of_worker; Type: POLICY; Schema: ops; Owner: -
@@ -2092,7 +2726,19 @@ CREATE POLICY sessions_of_worker ON ops.sessions FOR SELECT TO ocr_worker USING 
 CREATE POLICY steps_of_client ON ops.run_steps FOR SELECT TO ocr_client USING ((EXISTS ( SELECT 1
    FROM (ops.runs r
      JOIN ops.sessions s ON ((s.id = r.session_id)))
-  WHERE ((r.id = run_steps.run_id) AND (s.owner = SESSION_USER)))));
+  WHERE ((r.id = run_steps.run_id) AND (s.team_id IS NULL) AND (s.owner = SESSION_USER)))));
+
+--
+-- Name: team_members; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.team_members ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: teams; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.teams ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: templates; Type: ROW SECURITY; Schema: ops; Owner: -
@@ -2104,13 +2750,25 @@ ALTER TABLE ops.templates ENABLE ROW LEVEL SECURITY;
 -- Name: templates templates_listed; Type: POLICY; Schema: ops; Owner: -
 --
 
-CREATE POLICY templates_listed ON ops.templates FOR SELECT TO ocr_client, ocr_worker USING (true);
+CREATE POLICY templates_listed ON ops.templates FOR SELECT TO ocr_worker USING (true);
+
+--
+-- Name: templates templates_of_client; Type: POLICY; Schema: ops; Owner: -
+--
+
+CREATE POLICY templates_of_client ON ops.templates FOR SELECT TO ocr_client USING ((team_id IS NULL));
 
 --
 -- Name: watchers; Type: ROW SECURITY; Schema: ops; Owner: -
 --
 
 ALTER TABLE ops.watchers ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: worker_tokens; Type: ROW SECURITY; Schema: ops; Owner: -
+--
+
+ALTER TABLE ops.worker_tokens ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: workers; Type: ROW SECURITY; Schema: ops; Owner: -

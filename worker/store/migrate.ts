@@ -5,6 +5,7 @@
 // result of all of them.
 import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
+import migrationHistory from '../../supabase/migrations/0000_migration_history.sql';
 import baselineSql from '../../supabase/migrations/0001_ops_baseline.sql';
 import finishAndClaimRefusals from '../../supabase/migrations/0002_finish_and_claim_refusals.sql';
 import leastPrivilege from '../../supabase/migrations/0003_least_privilege.sql';
@@ -15,9 +16,11 @@ import appendOnce from '../../supabase/migrations/0007_append_once.sql';
 import agentRuns from '../../supabase/migrations/0008_agent_runs.sql';
 import compareGroups from '../../supabase/migrations/0009_compare_groups.sql';
 import lanePorts from '../../supabase/migrations/0010_lane_ports.sql';
+import teamAccess from '../../supabase/migrations/0012_team_access.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
+  { name: '0000_migration_history', sql: migrationHistory },
   { name: '0001_ops_baseline', sql: baselineSql },
   { name: '0002_finish_and_claim_refusals', sql: finishAndClaimRefusals },
   { name: '0003_least_privilege', sql: leastPrivilege },
@@ -28,6 +31,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0008_agent_runs', sql: agentRuns },
   { name: '0009_compare_groups', sql: compareGroups },
   { name: '0010_lane_ports', sql: lanePorts },
+  { name: '0012_team_access', sql: teamAccess },
 ];
 
 const BASELINE = '0001_ops_baseline';
@@ -105,6 +109,34 @@ async function adoptBaseline(client: PoolClient, applied: Map<string, string>): 
   applied.set(BASELINE, checksum(baselineSql));
 }
 
+/**
+ * A Supabase project migrated with `supabase db push` records the files it applied in Supabase's own history
+ * (supabase_migrations.schema_migrations: the number before a file name's first "_", and the rest as its name), not
+ * in ops.schema_migrations. Those of ours are taken as applied, once the ops schema they built is there. Caller holds
+ * the migration lock; `applied` is updated to match.
+ */
+async function adoptSupabasePush(client: PoolClient, applied: Map<string, string>): Promise<void> {
+  const found = await client.query<{ history: string | null; ops: string | null; named: boolean }>(
+    `select to_regclass('supabase_migrations.schema_migrations')::text as history, to_regclass('ops.sessions')::text as ops,
+            exists (select 1 from pg_catalog.pg_attribute
+                     where attrelid = to_regclass('supabase_migrations.schema_migrations') and attname = 'name' and not attisdropped) as named`,
+  );
+  const { history, ops, named } = found.rows[0]!;
+  if (!history || !ops) return;
+  const pushed = await client.query<{ version: string; name: string | null }>(
+    `select version, ${named ? 'name' : 'null::text as name'} from supabase_migrations.schema_migrations`,
+  );
+  const byVersion = new Map(pushed.rows.map((r) => [r.version, r.name]));
+  for (const m of migrations) {
+    const [version, ...rest] = m.name.split('_');
+    const name = byVersion.get(version!);
+    // the project's own migrations may have numbers like ours: a recorded name must be ours too
+    if (applied.has(m.name) || name === undefined || (name !== null && name !== rest.join('_'))) continue;
+    await client.query('insert into ops.schema_migrations (name, checksum) values ($1, $2)', [m.name, checksum(m.sql)]);
+    applied.set(m.name, checksum(m.sql));
+  }
+}
+
 export async function migrate(pool: Pool): Promise<string[]> {
   const before = await appliedMigrations(pool);
   if (before) {
@@ -126,6 +158,7 @@ export async function migrate(pool: Pool): Promise<string[]> {
       ),
     );
     await adoptBaseline(client, applied);
+    await adoptSupabasePush(client, applied);
     checkUnchanged(applied);
     for (const m of migrations) {
       if (applied.has(m.name)) continue;

@@ -78,7 +78,7 @@ const deniedOrUnauthorized = { code: expect.stringMatching(/^(42501|not_authoriz
 describe('privileges', () => {
   it('PUBLIC can read no table and call no function of the queue', async () => {
     const sql = await sqlAs(role.nobody);
-    for (const table of ['sessions', 'runs', 'run_events', 'artifacts', 'run_steps', 'workers', 'templates', 'lanes', 'watchers', 'lane_ports']) {
+    for (const table of ['sessions', 'runs', 'run_events', 'artifacts', 'run_steps', 'workers', 'templates', 'lanes', 'watchers', 'lane_ports', 'teams', 'team_members', 'worker_tokens']) {
       await expect(sql.query(`select * from ops.${table} limit 1`)).rejects.toMatchObject({ code: '42501' });
     }
     const functions = await (await sqlAs('postgres')).query<{ sig: string }>(
@@ -206,6 +206,38 @@ describe('privileges', () => {
     const short = (id: string) => id.replace(/-/g, '').slice(0, 8);
     expect((await alice.worktreeSessions([short(theirs.id)])).map((s) => s.status)).toEqual(['active']);
     expect((await w1.worktreeSessions([short(mine.id)])).map((s) => s.sessionId)).toEqual([mine.id]);
+  });
+
+  it("teams and worker tokens are the database owner's: no client or worker reads them or calls their functions", async () => {
+    for (const login of [role.clientA, role.worker1]) {
+      const sql = await sqlAs(login);
+      for (const table of ['teams', 'team_members', 'worker_tokens']) {
+        await expect(sql.query(`select * from ops.${table}`), `${login} ${table}`).rejects.toMatchObject({ code: '42501' });
+      }
+      for (const call of [
+        `select ops.create_team('mine')`,
+        `select ops.add_team_member(gen_random_uuid(), gen_random_uuid(), 'owner')`,
+        `select ops.remove_team_member(gen_random_uuid(), gen_random_uuid())`,
+        `select * from ops.create_worker_token(null, 'mine')`,
+        `select * from ops.list_worker_tokens()`,
+        `select * from ops.revoke_worker_token(gen_random_uuid())`,
+        `select * from ops.worker_token_identity('ocrw_x')`,
+        `select ops.register_token_worker('ocrw_x', 'w', 'h', 1, 1)`,
+        `select ops.my_team_ids()`,
+      ]) {
+        await expect(sql.query(call), `${login}: ${call}`).rejects.toMatchObject({ code: '42501' });
+      }
+    }
+    // the owner makes them; a client's session of no team is still its own, and none of a team's is
+    const dba = await sqlAs('postgres');
+    const [team] = (await dba.query<{ id: string }>(`select id from ops.create_team('platform')`)).rows;
+    const token = (await dba.query<{ token: string }>(`select token from ops.create_worker_token(null, 'box')`)).rows[0]!.token;
+    expect(token).toMatch(/^ocrw_[0-9a-f]{64}$/);
+    const teamSession = await owner.createSession({ title: 'a team\'s' });
+    await dba.query(`update ops.sessions set team_id = $1 where id = $2`, [team!.id, teamSession.id]);
+    const alice = storeAs(role.clientA);
+    expect((await alice.listSessions()).map((s) => s.id)).not.toContain(teamSession.id);
+    await expect(alice.archiveSession(teamSession.id)).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('records a run of a lane as starting after the run before it ended, whenever its claim began', async () => {
