@@ -1,7 +1,7 @@
 // The ops-api edge function, served by Deno against a Supabase-shaped PostgreSQL: every route, every error status,
 // what a worker token reaches and its revocation mid-run, the live log stream and its resumption, and a worker over
 // HTTPS killed mid-run and recovered through the function.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { Worker } from '../engine/worker';
 import { asUser } from '../store/supabase.test-support';
 import { HttpWorkerStore } from './http-store';
 import { opsApiFixture, type OpsApiFixture } from './ops-api.test-fixture';
-import { startOpsApi, userJwt } from './ops-api.test-support';
+import { denoBinary, repoRoot, startOpsApi, userJwt } from './ops-api.test-support';
 import { followRunOverApi, sseMessages } from './run-events-client';
 
 let f: OpsApiFixture;
@@ -91,6 +91,19 @@ async function finished(runId: string, limitMs = 30_000): Promise<Run> {
 }
 
 const line = (text: string) => ({ stream: 'stdout' as const, text, ts: new Date().toISOString() });
+
+describe("the function's code", () => {
+  it('type-checks with deno check, with its npm imports from this repository (no network)', () => {
+    const check = spawnSync(denoBinary(), ['check', '--node-modules-dir=manual', '--config', 'supabase/functions/ops-api/deno.json', 'supabase/functions/ops-api/index.ts'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 120_000,
+    });
+    expect(check.stderr).not.toMatch(/error/i);
+    expect(check.status).toBe(0);
+  });
+});
 
 describe('worker routes', () => {
   it('register, claim, log lines, artifact, ports, heartbeat and finish: the functions the Postgres store calls', async () => {
