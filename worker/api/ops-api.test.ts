@@ -3,7 +3,9 @@
 // HTTPS killed mid-run and recovered through the function.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import path from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isFinal, type Run, type RunEvent } from '../../domain';
 import { ocrJs } from '../cli/cli.test-support';
@@ -347,6 +349,33 @@ describe('editor routes', () => {
     refused(await call('GET', 'sessions', await userJwt(f.secret, f.users.a, { expiresIn: Math.floor(Date.now() / 1000) - 10 })), 401, 'not_authenticated', /expired/);
     refused(await call('GET', 'sessions', await userJwt('another secret of 32 characters!!', f.users.a)), 401, 'not_authenticated', /signature/);
     refused(await call('GET', 'sessions', await userJwt(f.secret, f.users.a, { role: 'anon' })), 401, 'not_authenticated', /anon key is not enough/);
+  });
+  it("verifies access tokens signed with the project's asymmetric keys through its JWKS", async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'ES256', use: 'sig' };
+    const server = createHttpServer((req, res) => {
+      res.writeHead(req.url === '/auth/v1/.well-known/jwks.json' ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const api = await startOpsApi({ databaseUrl: f.db.ownerUrl, jwtSecret: '', env: { SUPABASE_URL: `http://127.0.0.1:${port}` } });
+    try {
+      const signed = await new SignJWT({ role: 'authenticated', aud: 'authenticated' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'key-1' })
+        .setSubject(f.users.a)
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      const ok = await fetch(`${api.url}/sessions`, { headers: { authorization: `Bearer ${signed}` } });
+      expect(ok.status).toBe(200);
+      // the legacy secret is not configured: an HS256 token is refused, whatever it claims
+      const legacy = await fetch(`${api.url}/sessions`, { headers: { authorization: `Bearer ${f.jwt.a}` } });
+      expect(legacy.status).toBe(401);
+      expect((await legacy.json()).error.message).toMatch(/HS256 tokens are not accepted/);
+    } finally {
+      await api.stop();
+      server.close();
+    }
   });
 });
 

@@ -14,15 +14,20 @@ const databaseUrl = env('SUPABASE_DB_URL') ?? env('OCR_DATABASE_URL');
 if (!databaseUrl) throw new Error('ops-api: set SUPABASE_DB_URL or OCR_DATABASE_URL to the database the migrations were pushed to');
 
 const supabaseUrl = env('SUPABASE_URL');
-const streamSeconds = Number(env('OCR_STREAM_SECONDS') ?? '120');
+const number = (name: string, fallback: number): number => {
+  const value = Number(env(name) ?? fallback);
+  if (!Number.isFinite(value) || value < 1) throw new Error(`ops-api: ${name} must be a number of at least 1`);
+  return value;
+};
+const streamSeconds = number('OCR_STREAM_SECONDS', 120);
 
 const handler = createHandler({
-  db: openDb(databaseUrl, { max: Number(env('OCR_DB_POOL_SIZE') ?? '4'), log }),
+  db: openDb(databaseUrl, { max: number('OCR_DB_POOL_SIZE', 4), log }),
   auth: {
     jwtSecret: env('OCR_JWT_SECRET') ?? env('SUPABASE_JWT_SECRET'),
     jwksUrl: env('OCR_JWKS_URL') ?? (supabaseUrl ? `${supabaseUrl.replace(/\/+$/, '')}/auth/v1/.well-known/jwks.json` : undefined),
   },
-  stream: { maxMs: Math.max(1, streamSeconds) * 1000 },
+  stream: { maxMs: streamSeconds * 1000 },
   log,
 });
 
