@@ -16,6 +16,8 @@ import { registerCompareCommand } from './compare-command';
 import { registerMcpCommand } from './mcp-command';
 import { registerWorkerCommand } from './worker-command';
 import { registerWorkersCommand } from './workers-command';
+import { registerTeamCommand } from './team-command';
+import { registerTokenCommand } from './token-command';
 
 const program = new Command('ocr')
   .description('Ops Control Room: parallel lanes of runs on a Postgres queue')
@@ -34,6 +36,8 @@ registerRunbookCommands(program, ctx);
 registerApprovalCommands(program, ctx);
 registerWorkerCommand(program, ctx);
 registerWorkersCommand(program, ctx);
+registerTeamCommand(program, ctx);
+registerTokenCommand(program, ctx);
 registerDiffCommand(program, ctx);
 registerConflictsCommand(program, ctx);
 registerWorktreesCommand(program, ctx);

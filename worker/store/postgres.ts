@@ -8,6 +8,7 @@ import { fromDatabaseError, isUnreachable, OcrError, parseInput } from './errors
 import { Listener } from './listener';
 import type { Notifications } from './pooler';
 import { migrate } from './migrate';
+import { TeamAdmin } from '../teams/team-admin';
 import { readRunHistory, type RunHistoryPage, type RunHistoryQuery } from './run-history';
 import { isoTimestamp } from './timestamps';
 import type {
@@ -197,6 +198,11 @@ export class PostgresStore implements Store {
       'check that it is running and the URL is right (--db or OCR_DATABASE_URL)',
       { cause: e },
     );
+  }
+
+  /** Teams and worker tokens (`ocr team`, `ocr token`), on this store's connections. */
+  teams(): TeamAdmin {
+    return new TeamAdmin(<R extends Record<string, unknown>>(sql: string, params?: unknown[]) => this.query<R>(sql, params));
   }
 
   async migrate(): Promise<void> {
