@@ -892,20 +892,19 @@ begin
   revoke all on schema ops from anon;
   revoke all on all tables in schema ops from anon, authenticated;
   revoke all on all sequences in schema ops from anon, authenticated;
-  for f in select p.oid::regprocedure as sig, p.proname from pg_catalog.pg_proc p
+  for f in select p.oid::regprocedure as sig from pg_catalog.pg_proc p
              join pg_catalog.pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'ops' loop
     execute pg_catalog.format('revoke all on function %s from anon, authenticated', f.sig);
-    -- service_role: everything
-    if left(f.proname, 1) <> '_' then
-      execute pg_catalog.format('grant execute on function %s to service_role', f.sig);
-    end if;
   end loop;
+  -- service_role: everything, also what later migrations add
   grant usage on schema ops to authenticated, service_role;
   grant all on all tables in schema ops to service_role;
   grant all on all sequences in schema ops to service_role;
+  grant execute on all functions in schema ops to service_role;
   alter default privileges in schema ops grant all on tables to service_role;
   alter default privileges in schema ops grant all on sequences to service_role;
+  alter default privileges in schema ops grant execute on functions to service_role;
 
   -- authenticated: reads its teams' rows (the policies below), writes only through the functions
   grant select on ops.schema_migrations, ops.teams, ops.team_members, ops.sessions, ops.runs, ops.run_events,

@@ -258,7 +258,7 @@ const workerFunctions = [
 const localClientFunctions = ['watch', 'unwatch', 'worktree_sessions', 'search_logs'];
 
 describe('functions on a Supabase project', () => {
-  it('every ops function is classified; authenticated may call the user functions only, anon none, service_role all but the internal ones', async () => {
+  it('every ops function is classified; authenticated may call the user functions only, anon none, service_role all', async () => {
     const { rows: functions } = await ownerPool.query<{ name: string; sig: string; anon: boolean; user: boolean; service: boolean; definer: boolean }>(
       `select p.proname as name, p.oid::regprocedure::text as sig, p.prosecdef as definer,
               has_function_privilege('anon', p.oid, 'execute') as anon,
@@ -274,7 +274,7 @@ describe('functions on a Supabase project', () => {
       expect([f.sig, internal || known.includes(f.name)]).toEqual([f.sig, true]);
       expect([f.sig, f.anon]).toEqual([f.sig, false]);
       expect([f.sig, f.user]).toEqual([f.sig, userFunctions.includes(f.name)]);
-      expect([f.sig, f.service]).toEqual([f.sig, !internal]);
+      expect([f.sig, f.service]).toEqual([f.sig, true]);
       if (f.user) expect([f.sig, f.definer]).toEqual([f.sig, true]);
     }
     for (const name of userFunctions) expect(functions.some((f) => f.name === name), name).toBe(true);
