@@ -403,6 +403,22 @@ describe('functions on a Supabase project', () => {
   });
 });
 
+/**
+ * A call of every ops function a worker makes as itself: the worker's id and token as $1 and $2 (named arguments), the
+ * other arguments null, or their defaults where they have one.
+ */
+async function workerCalls(): Promise<string[]> {
+  const { rows } = await ownerPool.query<{ name: string; args: string[] }>(
+    `select p.oid::regproc::text as name, p.proargnames[1:p.pronargs - p.pronargdefaults] as args
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'ops' and left(p.proname, 1) <> '_' and 'p_worker_id' = any (p.proargnames) and 'p_token' = any (p.proargnames)`,
+  );
+  return rows.map((f) => {
+    const args = (f.args ?? []).map((a) => (a === 'p_worker_id' ? `${a} => $1` : a === 'p_token' ? `${a} => $2` : `${a} => null`));
+    return `select * from ${f.name}(${args.join(', ')})`;
+  });
+}
+
 describe('worker tokens', () => {
   it('made by a team owner and shown once: only its SHA-256 is kept; listed without it', async () => {
     const made = await asA((c) => one<{ id: string; token: string }>(c, `select * from ops.create_worker_token($1, 'laptop')`, [team.one]));
@@ -445,6 +461,33 @@ describe('worker tokens', () => {
     await expect(asServiceRole(api, (c) => c.query(`select ops.register_token_worker($1, 'worker-two', 'h', 1, 1)`, [rows.one.token]))).rejects.toThrow(/belongs to a worker of another team/);
   });
 
+  it("a token's worker writes nothing for another team's runs: every call naming a run it does not hold is refused", async () => {
+    const w = await tokenWorker('team-one-writer', rows.one.token);
+    const held = await ownerPool.query<{ id: string; attempt: number }>(`select id, attempt from ops.runs where id = $1`, [rows.two.running]);
+    const calls = (await workerCalls()).filter((c) => c.includes('p_run_id => null'));
+    expect(calls.length).toBeGreaterThan(8);
+    const state = () =>
+      ownerPool.query(
+        `select r.status, r.claimed_by, r.attempt, r.updated_at, r.agent,
+                (select count(*) from ops.run_events e where e.run_id = r.id) as events,
+                (select count(*) from ops.artifacts a where a.run_id = r.id) as artifacts,
+                (select count(*) from ops.run_steps s where s.run_id = r.id) as steps
+           from ops.runs r where r.id = $1`,
+        [rows.two.running],
+      );
+    const before = (await state()).rows;
+    for (const call of calls) {
+      const sql = call.replace('p_run_id => null', 'p_run_id => $3').replace('p_attempt => null', 'p_attempt => $4');
+      await expect(asServiceRole(api, (c) => c.query(sql, ['team-one-writer', w.regToken, rows.two.running, held.rows[0]!.attempt])), sql)
+        .rejects.toMatchObject({ code: expect.stringMatching(/^OC00[1-4]$/) });
+    }
+    expect((await state()).rows).toEqual(before);
+    // a heartbeat for it renews nothing: the run is not the worker's
+    const beat = await asServiceRole(api, (c) => c.query(`select * from ops.heartbeat('team-one-writer', $1, array[$2::uuid])`, [w.regToken, rows.two.running]));
+    expect(beat.rows).toEqual([{ run_id: rows.two.running, outcome: 'lost' }]);
+    expect((await ownerPool.query(`select claimed_by from ops.runs where id = $1`, [rows.two.running])).rows[0]).toEqual({ claimed_by: 'worker-two' });
+  });
+
   it('a revoked token stops its worker at its next call, and its identity at once', async () => {
     const made = await asA((c) => one<{ id: string; token: string }>(c, `select * from ops.create_worker_token($1, 'to revoke')`, [team.one]));
     const reg = await asServiceRole(api, (c) => one<{ t: string }>(c, `select ops.register_token_worker($1, 'doomed', 'h', 1, 1) as t`, [made.token]));
@@ -452,13 +495,11 @@ describe('worker tokens', () => {
     const revoked = await asA((c) => one<{ revoked_at: string | null }>(c, `select * from ops.revoke_worker_token($1)`, [made.id]));
     expect(revoked.revoked_at).not.toBeNull();
     await expect(asServiceRole(api, (c) => c.query(`select * from ops.worker_token_identity($1)`, [made.token]))).rejects.toThrow(/unknown or revoked/);
-    for (const call of [
-      `select * from ops.heartbeat('doomed', $1, '{}')`,
-      `select * from ops.claim_runs('doomed', $1, 1)`,
-      `select * from ops.finish_and_claim('doomed', $1, '[]', 1)`,
-      `select ops.set_worker_state('doomed', $1, 'stopped')`,
-    ]) {
-      await expect(asServiceRole(api, (c) => c.query(call, [reg.t])), call).rejects.toThrow(/its worker token was revoked/);
+    // every function a worker calls as itself (it names its id and its registration's token) refuses it now
+    const calls = await workerCalls();
+    expect(calls.length).toBeGreaterThan(12);
+    for (const call of calls) {
+      await expect(asServiceRole(api, (c) => c.query(call, ['doomed', reg.t])), call).rejects.toThrow(/its worker token was revoked/);
     }
     await expect(asServiceRole(api, (c) => c.query(`select ops.register_token_worker($1, 'doomed', 'h', 1, 1)`, [made.token]))).rejects.toMatchObject({ code: 'OC005' });
     // revoking twice changes nothing
