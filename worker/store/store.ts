@@ -82,7 +82,7 @@ export interface WatchOptions {
 }
 
 export interface Store {
-  readonly kind: 'postgres' | 'embedded';
+  readonly kind: 'postgres' | 'embedded' | 'supabase';
   /** where it is, for people: a URL without its password, or the data folder */
   readonly description: string;
 

@@ -3,6 +3,7 @@
 import { UserVerifier, type AuthConfig } from './auth.ts';
 import type { Db } from './db.ts';
 import { handleEditorRoute } from './editor-routes.ts';
+import { handleMoreEditorRoutes } from './editor-more-routes.ts';
 import { defaultStreamOptions, type StreamOptions } from './event-stream.ts';
 import { ApiError, failure, ok } from './http.ts';
 import { handleWorkerRoute, type Limits } from './worker-routes.ts';
@@ -56,7 +57,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
           log(`cannot verify users: ${(e as Error).message}`);
           throw new ApiError('internal', 'the function cannot verify access tokens: set OCR_JWT_SECRET or SUPABASE_JWT_SECRET (or OCR_JWKS_URL) as its secret');
         }
-        const answer = await handleEditorRoute({ db: options.db, user: verified, request, url, bodyBytes: limits.bodyBytes, stream, log }, segments);
+        const editor = { db: options.db, user: verified, request, url, bodyBytes: limits.bodyBytes, stream, log };
+        const answer = (await handleEditorRoute(editor, segments)) ?? (await handleMoreEditorRoutes(editor, segments));
         if (!answer) throw new ApiError('not_found', `no route ${request.method} /${segments.join('/')}`);
         response = answer;
       }
