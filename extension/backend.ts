@@ -5,9 +5,10 @@ import { defaultDataFolder } from '../worker/store/embedded';
 import { OcrError } from '../worker/store/errors';
 import { isPostgresUrl, openStore } from '../worker/store/open';
 import { redactUrl } from '../worker/store/postgres';
-import type { Store } from '../worker/store/store';
+import type { Store, WorkerStore } from '../worker/store/store';
 import type { Log } from './log';
 import { readSettings } from './settings';
+import { SupabaseConnection } from './supabase/supabase-connection';
 
 const secretKey = 'ocr.postgresUrl';
 
@@ -16,11 +17,25 @@ export class Backend implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Store | undefined>();
   /** Fires after the store was switched (or closed): anything holding the old one must let go of it. */
   readonly onDidChange = this.changed.event;
+  /** the Supabase project of ocr.backend "supabase": the person's sign-in and the worker's token */
+  readonly supabase: SupabaseConnection;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly log: Log,
-  ) {}
+  ) {
+    this.supabase = new SupabaseConnection(secrets, log);
+  }
+
+  /** Whether the editor reaches its queue through a Supabase project (OCR_DATABASE_URL overrides the settings). */
+  usesSupabase(): boolean {
+    return !process.env.OCR_DATABASE_URL?.trim() && readSettings().settings.backend === 'supabase';
+  }
+
+  /** The store the editor's worker uses: the same store, or on Supabase the function with the worker token. */
+  async workerStore(): Promise<WorkerStore> {
+    return this.usesSupabase() ? this.supabase.workerStore() : this.store();
+  }
 
   /** The store, opening (and for the embedded database, starting) it on first call. */
   store(): Promise<Store> {
@@ -54,6 +69,11 @@ export class Backend implements vscode.Disposable {
 
   private async open(): Promise<Store> {
     const t0 = Date.now();
+    if (this.usesSupabase()) {
+      const { store } = await this.supabase.open();
+      this.log.info(`connected to ${store.description} in ${Date.now() - t0} ms`);
+      return store;
+    }
     const { db, label, source } = await this.target();
     // the default data folder is created when missing; another folder must hold an embedded database already
     const store = await openStore(db, { log: (m) => this.log.info(m), source, initFlag: false });
@@ -89,6 +109,7 @@ export class Backend implements vscode.Disposable {
 
   dispose(): void {
     void this.opening?.then((s) => s.close()).catch(() => undefined);
+    this.supabase.dispose();
     this.changed.dispose();
   }
 }

@@ -9,6 +9,7 @@ import { registerApprovalCommands } from './commands/approval-commands';
 import { registerRunbookCommands } from './commands/runbook-commands';
 import { registerRunCommands } from './commands/run-commands';
 import { registerSessionCommands } from './commands/session-commands';
+import { registerSupabaseCommands } from './commands/supabase-commands';
 import { registerCleanupCommands } from './commands/cleanup-commands';
 import { registerViewCommands } from './commands/view-commands';
 import { registerLandCommands } from './commands/land-commands';
@@ -85,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     ...registerRunCommands(ctx),
     ...registerApprovalCommands(ctx),
     ...registerBackendCommands(ctx),
+    ...registerSupabaseCommands(ctx),
     ...registerRunbookCommands(ctx, runbooks),
     runbooks,
     runbooksTree,
@@ -116,7 +118,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('ocr')) for (const p of readSettings().problems) log.warn(p);
-      if (e.affectsConfiguration('ocr.embedded.dataDir') || e.affectsConfiguration('ocr.backend')) void backend.reopen();
+      if (e.affectsConfiguration('ocr.embedded.dataDir') || e.affectsConfiguration('ocr.backend') || e.affectsConfiguration('ocr.supabase')) void backend.reopen();
     }),
   );
   // diff editors and run logs restored after a reload read their content through these

@@ -8,7 +8,7 @@ import { AgentPrices, laneName } from '../domain';
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'an environment variable name (a trailing * matches a prefix)');
 
 export const Settings = z.object({
-  backend: z.enum(['embedded', 'postgres']).default('embedded'),
+  backend: z.enum(['embedded', 'postgres', 'supabase']).default('embedded'),
   lanes: z.array(laneName).min(1).max(26).default(['A', 'B', 'C', 'D']),
   'worker.concurrency': z.number().int().min(1).max(64).default(4),
   'worker.autoStart': z.boolean().default(true),
@@ -30,6 +30,11 @@ export const Settings = z.object({
   defaultExecutor: z.string().min(1).default('shell'),
   'embedded.dataDir': z.string().default(''),
   'notifications.enabled': z.boolean().default(true),
+  /** a Supabase project's URL and anon key: public values (the sign-in is kept in SecretStorage) */
+  'supabase.url': z.string().regex(/^(https?:\/\/[^\s/?#]+\/?)?$/, 'the project\'s URL, such as https://abcd.supabase.co').default(''),
+  'supabase.anonKey': z.string().default(''),
+  /** the team new sessions go to, for someone in more than one */
+  'supabase.team': z.string().regex(/^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/i, 'a team\'s id, or empty').default(''),
 });
 export type Settings = z.output<typeof Settings>;
 

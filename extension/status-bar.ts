@@ -5,6 +5,7 @@ import type { EditorWorker, EditorWorkerState } from './worker/editor-worker';
 
 export const statusBarItemId = 'ocr.status';
 export const toggleWorkerCommand = 'ocr.toggleWorker';
+export const setWorkerTokenCommand = 'ocr.setWorkerToken';
 
 export function createStatusBarItem(worker: EditorWorker): vscode.Disposable & { item: vscode.StatusBarItem } {
   const item = vscode.window.createStatusBarItem(statusBarItemId, vscode.StatusBarAlignment.Left, 50);
@@ -15,6 +16,8 @@ export function createStatusBarItem(worker: EditorWorker): vscode.Disposable & {
     item.text = look.text;
     item.tooltip = look.tooltip;
     item.backgroundColor = look.warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    // without a worker token there is nothing to toggle: a click sets one
+    item.command = state.kind === 'off' && state.reason === 'no-worker-token' ? setWorkerTokenCommand : toggleWorkerCommand;
   };
   render(worker.state);
   const subscription = worker.onDidChange(render);
@@ -38,6 +41,12 @@ function present(state: EditorWorkerState): { text: string; tooltip: vscode.Mark
     case 'failed':
       return { text: '$(warning) OCR', tooltip: `Ops Control Room: the worker could not start: ${state.error}. Click to try again.`, warning: true };
     case 'off':
+      if (state.reason === 'no-worker-token') {
+        return {
+          text: '$(key) OCR no worker token',
+          tooltip: 'Ops Control Room worker is off: on a Supabase project it runs with a worker token, and none is set. Click to set one (OCR: Set Worker Token…); runs wait in the queue for other workers meanwhile.',
+        };
+      }
       return state.reason === 'untrusted'
         ? { text: '$(shield) OCR untrusted', tooltip: 'Ops Control Room runs nothing in an untrusted workspace. Trust this workspace to start the worker.' }
         : { text: '$(debug-pause) OCR paused', tooltip: 'Ops Control Room worker is paused: runs wait in the queue for another worker. Click to start it.' };

@@ -68,6 +68,9 @@ export interface PinOptions {
   heartbeats: boolean;
 }
 
+/** How long a failed start of the sessions stands before it is tried again. */
+const failedStartRetryMs = 3000;
+
 /** How often a pinned session's running runs are read again for their heartbeats. */
 export const heartbeatRefreshMs = 2000;
 
@@ -146,9 +149,18 @@ export class SessionsModel implements Disposable {
     if (this.started) return this.started;
     const started: Promise<void> = this.start().catch((e: unknown) => {
       if (this.started !== started) throw e; // a later start reports its own failure
-      this.started = undefined;
-      this.error = (e as Error).message;
-      this.log.error('could not load sessions', e);
+      // The failure stands for a moment: the tree, asking again on the change below, hears it instead of starting
+      // again at once (a store that fails fast, such as one not signed in, made that a busy loop). Then it is tried
+      // again; a switch of the store (signing in, another database) tries at once.
+      const retry = setTimeout(() => {
+        if (this.started !== started) return;
+        this.started = undefined;
+        this.changed.fire();
+      }, failedStartRetryMs);
+      retry.unref?.();
+      const message = (e as Error).message;
+      if (message !== this.error) this.log.error('could not load sessions', e);
+      this.error = message;
       this.changed.fire();
       throw e;
     });

@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { conflictTitle, isFinal, laneConflictsOf, type LanePorts, oneLine, plainOneLine, portRangeText, type Run, type Session, shortId, timeAgo } from '../../domain';
 import { defaultWorktreeRoot } from '../../worker/engine/worktree';
 import { describeDiskUsage } from '../../worker/lanes/disk-usage';
+import { OcrError } from '../../worker/store/errors';
 import { readSettings } from '../settings';
 import { agentRunLabel } from './agent-labels';
 import { type LaneSize, LaneSizes } from './lane-sizes';
@@ -77,7 +78,8 @@ export class SessionsTreeProvider implements vscode.TreeDataProvider<SessionsTre
       try {
         await this.model.ensureStarted();
       } catch (e) {
-        return [new MessageNode(`Cannot reach the database`, (e as Error).message)];
+        // a named error says what to do about it too (sign in, push the migrations, …)
+        return [new MessageNode(`Cannot reach the database`, e instanceof OcrError ? e.line : (e as Error).message)];
       }
       const archived = this.model.allSessions.filter((s) => s.status === 'archived');
       return [...this.model.sessions.map((s) => new SessionNode(s)), ...(archived.length > 0 ? [new ArchivedNode(archived)] : [])];

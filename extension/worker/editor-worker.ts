@@ -7,9 +7,10 @@ import { defaultRunEnvNames } from '../../worker/engine/run-env';
 import type { Backend } from '../backend';
 import type { Log } from '../log';
 import { readSettings } from '../settings';
+import { NoWorkerTokenError } from '../supabase/supabase-connection';
 
 export type EditorWorkerState =
-  | { kind: 'off'; reason: 'paused' | 'untrusted' }
+  | { kind: 'off'; reason: 'paused' | 'untrusted' | 'no-worker-token' }
   | { kind: 'starting' }
   | { kind: 'on'; status: WorkerStatus }
   | { kind: 'stopping' }
@@ -54,7 +55,7 @@ export class EditorWorker implements vscode.Disposable {
       }
       this.set({ kind: 'starting' });
       try {
-        const store = await this.backend.store();
+        const store = await this.backend.workerStore();
         const { settings } = readSettings();
         const worker = new Worker(
           store,
@@ -85,6 +86,11 @@ export class EditorWorker implements vscode.Disposable {
         this.set({ kind: 'on', status: worker.status() });
         this.log.info(`worker ${worker.id} started with ${settings['worker.concurrency']} slots`);
       } catch (e) {
+        if (e instanceof NoWorkerTokenError) {
+          this.log.info(`the worker stays off: ${e.line}`);
+          this.set({ kind: 'off', reason: 'no-worker-token' });
+          return;
+        }
         this.log.error('the worker could not start', e);
         this.set({ kind: 'failed', error: (e as Error).message });
       }
