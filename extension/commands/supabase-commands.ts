@@ -94,6 +94,14 @@ export function registerSupabaseCommands(ctx: CommandContext): vscode.Disposable
   }
 
   return [
+    // a revoked token stops the worker at once, as `ocr worker --api` stops; its runs' leases expire and return them to the queue
+    connection.onWorkerTokenRefused((message) => {
+      void ctx.worker.stop(0);
+      const set = 'Set Worker Token…';
+      void vscode.window.showWarningMessage(`Ops Control Room: the project refused the worker token (${message}); the worker in this editor stopped.`, set).then((a) => {
+        if (a === set) void vscode.commands.executeCommand('ocr.setWorkerToken');
+      });
+    }),
     register(ctx, 'ocr.connectSupabase', async (arg?: unknown) => {
       const scripted = arg === undefined ? undefined : ConnectArgs.parse(arg);
       const { settings } = readSettings();

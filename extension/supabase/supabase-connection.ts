@@ -33,6 +33,9 @@ export const workerTokenKey = (project: string): string => `ocr.supabase.workerT
 export class SupabaseConnection implements vscode.Disposable {
   private auth: { key: string; auth: SupabaseAuth } | undefined;
   private worker: { token: string; store: HttpWorkerStore } | undefined;
+  private readonly tokenRefused = new vscode.EventEmitter<string>();
+  /** The project refused the worker token (revoked, or never valid): nothing the worker sends is taken any more. */
+  readonly onWorkerTokenRefused = this.tokenRefused.event;
 
   constructor(
     private readonly secrets: vscode.SecretStorage,
@@ -95,7 +98,10 @@ export class SupabaseConnection implements vscode.Disposable {
         url: functionUrlOf(project.url),
         token,
         log: (line) => this.log.info(`worker: ${line}`),
-        onTokenRefused: (message) => this.log.warn(`the project refused the worker token: ${message}; set another with "OCR: Set Worker Token…"`),
+        onTokenRefused: (message) => {
+          this.log.warn(`the project refused the worker token: ${message}; set another with "OCR: Set Worker Token…"`);
+          this.tokenRefused.fire(message);
+        },
       });
       this.worker = { token, store };
     }
@@ -121,5 +127,6 @@ export class SupabaseConnection implements vscode.Disposable {
   dispose(): void {
     this.auth?.auth.dispose();
     void this.closeWorkerStore();
+    this.tokenRefused.dispose();
   }
 }
