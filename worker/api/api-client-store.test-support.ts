@@ -115,7 +115,15 @@ interface Session {
 }
 
 /** A stand-in for a project's gateway: GoTrue's sign-in routes and the function behind /functions/v1. */
-export async function startGateway(options: { functionOrigin: string; jwtSecret: string; users: ProjectUser[]; anonKey?: string; expiresIn?: number }): Promise<ProjectGateway> {
+export async function startGateway(options: {
+  functionOrigin: string;
+  jwtSecret: string;
+  users: ProjectUser[];
+  anonKey?: string;
+  expiresIn?: number;
+  /** routes of the function answered as an older function would, with 404 no route (such as `changes/stream`) */
+  withoutRoutes?: string[];
+}): Promise<ProjectGateway> {
   const anonKey = options.anonKey ?? `anon.${randomBytes(12).toString('hex')}`;
   const expiresIn = options.expiresIn ?? 3600;
   const codes = new Map<string, string>();
@@ -220,6 +228,11 @@ export async function startGateway(options: { functionOrigin: string; jwtSecret:
     if (url.pathname !== '/functions/v1/ops-api' && !url.pathname.startsWith('/functions/v1/ops-api/')) {
       // what Supabase answers for a function that is not deployed
       send(res, 404, { code: 'NOT_FOUND', message: 'Requested function was not found' });
+      return;
+    }
+    const route = url.pathname.replace(/^\/functions\/v1\/ops-api\/?/, '');
+    if (options.withoutRoutes?.includes(route)) {
+      send(res, 404, { ok: false, error: { code: 'not_found', message: `no route ${req.method} /${route}` } });
       return;
     }
     const forward = http.request(

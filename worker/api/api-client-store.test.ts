@@ -164,9 +164,9 @@ describe('user A and user B', () => {
   });
 });
 
-describe('live updates', () => {
+describe.each(['stream', 'poll'] as const)('live updates by %s', (mode) => {
   it("watchSession hands over A's session when a run is queued, claimed or finished elsewhere; B's watch is told it does not exist", async () => {
-    const a = storeOf('a');
+    const a = storeOf('a', { liveUpdates: mode });
     const sessionId = await p.sessionOfA('watched');
     const snapshots: SessionSnapshot[] = [];
     a.watchSession(sessionId, (s) => snapshots.push(s));
@@ -182,14 +182,14 @@ describe('live updates', () => {
 
     const errors: unknown[] = [];
     const seenByB: SessionSnapshot[] = [];
-    storeOf('b').watchSession(sessionId, (s) => seenByB.push(s), { onError: (e) => errors.push(e) });
+    storeOf('b', { liveUpdates: mode }).watchSession(sessionId, (s) => seenByB.push(s), { onError: (e) => errors.push(e) });
     await eventually(() => errors.length === 1, "B's watch refused");
     expect((errors[0] as OcrError).code).toBe('not_found');
     expect(seenByB).toEqual([]);
   });
 
   it("onSessionsChange fires for a session of A's team made elsewhere, not for one of B's", async () => {
-    const a = storeOf('a');
+    const a = storeOf('a', { liveUpdates: mode });
     let told = 0;
     a.onSessionsChange(() => told++);
     await a.listening();
@@ -198,6 +198,54 @@ describe('live updates', () => {
     expect(told, "B's session is none of A's business").toBe(0);
     await p.sessionOfA('made elsewhere');
     await eventually(() => told === 1, 'told of the new session', 5_000);
+  });
+
+});
+
+describe('streams', () => {
+  it('the change stream: one request until the function ends it, opened again after its end and after a forced disconnect', async () => {
+    const log: string[] = [];
+    const a = storeOf('a', { log: (line) => log.push(line) });
+    const sessionId = await p.sessionOfA('change stream');
+    const snapshots: SessionSnapshot[] = [];
+    a.watchSession(sessionId, (s) => snapshots.push(s));
+    let told = 0;
+    a.onSessionsChange(() => told++);
+    await a.listening();
+    await eventually(() => snapshots.length === 1, 'the first snapshot');
+    const streamsBefore = p.functionOutput().split('\n').filter((l) => l.includes('POST /changes/stream 200')).length;
+    const started = Date.now();
+    await p.store.createRun({ session_id: sessionId, lane: 'A', intent: 'one' });
+    await eventually(() => snapshots.length === 2, 'the run seen', 3_000);
+    expect(Date.now() - started, 'seen within the function\'s look').toBeLessThan(1_500);
+    p.gateway.cut();
+    await p.store.createRun({ session_id: sessionId, lane: 'B', intent: 'two' });
+    await eventually(() => snapshots.length === 3, 'the run seen after the stream was cut', 5_000);
+    // the function ends each stream after 2 s: still told after several of those
+    await new Promise((r) => setTimeout(r, 4_500));
+    await p.sessionOfA('made while streaming');
+    await eventually(() => told === 1, 'the new session seen', 5_000);
+    const output = p.functionOutput().split('\n');
+    const streams = output.filter((l) => l.includes('POST /changes/stream 200')).length - streamsBefore;
+    expect(streams, 'a stream per 2 s or so, not a request per second').toBeLessThanOrEqual(6);
+    expect(streams).toBeGreaterThanOrEqual(3);
+    expect(output.filter((l) => / POST \/changes 200/.test(l))).toEqual([]);
+    expect(log.join('\n')).toMatch(/the change stream broke/);
+  });
+
+  it('an older function without the change stream: the editor polls instead, and says so', async () => {
+    const gateway = await startGateway({ functionOrigin: new URL(p.gateway.functionUrl).origin, jwtSecret: p.secret, users: [], withoutRoutes: ['changes/stream'] });
+    closing.push(() => gateway.stop());
+    const log: string[] = [];
+    const a = new ApiClientStore({ url: gateway.functionUrl, accessToken: () => p.jwt.a, pollMs: 200, log: (line) => log.push(line) });
+    closing.push(() => a.close());
+    const sessionId = await p.sessionOfA('polled');
+    const snapshots: SessionSnapshot[] = [];
+    a.watchSession(sessionId, (s) => snapshots.push(s));
+    await eventually(() => snapshots.length === 1, 'the first snapshot');
+    await p.store.createRun({ session_id: sessionId, lane: 'A', intent: 'polled run' });
+    await eventually(() => snapshots.length === 2, 'the run seen by polling', 3_000);
+    expect(log).toContain('the ops-api function offers no change stream: looking for changes every 200 ms instead');
   });
 
   it('follows a live log over the stream through forced disconnects and the stream\'s own ends: every line once, in order', async () => {

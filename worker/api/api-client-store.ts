@@ -1,8 +1,9 @@
 // The Store of a person signed in to a Supabase project: the ops-api edge function's user routes, called with the
 // user's access token (asked for on every call, so supabase-js may refresh it), and row-level security behind them, so
-// the user reads and changes their teams' sessions only. Live updates: one request a second asks what changed of the
-// watched sessions, of the list of sessions and of the unfinished runs (instead of LISTEN), and a run's log comes over
-// the function's Server-Sent Events, resumed by seq. A worker does not use this store: it holds a worker token and
+// the user reads and changes their teams' sessions only. Live updates, instead of LISTEN: one long request (Server-Sent
+// Events, opened again every two minutes) tells which watched sessions, which list of sessions and which unfinished
+// runs changed, and only a changed session is read again (one request a second when the function has no such
+// stream); a run's log comes over the function's event stream, resumed by seq. A worker does not use this store: it holds a worker token and
 // uses http-store.ts. What the project lacks (the function, its migrations) and what the user may not do are said in
 // one line with the command that fixes it.
 import { z } from 'zod';
@@ -28,7 +29,7 @@ import { RunHistoryQuery, RunHistoryRow, type RunHistoryPage } from '../store/ru
 import type { Disposable, FollowOptions, RunFilter, SessionSnapshot, Store, WatchOptions } from '../store/store';
 import type { WorktreeSession } from '../store/types';
 import { apiUrl } from './http-store';
-import { followRunOverApi } from './run-events-client';
+import { followRunOverApi, sseMessages } from './run-events-client';
 
 export interface ApiClientStoreOptions {
   /** the function's URL: https://<project>.supabase.co/functions/v1/ops-api */
@@ -44,7 +45,13 @@ export interface ApiClientStoreOptions {
   log?: (line: string) => void;
   /** the longest one request may take; default 30 s */
   requestTimeoutMs?: number;
-  /** how often to ask what changed while something watches; default 1000 ms */
+  /**
+   * How live updates come: `stream`, one long request the function answers whenever something watched changed (it
+   * asks the database a few times a second); `poll`, one request every `pollMs`. Default stream, polling when the
+   * function has no stream.
+   */
+  liveUpdates?: 'stream' | 'poll';
+  /** how often to ask what changed when polling; default 1000 ms */
   pollMs?: number;
 }
 
@@ -134,6 +141,8 @@ export class ApiClientStore implements Store {
   private wakeLoop: (() => void) | undefined;
   private nextRound: Round | undefined;
   private failures = 0;
+  private mode: 'stream' | 'poll';
+  private streamAbort: AbortController | undefined;
 
   constructor(private readonly options: ApiClientStoreOptions) {
     this.url = apiUrl(options.url);
@@ -141,6 +150,7 @@ export class ApiClientStore implements Store {
     this.log = options.log ?? (() => undefined);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
+    this.mode = options.liveUpdates ?? 'stream';
   }
 
   // ---- the wire ------------------------------------------------------------------------------------------------
@@ -165,26 +175,41 @@ export class ApiClientStore implements Store {
     }
   }
 
-  private async send(method: 'GET' | 'POST', route: string, body: unknown, mayRefresh: boolean): Promise<Record<string, unknown>> {
-    let response: Response;
+  /** The request as sent: the user's token, a JSON body; a network failure is `db_unreachable`, saying where. */
+  private async request(method: 'GET' | 'POST', route: string, body: unknown, signal: AbortSignal, accept?: string): Promise<Response> {
     try {
-      response = await fetch(`${this.url}/${route}`, {
+      return await fetch(`${this.url}/${route}`, {
         method,
-        headers: { authorization: `Bearer ${await this.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${await this.token()}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(accept ? { accept } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)]),
+        signal,
       });
     } catch (e) {
       if (e instanceof OcrError) throw e;
       const why = (e as Error).name === 'TimeoutError' ? 'no answer in time' : describeFetchError(e);
       throw new OcrError('db_unreachable', `cannot reach the ops-api function at ${this.url}: ${why}`, 'check the project URL and the network', { cause: e });
     }
+  }
+
+  private async send(method: 'GET' | 'POST', route: string, body: unknown, mayRefresh: boolean): Promise<Record<string, unknown>> {
+    const response = await this.request(method, route, body, AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)]));
     let json: unknown;
     try {
       json = await response.json();
     } catch {
       json = undefined;
     }
+    const done = Success.safeParse(json);
+    if (done.success && response.ok) return done.data;
+    return this.refused(response, json, mayRefresh);
+  }
+
+  /** What a failed answer stands for, thrown: the function's named error, or what the platform's answer means. */
+  private async refused(response: Response, json: unknown, mayRefresh: boolean): Promise<never> {
     const failed = Failure.safeParse(json);
     if (failed.success) {
       const { code, message } = failed.data.error;
@@ -194,8 +219,6 @@ export class ApiClientStore implements Store {
       }
       throw this.errorOf(response.status, code, message);
     }
-    const done = Success.safeParse(json);
-    if (done.success && response.ok) return done.data;
     // not the function's answer: the platform's (no such function), or something else at that URL
     if (response.status === 404) {
       throw new OcrError('invalid_state', `the ops-api function is not deployed on this project (${this.url} answered 404)`, `run \`${deployCommand}\` in the repository's folder`);
@@ -277,6 +300,7 @@ export class ApiClientStore implements Store {
 
   async close(): Promise<void> {
     this.closing.abort();
+    this.streamAbort?.abort();
     this.wakeLoop?.();
     for (const w of this.watches) w.disposed = true;
     this.watches.clear();
@@ -297,7 +321,7 @@ export class ApiClientStore implements Store {
       base_ref: s.base_ref ?? null,
       team_id: this.options.teamId ?? null,
     });
-    this.kick();
+    this.changedHere();
     return z.object({ session: Session }).parse(answer).session;
   }
 
@@ -314,7 +338,7 @@ export class ApiClientStore implements Store {
   async archiveSession(id: string): Promise<Session> {
     assertUuid('session', id);
     const session = z.object({ session: Session }).parse(await this.call('POST', `sessions/${id}/archive`)).session;
-    this.kick();
+    this.changedHere();
     return session;
   }
 
@@ -323,7 +347,7 @@ export class ApiClientStore implements Store {
   async createRun(input: NewRun): Promise<Run> {
     const r = parseInput(NewRun, input);
     const run = z.object({ run: Run }).parse(await this.call('POST', 'runs', r)).run;
-    this.kick();
+    this.changedHere();
     return run;
   }
 
@@ -352,7 +376,7 @@ export class ApiClientStore implements Store {
   async createGroup(inputs: NewRun[]): Promise<Run[]> {
     const runs = inputs.map((i) => parseInput(NewRun, i));
     const created = z.object({ runs: z.array(Run) }).parse(await this.call('POST', 'groups', { runs })).runs;
-    this.kick();
+    this.changedHere();
     return created;
   }
 
@@ -369,14 +393,14 @@ export class ApiClientStore implements Store {
   async cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }> {
     assertUuid('run', id);
     const answer = await this.call('POST', `runs/${id}/cancel`);
-    this.kick();
+    this.changedHere();
     return z.object({ outcome: CancelOutcome, run: Run }).parse(answer);
   }
 
   async retryRun(id: string): Promise<Run> {
     assertUuid('run', id);
     const run = z.object({ run: Run }).parse(await this.call('POST', `runs/${id}/retry`)).run;
-    this.kick();
+    this.changedHere();
     return run;
   }
 
@@ -424,14 +448,14 @@ export class ApiClientStore implements Store {
   async approveRun(runId: string, note?: string): Promise<Run> {
     assertUuid('run', runId);
     const run = z.object({ run: Run }).parse(await this.call('POST', `runs/${runId}/approve`, { note: note ?? null })).run;
-    this.kick();
+    this.changedHere();
     return run;
   }
 
   async rejectRun(runId: string, reason?: string): Promise<Run> {
     assertUuid('run', runId);
     const run = z.object({ run: Run }).parse(await this.call('POST', `runs/${runId}/reject`, { reason: reason ?? null })).run;
-    this.kick();
+    this.changedHere();
     return run;
   }
 
@@ -538,11 +562,12 @@ export class ApiClientStore implements Store {
       return { dispose: () => undefined };
     }
     this.watches.add(watch);
-    this.kick();
+    void this.resubscribe();
     return {
       dispose: () => {
         watch.disposed = true;
         this.watches.delete(watch);
+        this.unsubscribed();
       },
     };
   }
@@ -559,15 +584,21 @@ export class ApiClientStore implements Store {
   }
 
   onSessionsChange(listener: () => void): Disposable {
-    const d = this.sessionsChanged.add(listener);
-    this.kick();
-    return d;
+    return this.subscribe(this.sessionsChanged.add(listener));
   }
 
   onQueueChange(listener: (firstWorker: string | null) => void): Disposable {
-    const d = this.queueChanged.add(listener);
-    this.kick();
-    return d;
+    return this.subscribe(this.queueChanged.add(listener));
+  }
+
+  private subscribe(subscription: Disposable): Disposable {
+    void this.resubscribe();
+    return {
+      dispose: () => {
+        subscription.dispose();
+        this.unsubscribed();
+      },
+    };
   }
 
   /** Resolves once a first look at what changes is done: a change made after this is seen by the next. */
@@ -577,6 +608,26 @@ export class ApiClientStore implements Store {
 
   private get subscribed(): boolean {
     return this.watches.size + this.sessionsChanged.size + this.queueChanged.size > 0;
+  }
+
+  /**
+   * Something new is watched: the stream asks again with it (a poll looks at once). Resolves when the first answer
+   * that includes it was handled.
+   */
+  private resubscribe(): Promise<void> {
+    const answered = this.kick();
+    this.streamAbort?.abort();
+    return answered;
+  }
+
+  /** Nothing is watched any more: the stream ends. */
+  private unsubscribed(): void {
+    if (!this.subscribed) this.streamAbort?.abort();
+  }
+
+  /** A change of the user's: polling looks at once; a stream reports it anyway. */
+  private changedHere(): void {
+    if (this.mode === 'poll') void this.kick();
   }
 
   /** Looks at once (or right after the look in flight); resolves when that look is done. */
@@ -602,24 +653,44 @@ export class ApiClientStore implements Store {
     while (!this.closing.signal.aborted && this.subscribed) {
       const current = this.nextRound;
       this.nextRound = undefined;
+      let answered = false;
       try {
-        await this.look();
-        if (this.failures > 0) this.log(`looking for changes works again after ${this.failures} failure${this.failures === 1 ? '' : 's'}`);
-        this.failures = 0;
-        current?.resolve();
-      } catch (e) {
-        this.failures++;
-        if (this.failures === 1 || this.failures % 30 === 0) this.log(`looking for changes failed (${this.failures}): ${(e as Error).message}`);
-        for (const w of this.watches) {
-          if (!w.failed) {
-            w.failed = true;
-            w.onError(e);
-          }
+        if (this.mode === 'stream') answered = await this.streamChanges(current);
+        else {
+          await this.look();
+          answered = true;
+          current?.resolve();
         }
-        current?.reject(e);
+        if (this.failures > 0 && answered) this.log(`looking for changes works again after ${this.failures} failure${this.failures === 1 ? '' : 's'}`);
+        if (answered) this.failures = 0;
+      } catch (e) {
+        if (e instanceof NoStream) {
+          this.mode = 'poll';
+          this.log(`the ops-api function offers no change stream: looking for changes every ${this.pollMs} ms instead`);
+        } else {
+          this.failures++;
+          if (this.failures === 1 || this.failures % 30 === 0) this.log(`looking for changes failed (${this.failures}): ${(e as Error).message}`);
+          for (const w of this.watches) {
+            if (!w.failed) {
+              w.failed = true;
+              w.onError(e);
+            }
+          }
+          current?.reject(e);
+          answered = true;
+        }
       }
-      if (this.nextRound) continue;
-      const pause = this.failures === 0 ? this.pollMs : Math.min(10_000, this.pollMs * 2 ** Math.min(this.failures, 4));
+      // a round asked for and not answered yet (the stream was asked again before its first answer) waits for the next
+      if (!answered && current) {
+        // (set meanwhile by kick(), which the compiler cannot see from here)
+        const next = this.nextRound as Round | undefined;
+        if (next) next.promise.then(current.resolve, current.reject);
+        else this.nextRound = current;
+      }
+      if (this.closing.signal.aborted || !this.subscribed) break;
+      // a stream that ended as planned, or was asked again, is opened again at once
+      if ((this.nextRound as Round | undefined) || (this.mode === 'stream' && this.failures === 0)) continue;
+      const pause = this.failures === 0 ? this.pollMs : Math.min(10_000, Math.max(this.pollMs, 500) * 2 ** Math.min(this.failures, 4));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, pause);
         this.wakeLoop = done;
@@ -632,21 +703,86 @@ export class ApiClientStore implements Store {
     }
   }
 
-  /** One look: what changed since the last, then the snapshot of each watched session that changed. */
-  private async look(): Promise<void> {
+  /** What to ask about: the watched sessions, the list of sessions, the unfinished runs. */
+  private question(): { watches: Watch[]; body: { sessions: string[]; list: boolean; queue: boolean } } {
     const watches = [...this.watches];
-    const sessions = [...new Set(watches.map((w) => w.sessionId))];
-    const wantList = this.sessionsChanged.size > 0;
-    const wantQueue = this.queueChanged.size > 0;
-    const answer = ChangesAnswer.parse(await this.call('POST', 'changes', { sessions, list: wantList, queue: wantQueue }));
-    if (wantList && answer.list !== undefined) {
+    return { watches, body: { sessions: [...new Set(watches.map((w) => w.sessionId))], list: this.sessionsChanged.size > 0, queue: this.queueChanged.size > 0 } };
+  }
+
+  /** One look by polling: what changed since the last, then the snapshot of each watched session that changed. */
+  private async look(): Promise<void> {
+    const { watches, body } = this.question();
+    await this.apply(ChangesAnswer.parse(await this.call('POST', 'changes', body)), watches, body);
+  }
+
+  /**
+   * Follows the function's change stream until it ends (its time limit), is asked again, or breaks. Answers whether it
+   * answered at all; `current` is resolved at its first answer.
+   */
+  private async streamChanges(current: Round | undefined): Promise<boolean> {
+    const { watches, body } = this.question();
+    const abort = new AbortController();
+    this.streamAbort = abort;
+    let answered = false;
+    try {
+      let response: Response | undefined;
+      for (let attempt = 0; !response; attempt++) {
+        // the time limit is for the answer to begin: the stream itself lasts as long as the function keeps it
+        const connecting = AbortSignal.timeout(this.requestTimeoutMs);
+        const opened = await this.request('POST', 'changes/stream', body, AbortSignal.any([this.closing.signal, abort.signal, connecting]), 'text/event-stream');
+        if (opened.ok && opened.body && (opened.headers.get('content-type') ?? '').startsWith('text/event-stream')) response = opened;
+        else {
+          const json: unknown = await opened.json().catch(() => undefined);
+          const failed = Failure.safeParse(json);
+          if (opened.status === 404 && failed.success && /^no route /.test(failed.data.error.message)) throw new NoStream();
+          try {
+            await this.refused(opened, json, attempt === 0);
+          } catch (e) {
+            if (!(e instanceof Refreshed)) throw e;
+          }
+        }
+      }
+      for await (const m of sseMessages(response.body!)) {
+        if (m.event === 'changes') {
+          await this.apply(ChangesAnswer.parse(JSON.parse(m.data)), watches, body);
+          if (!answered) {
+            answered = true;
+            current?.resolve();
+          }
+        } else if (m.event === 'reconnect') {
+          const why = z.object({ reason: z.string(), message: z.string().optional() }).parse(JSON.parse(m.data));
+          if (why.reason === 'error') throw new OcrError('db_unreachable', `the ops-api function could not look for changes: ${why.message ?? 'see its logs'}`);
+          break;
+        }
+      }
+      // the function answers as soon as a stream opens: one that ended without an answer is worth a pause, not a retry at once
+      if (!answered && !abort.signal.aborted) throw new OcrError('db_unreachable', `the change stream of ${this.url} ended before it answered`, 'the editor tries again');
+      return answered;
+    } catch (e) {
+      // asked again with other sessions, or closing: not a failure
+      if (abort.signal.aborted || this.closing.signal.aborted) return answered;
+      // a stream that had answered and broke (a lost connection): opened again at once, as after its planned end
+      if (answered && !(e instanceof OcrError)) {
+        this.log(`the change stream broke (${describeFetchError(e)}); opening it again`);
+        return answered;
+      }
+      if (e instanceof OcrError || e instanceof NoStream) throw e;
+      throw new OcrError('db_unreachable', `the change stream of ${this.url} broke: ${describeFetchError(e)}`, 'the editor tries again', { cause: e });
+    } finally {
+      if (this.streamAbort === abort) this.streamAbort = undefined;
+    }
+  }
+
+  /** Hands over what changed: the list of sessions, the unfinished runs, and a new snapshot of each watched session that changed. */
+  private async apply(answer: z.infer<typeof ChangesAnswer>, watches: Watch[], asked: { sessions: string[]; list: boolean; queue: boolean }): Promise<void> {
+    if (asked.list && answer.list !== undefined) {
       if (this.lastList !== undefined && answer.list !== this.lastList) this.sessionsChanged.emit();
       this.lastList = answer.list;
-    } else if (!wantList) this.lastList = undefined;
-    if (wantQueue && answer.queue !== undefined) {
+    } else if (!asked.list) this.lastList = undefined;
+    if (asked.queue && answer.queue !== undefined) {
       if (this.lastQueue !== undefined && answer.queue !== this.lastQueue) this.queueChanged.emit(null);
       this.lastQueue = answer.queue;
-    } else if (!wantQueue) this.lastQueue = undefined;
+    } else if (!asked.queue) this.lastQueue = undefined;
 
     await Promise.all(
       watches.map(async (w) => {
@@ -670,6 +806,9 @@ export class ApiClientStore implements Store {
     );
   }
 }
+
+/** The function has no change stream (an older one): the store polls. */
+class NoStream extends Error {}
 
 function notAWorker(): OcrError {
   return new OcrError('not_authorized', 'a worker does not run on a person\'s sign-in', 'give the worker a worker token: "OCR: Set Worker Token…", or `ocr worker --api URL --token TOKEN`');

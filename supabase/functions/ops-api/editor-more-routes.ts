@@ -108,6 +108,14 @@ export async function handleMoreEditorRoutes(ctx: EditorContext, segments: strin
     return ok(await changes(ctx, parse(Changes, await body())));
   }
 
+  if (head === 'changes' && segments.length === 2 && second === 'stream') {
+    only('POST');
+    const c = parse(Changes, await body());
+    // the first look answers here, so a refusal is a status, not a broken stream
+    const first = await changes(ctx, c);
+    return changeStream(ctx, c, first);
+  }
+
   if (head === 'runs' && segments.length === 3 && (third === 'lines' || third === 'steps')) {
     only('GET');
     const runId = id('run', second);
@@ -295,6 +303,80 @@ async function changes(ctx: EditorContext, c: z.output<typeof Changes>): Promise
       answer.queue = row!.v;
     }
     return answer;
+  });
+}
+
+/**
+ * The same look as `changes`, as Server-Sent Events: a `changes` message at once and whenever the answer differs, the
+ * database asked every `pollMs`; `reconnect` before the platform's time limit. One request every two minutes instead
+ * of one a second, for an editor that keeps watching.
+ */
+function changeStream(ctx: EditorContext, c: z.output<typeof Changes>, first: Record<string, unknown>): Response {
+  const encoder = new TextEncoder();
+  const options = ctx.stream;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const stop = () => {
+    closed = true;
+    wake?.();
+  };
+  ctx.request.signal.addEventListener('abort', stop);
+  const message = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  const body = new ReadableStream<Uint8Array>({
+    async start(controller) {
+      const send = (text: string) => {
+        if (!closed) controller.enqueue(encoder.encode(text));
+      };
+      const deadline = Date.now() + options.maxMs;
+      let last = JSON.stringify(first);
+      let lastSent = Date.now();
+      send(message('changes', first));
+      try {
+        while (!closed) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(done, Math.min(Math.max(options.pollMs, 250), Math.max(0, deadline - Date.now())));
+            function done(): void {
+              clearTimeout(timer);
+              wake = undefined;
+              resolve();
+            }
+            wake = done;
+          });
+          if (closed) break;
+          if (Date.now() >= deadline) {
+            send(message('reconnect', { reason: 'time limit' }));
+            break;
+          }
+          const now = await changes(ctx, c);
+          const text = JSON.stringify(now);
+          if (text !== last) {
+            last = text;
+            send(message('changes', now));
+            lastSent = Date.now();
+          } else if (Date.now() - lastSent >= options.keepAliveMs) {
+            send(': keep-alive\n\n');
+            lastSent = Date.now();
+          }
+        }
+      } catch (e) {
+        const text = e instanceof Error ? e.message : String(e);
+        ctx.log(`change stream failed: ${text}`);
+        send(message('reconnect', { reason: 'error', message: text }));
+      } finally {
+        ctx.request.signal.removeEventListener('abort', stop);
+        if (!closed) {
+          closed = true;
+          controller.close();
+        }
+      }
+    },
+    cancel() {
+      stop();
+    },
+  });
+  return new Response(body, {
+    status: 200,
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
   });
 }
 
