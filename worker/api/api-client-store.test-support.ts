@@ -5,81 +5,20 @@
 // disconnect). Behind it: a Supabase-shaped database with the migrations, users A and B each owning a team, and a
 // worker token for A's team. Used by the vitest suites and by the UI tests (whose bundles live in dist/, so paths are
 // found from the repository root, not from this file).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import path from 'node:path';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { openStore } from '../store/open';
 import type { PostgresStore } from '../store/postgres';
 import { asUser, createSupabaseDatabase, type SupabaseDatabase } from '../store/supabase.test-support';
-import { freePort, userJwt } from './ops-api.test-support';
-
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ops-control-room') return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no ops-control-room package.json above ${from}`);
-  }
-}
-
-const root = findRepoRoot(__dirname);
+import { freePort, startOpsApi, userJwt } from './ops-api.test-support';
 
 /** The ops-api function served by Deno from the npm package, on a free loopback port; its URL is its root. */
 async function serveFunction(databaseUrl: string, jwtSecret: string, streamSeconds?: number): Promise<{ origin: string; output: string[]; stop(): Promise<void> }> {
-  const deno = ['linux-x64-glibc', 'linux-arm64-glibc', 'darwin-arm64', 'darwin-x64']
-    .map((p) => path.join(root, 'node_modules/@deno', p, 'deno'))
-    .find((p) => existsSync(p));
-  if (!deno) throw new Error('deno is not installed: run npm install (it is a devDependency)');
-  const functionDir = path.join(root, 'supabase/functions/ops-api');
-  const port = await freePort();
-  const output: string[] = [];
-  const child: ChildProcess = spawn(
-    deno,
-    ['run', '--no-prompt', '--node-modules-dir=manual', '--config', path.join(functionDir, 'deno.json'), '--allow-net', '--allow-env', '--allow-read', path.join(functionDir, 'index.ts')],
-    {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        NO_COLOR: '1',
-        ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        OCR_DATABASE_URL: databaseUrl,
-        OCR_JWT_SECRET: jwtSecret,
-        ...(streamSeconds ? { OCR_STREAM_SECONDS: String(streamSeconds) } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ops-api did not start within 60 s:\n${output.join('')}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output.push(chunk.toString());
-      if (/ops-api listening on/.test(output.join(''))) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ops-api exited (${code}) before it listened:\n${output.join('')}`));
-    });
-  });
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const api = await startOpsApi({ databaseUrl, jwtSecret, ...(streamSeconds ? { streamSeconds } : {}) });
+  return { origin: new URL(api.url).origin, output: api.output, stop: () => api.stop() };
 }
 
 export interface ProjectUser {

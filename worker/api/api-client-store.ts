@@ -30,6 +30,7 @@ import type { Disposable, FollowOptions, RunFilter, SessionSnapshot, Store, Watc
 import type { WorktreeSession } from '../store/types';
 import { apiUrl } from './http-store';
 import { followRunOverApi, sseMessages } from './run-events-client';
+import { describeFetchError, sleep } from './fetch-errors';
 
 export interface ApiClientStoreOptions {
   /** the function's URL: https://<project>.supabase.co/functions/v1/ops-api */
@@ -816,20 +817,3 @@ function notAWorker(): OcrError {
 
 /** Thrown after the sign-in was refreshed: the call goes again with the new token. */
 class Refreshed extends Error {}
-
-function describeFetchError(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (e as Error).message;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}

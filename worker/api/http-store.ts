@@ -24,6 +24,7 @@ import { LeaseLostError, OcrError } from '../store/errors';
 import type { Disposable, FinishAndClaimAnswer, NewArtifact, RunEnding, RunFilter, WorkerStore } from '../store/store';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo } from '../store/types';
 import { Listeners } from '../engine/listeners';
+import { describeFetchError, sleep } from './fetch-errors';
 
 export interface HttpWorkerStoreOptions {
   /** the function's URL: https://<project>.supabase.co/functions/v1/ops-api */
@@ -431,21 +432,4 @@ export function partsOf(events: NewEvent[], maxBytes: number): NewEvent[][] {
   }
   if (part.length > 0 || parts.length === 0) parts.push(part);
   return parts;
-}
-
-function describeFetchError(e: unknown): string {
-  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (e as Error).message;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

@@ -2,12 +2,21 @@
 // from this repository's node_modules) on a free loopback port, against a database of the test server; and access
 // tokens minted with the secret it verifies, as Supabase's local stack does.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 
-export const repoRoot = path.resolve(__dirname, '../..');
+/** The repository's folder: found from this file upwards, so bundles built into dist/ (the UI tests) find it too. */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ops-control-room') return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no ops-control-room package.json above ${from}`);
+  }
+}
+
+export const repoRoot = findRepoRoot(__dirname);
 const functionDir = path.join(repoRoot, 'supabase/functions/ops-api');
 
 /** The deno binary the npm package installed. */
@@ -84,7 +93,7 @@ export async function startOpsApi(options: OpsApiOptions): Promise<OpsApi> {
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`ops-api did not start within 30 s:\n${output.join('')}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`ops-api did not start within 60 s:\n${output.join('')}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString());
       if (/ops-api listening on/.test(output.join(''))) {
