@@ -55,13 +55,17 @@ async function openOnFirstRun(ctx: CommandContext): Promise<void> {
 /** Puts the `ocr worker` command line for another machine on the clipboard, and answers it. */
 async function copyWorkerCommand(ctx: CommandContext): Promise<string> {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-  const line = workerCommandLine({ repoName: folder ? path.basename(folder.uri.fsPath) : undefined, concurrency: readSettings().settings['worker.concurrency'] });
+  const { settings } = readSettings();
+  const supabase = settings.backend === 'supabase' && settings['supabase.url'] ? `${settings['supabase.url'].replace(/\/$/, '')}/functions/v1/ops-api` : undefined;
+  const line = workerCommandLine({ repoName: folder ? path.basename(folder.uri.fsPath) : undefined, concurrency: settings['worker.concurrency'], ...(supabase ? { apiUrl: supabase } : {}) });
   await vscode.env.clipboard.writeText(line);
-  const shared = readSettings().settings.backend === 'postgres' || Boolean(process.env.OCR_DATABASE_URL);
+  const shared = settings.backend === 'postgres' || Boolean(process.env.OCR_DATABASE_URL);
   const connect = 'Connect to Postgres…';
   const guide = 'How to Add a Worker Machine';
   // not awaited: the command is done once the line is copied, whatever the person does with the message
-  const asked = shared
+  const asked = supabase
+    ? vscode.window.showInformationMessage(`Copied: ${line}. On the other machine, put a worker token (\`ocr token create --name NAME\`, or Set Worker Token… here) into ~/.config/ocr/worker-token first.`, guide)
+    : shared
     ? vscode.window.showInformationMessage(`Copied: ${line}. On the other machine, put the database URL into ~/.config/ocr/db-url first.`, guide)
     : vscode.window.showInformationMessage(
         `Copied: ${line}. The queue is in the embedded database on this machine, which no other machine reaches: connect to a PostgreSQL both machines reach first.`,

@@ -13,6 +13,12 @@ describe('the worker command line', () => {
     expect(workerCommandLine({ repoName: undefined, concurrency: 8 })).toContain('--repo ~/src/app --concurrency 8');
   });
 
+  it('on Supabase, joins through the ops-api function with a worker token read from a file', () => {
+    expect(workerCommandLine({ repoName: 'shop-api', concurrency: 4, apiUrl: 'https://abcd.supabase.co/functions/v1/ops-api' })).toBe(
+      'OCR_WORKER_TOKEN=$(cat ~/.config/ocr/worker-token) bin/ocr worker --api https://abcd.supabase.co/functions/v1/ops-api --repo ~/src/shop-api --concurrency 4',
+    );
+  });
+
   it('leaves safe words alone', () => {
     expect(shellWord('a.b_c-d/e')).toBe('a.b_c-d/e');
     expect(shellWord('a b')).toBe(`'a b'`);

@@ -10,13 +10,17 @@ export interface WorkerCommandLineInput {
   /** the name of the repository's folder here; the other machine keeps its clone in ~/src/<name> */
   repoName: string | undefined;
   concurrency: number;
+  /** the project's ops-api function, when the editor is signed in to Supabase: the worker joins with a worker token */
+  apiUrl?: string;
 }
 
 /**
  * `ocr worker` run from a clone of Ops Control Room on the other machine, the database URL read from a file (so that
- * no process environment and no shell history holds its password).
+ * no process environment and no shell history holds its password); on Supabase, through the ops-api function with a
+ * worker token read from a file the same way.
  */
-export function workerCommandLine({ repoName, concurrency }: WorkerCommandLineInput): string {
+export function workerCommandLine({ repoName, concurrency, apiUrl }: WorkerCommandLineInput): string {
   const repo = repoName ? `~/src/${shellWord(repoName)}` : '~/src/app';
+  if (apiUrl) return `OCR_WORKER_TOKEN=$(cat ~/.config/ocr/worker-token) bin/ocr worker --api ${shellWord(apiUrl)} --repo ${repo} --concurrency ${concurrency}`;
   return `OCR_DATABASE_URL_FILE=~/.config/ocr/db-url bin/ocr worker --repo ${repo} --concurrency ${concurrency}`;
 }
