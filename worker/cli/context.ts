@@ -51,7 +51,9 @@ export function createContext(program: Command): CliContext {
       store ??= openStore(ctx.db(), {
         ...choice(),
         log: (m) => {
-          if (process.env.OCR_DEBUG) process.stderr.write(`ocr: ${m}\n`);
+          // the store's own lines are for OCR_DEBUG, except the one that says it polls (a transaction-mode pooler):
+          // that changes how quickly a worker hears of new runs and cancels, so it is always said
+          if (process.env.OCR_DEBUG || m.startsWith('polling for changes')) process.stderr.write(`ocr: ${m}\n`);
         },
       });
       return store;
