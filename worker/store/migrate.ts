@@ -17,6 +17,7 @@ import agentRuns from '../../supabase/migrations/0008_agent_runs.sql';
 import compareGroups from '../../supabase/migrations/0009_compare_groups.sql';
 import lanePorts from '../../supabase/migrations/0010_lane_ports.sql';
 import teamAccess from '../../supabase/migrations/0012_team_access.sql';
+import logSearch from '../../supabase/migrations/0013_log_search.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -32,6 +33,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0009_compare_groups', sql: compareGroups },
   { name: '0010_lane_ports', sql: lanePorts },
   { name: '0012_team_access', sql: teamAccess },
+  { name: '0013_log_search', sql: logSearch },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -10,6 +10,7 @@ import type { Notifications } from './pooler';
 import { migrate } from './migrate';
 import { TeamAdmin } from '../teams/team-admin';
 import { readRunHistory, type RunHistoryPage, type RunHistoryQuery } from './run-history';
+import { type LogHit, type LogSearchQuery, logSearchStatement, parseLogHits } from './log-search';
 import { isoTimestamp } from './timestamps';
 import type {
   Disposable,
@@ -307,6 +308,11 @@ export class PostgresStore implements Store {
     return readRunHistory(query, (statement) => this.query(statement.sql, statement.params));
   }
 
+  async searchLogs(query: LogSearchQuery): Promise<LogHit[]> {
+    const { sql, params } = logSearchStatement(query);
+    return parseLogHits(await this.query(sql, params));
+  }
+
   async cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }> {
     assertUuid('run', id);
     const rows = await this.query<{ outcome: CancelOutcome }>('select ops.cancel_run($1) as outcome', [id]);
@@ -572,11 +578,22 @@ export class PostgresStore implements Store {
     await this.query(`select pg_notify('ops_queue', '')`);
   }
 
-  /** Gives expired leases back to the queue, and makes the runs whose backoff is over claimable. */
+  /**
+   * Gives expired leases back to the queue, makes the runs whose backoff is over claimable, and puts new log lines into
+   * log search's chunks (a bounded amount of work).
+   */
   async recoverExpired(): Promise<Array<{ runId: string; outcome: RecoverOutcome }>> {
     const rows = await this.query<{ run_id: string; outcome: RecoverOutcome }>('select * from ops.recover_expired()');
     await this.query('select ops.release_due_runs()');
+    // the workers' maintenance tick also keeps log search's chunks up to date; a search reads what is not in them yet
+    await this.indexLogs().catch((e: unknown) => this.log(`putting log lines into search chunks failed: ${(e as Error).message}`));
     return rows.map((r) => ({ runId: r.run_id, outcome: r.outcome }));
+  }
+
+  /** Puts log lines stored since the last call into log search's chunks, for about `maxMs` at most; answers how many. */
+  async indexLogs(maxMs = 250): Promise<number> {
+    const rows = await this.query<{ lines: number }>('select ops.index_logs($1) as lines', [maxMs]);
+    return rows[0]!.lines;
   }
 
   // live updates -----------------------------------------------------------------------------------------------------

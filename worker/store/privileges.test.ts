@@ -78,7 +78,7 @@ const deniedOrUnauthorized = { code: expect.stringMatching(/^(42501|not_authoriz
 describe('privileges', () => {
   it('PUBLIC can read no table and call no function of the queue', async () => {
     const sql = await sqlAs(role.nobody);
-    for (const table of ['sessions', 'runs', 'run_events', 'artifacts', 'run_steps', 'workers', 'templates', 'lanes', 'watchers', 'lane_ports', 'teams', 'team_members', 'worker_tokens']) {
+    for (const table of ['sessions', 'runs', 'run_events', 'artifacts', 'run_steps', 'workers', 'templates', 'lanes', 'watchers', 'lane_ports', 'teams', 'team_members', 'worker_tokens', 'log_chunks', 'log_buckets', 'log_index', 'log_index_watermark']) {
       await expect(sql.query(`select * from ops.${table} limit 1`)).rejects.toMatchObject({ code: '42501' });
     }
     const functions = await (await sqlAs('postgres')).query<{ sig: string }>(
@@ -238,6 +238,32 @@ describe('privileges', () => {
     const alice = storeAs(role.clientA);
     expect((await alice.listSessions()).map((s) => s.id)).not.toContain(teamSession.id);
     await expect(alice.archiveSession(teamSession.id)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it("a client searches the logs of its own sessions only; a worker puts lines into search chunks and searches none", async () => {
+    const alice = storeAs(role.clientA);
+    const bob = storeAs(role.clientB);
+    const w1 = storeAs(role.worker1);
+    await w1.registerWorker({ id: 'search-w1', host: 'h', pid: 1, concurrency: 2, labels: {} });
+    const sessions = [await alice.createSession({ title: 'alice logs', lanes: ['A'] }), await bob.createSession({ title: 'bob logs', lanes: ['A'] })];
+    for (const [i, session] of sessions.entries()) {
+      const run = await owner.createRun({ session_id: session.id, lane: 'A', intent: 'log' });
+      const [held] = await w1.claimRuns('search-w1', 1, { sessions: [session.id] });
+      await w1.appendEvents({ runId: run.id, workerId: 'search-w1', attempt: held!.attempt }, [{ stream: 'stdout', text: `secret needle of ${i === 0 ? 'alice' : 'bob'}` }]);
+      await w1.finishAndClaim('search-w1', [{ runId: run.id, attempt: held!.attempt, status: 'succeeded', exitCode: 0 }], 0);
+    }
+    const found = async (store: PostgresStore) => (await store.searchLogs({ query: 'secret needle' })).map((h) => h.text);
+    expect(await found(alice)).toEqual(['secret needle of alice']);
+    // the same once the lines are in chunks, which only a worker (or the owner) makes
+    await expect(alice.indexLogs()).rejects.toMatchObject({ code: 'not_authorized' });
+    expect(await w1.indexLogs(5000)).toBeGreaterThanOrEqual(2);
+    expect(await found(alice)).toEqual(['secret needle of alice']);
+    expect(await found(bob)).toEqual(['secret needle of bob']);
+    await expect(alice.searchLogs({ query: 'secret needle', session_id: sessions[1]!.id })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(w1.searchLogs({ query: 'secret needle' })).rejects.toMatchObject({ code: 'not_authorized' });
+    for (const login of [role.clientA, role.worker1]) {
+      await expect((await sqlAs(login)).query('select text from ops.log_chunks')).rejects.toMatchObject({ code: '42501' });
+    }
   });
 
   it('records a run of a lane as starting after the run before it ended, whenever its claim began', async () => {

@@ -20,6 +20,7 @@ import type {
   LanePorts,
 } from '../../domain';
 import type { RunHistoryPage, RunHistoryQuery } from './run-history';
+import type { LogHit, LogSearchQuery } from './log-search';
 import type { ClaimFilter, HeartbeatOutcome, Lease, RecoverOutcome, WorkerInfo, WorktreeSession } from './types';
 
 export interface Disposable {
@@ -106,6 +107,8 @@ export interface Store {
    * page at a time; the page's `next` asks for the page after it.
    */
   listRunHistory(query?: RunHistoryQuery): Promise<RunHistoryPage>;
+  /** The lines of every run the caller may read that hold a text (any case), newest first, with the lines around them. */
+  searchLogs(query: LogSearchQuery): Promise<LogHit[]>;
   cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }>;
   retryRun(id: string): Promise<Run>;
   listEvents(runId: string, afterSeq?: number, limit?: number): Promise<RunEvent[]>;

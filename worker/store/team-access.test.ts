@@ -141,7 +141,7 @@ const teamOfRow: Record<string, string | null> = {
   worker_tokens: 'team_id',
 };
 /** tables no user reads at all: the queue's own bookkeeping (and log search's index, read through its function) */
-const internalTables = ['lanes', 'watchers', 'log_chunks', 'log_index', 'log_index_watermark'];
+const internalTables = ['lanes', 'watchers', 'log_chunks', 'log_buckets', 'log_index', 'log_index_watermark'];
 /** tables every signed-in user reads whole: nothing of a team's */
 const sharedTables = ['schema_migrations'];
 
