@@ -12,6 +12,7 @@ import { registerSessionCommands } from './commands/session-commands';
 import { registerSupabaseCommands } from './commands/supabase-commands';
 import { registerCleanupCommands } from './commands/cleanup-commands';
 import { registerViewCommands } from './commands/view-commands';
+import { registerSearchCommands } from './commands/search-commands';
 import { registerLandCommands } from './commands/land-commands';
 import { ComparisonArg, registerCompareCommands, revealComparisonCommand } from './commands/compare-commands';
 import { registerDiffContent } from './diff/lane-diff';
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): OcrApi {
     vscode.window.registerTreeDataProvider(runbooksViewId, runbooksTree),
     new RunbookDiagnostics(runbooks),
     ...registerViewCommands(ctx),
+    ...registerSearchCommands(ctx),
     ...registerLandCommands(ctx),
     ...registerCompareCommands(ctx),
     ...registerRunsView(ctx),

@@ -1,6 +1,7 @@
 // OCR: Show Run Log, OCR: Open Lane Diff, OCR: Apply Lane Changes. Each is one function the palette, the tree's menus,
 // scripts and the Runboard call alike.
 import * as vscode from 'vscode';
+import { z } from 'zod';
 import type { Run } from '../../domain';
 import type { Store } from '../../worker/store/store';
 import { type ApplyLaneResult, applyLaneChanges, openLaneDiff, type OpenLaneDiffResult, untrustedReason } from '../diff/lane-diff';
@@ -10,8 +11,11 @@ import type { CommandContext } from './context';
 import { pickRun } from './pick';
 import { register } from './register';
 
-export async function openRunLog(ctx: CommandContext, runId: string): Promise<void> {
-  await showRunLog(await ctx.store(), runId);
+/** A line of a run to open its log at (Search Run Logs…, scripts): its seq, and the text in it to select. */
+const RunLineArg = z.object({ runId: z.string().uuid(), seq: z.number().int().min(1), match: z.string().optional() });
+
+export async function openRunLog(ctx: CommandContext, runId: string, at?: { seq: number; match?: string }): Promise<void> {
+  await showRunLog(await ctx.store(), runId, at ?? {});
 }
 
 export async function openRunDiff(ctx: CommandContext, run: Run): Promise<OpenLaneDiffResult> {
@@ -33,7 +37,8 @@ export function registerViewCommands(ctx: CommandContext): vscode.Disposable[] {
     register(ctx, 'ocr.showRunLog', async (arg?: unknown) => {
       const runId = runIdOf(arg) ?? (await pickRun(ctx, ['queued', 'running', 'succeeded', 'failed', 'canceled'], 'Show the log of which run?'))?.id;
       if (!runId) return undefined;
-      await openRunLog(ctx, runId);
+      const line = RunLineArg.safeParse(arg);
+      await openRunLog(ctx, runId, line.success ? { seq: line.data.seq, match: line.data.match } : undefined);
       return runId;
     }),
 

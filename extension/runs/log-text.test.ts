@@ -41,4 +41,23 @@ describe('LogText', () => {
     expect(log.text).toBe('aaaabbbb\n');
     expect(log.lastSeq).toBe(rest.seq);
   });
+
+  it('knows the line each event starts on, past multi-line events, joined pieces and its own notes', () => {
+    const log = new LogText(logHeader({ id: runId, lane: 'A', intent: 'npm test', executor: 'shell' }));
+    const [a, b, c, d, e] = [
+      event('stdout', 'first'),
+      event('system', 'two\nlines'),
+      event('stdout', 'cut '),
+      event('stdout', 'piece', { continued: true }),
+      event('stderr', 'last'),
+    ];
+    log.append([a!, b!, c!]);
+    log.append([d!]);
+    log.note('a note of the editor');
+    log.append([e!]);
+    const lines = log.text.split('\n');
+    expect([a, b, c, d, e].map((x) => log.lineOf(x!.seq))).toEqual([1, 2, 4, 4, 6]);
+    expect(lines.slice(4, 7)).toEqual(['cut piece', '── a note of the editor', 'last']);
+    expect(log.lineOf(e!.seq + 1)).toBeUndefined();
+  });
 });

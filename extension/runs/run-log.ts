@@ -1,10 +1,11 @@
 // "Show Run Log": a run's log as a read-only document (`ocr-log:/A-1a2b3c4d.log?run=<id>`) that keeps growing while
 // the run is live, like `tail -f`. It follows the run's events while an editor shows it and stops when the run ends
-// or the document is closed.
+// or the document is closed. Opened at one of its lines (a search's hit), it shows that line selected.
 import * as vscode from 'vscode';
 import type { Store } from '../../worker/store/store';
 import { isFinal, type Run, type RunEvent, shortId } from '../../domain';
 import { followRun } from '../../worker/runs/follow-run';
+import { findMatches } from '../../worker/runs/search-logs';
 import { logHeader, LogText } from './log-text';
 
 export const runLogScheme = 'ocr-log';
@@ -206,17 +207,38 @@ async function openLog(store: Store, run: Run): Promise<RunLogDocument> {
 export interface ShowRunLogOptions {
   viewColumn?: vscode.ViewColumn;
   preserveFocus?: boolean;
+  /** show this line of the run (its seq) in the middle of the editor, selected, instead of the end */
+  seq?: number;
+  /** with seq: select where this text is in the line (any case) rather than the whole line */
+  match?: string;
 }
 
-/** Opens the run's log, scrolled to its end, and follows the run while it is live. */
+/** Where the event `seq` is in the document: the text `match` in its line, or the whole line; undefined if it is not. */
+function lineRange(document: vscode.TextDocument, log: LogText, seq: number, match?: string): vscode.Range | undefined {
+  const line = log.lineOf(seq);
+  if (line === undefined || line >= document.lineCount) return undefined;
+  const whole = document.lineAt(line).range;
+  const found = match ? findMatches(document.lineAt(line).text, match)[0] : undefined;
+  return found ? new vscode.Range(line, found.start, line, found.end) : whole;
+}
+
+/**
+ * Opens the run's log, scrolled to its end (or to the line `seq`, selected), and follows the run while it is live.
+ */
 export async function showRunLog(store: Store, runId: string, options: ShowRunLogOptions = {}): Promise<vscode.TextEditor> {
   ensureRunLogContent();
   const run = await store.getRun(runId);
   const doc = await openLog(store, run);
   const document = await vscode.workspace.openTextDocument(doc.uri);
   const editor = await vscode.window.showTextDocument(document, { preview: false, viewColumn: options.viewColumn, preserveFocus: options.preserveFocus });
-  const end = new vscode.Range(document.lineCount - 1, 0, document.lineCount - 1, 0);
-  editor.revealRange(end, vscode.TextEditorRevealType.Default);
+  const at = options.seq === undefined ? undefined : lineRange(document, doc.log, options.seq, options.match);
+  if (at) {
+    editor.selection = new vscode.Selection(at.start, at.end);
+    editor.revealRange(at, vscode.TextEditorRevealType.InCenter);
+  } else {
+    const end = new vscode.Range(document.lineCount - 1, 0, document.lineCount - 1, 0);
+    editor.revealRange(end, vscode.TextEditorRevealType.Default);
+  }
   // Also when it is shown again after its tab was closed: following catches up from the last line it has.
   doc.follow(store);
   return editor;
