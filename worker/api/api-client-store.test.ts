@@ -131,6 +131,18 @@ describe('user A and user B', () => {
     await p.store.finishAndClaim('box-artifacts', [{ runId: run.id, attempt: 1, status: 'succeeded', exitCode: 0 }], 0);
   });
 
+  it("Search Run Logs through the function: A finds the lines of A's runs, B none of them", async () => {
+    const a = storeOf('a');
+    const b = storeOf('b');
+    const session = await a.createSession({ title: 'searched', lanes: ['A'] });
+    const { run, lease } = await claimedRun(session.id, 'search-writer');
+    await p.store.appendEvents(lease, [{ stream: 'stdout', text: 'npm ERR! code ELIFECYCLE' }, { stream: 'stdout', text: 'done' }]);
+    const hits = await a.searchLogs({ query: 'elifecycle', session_id: session.id, context: 1 });
+    expect(hits.map((h) => [h.run_id, h.session_title, h.lane, h.text, h.after])).toEqual([[run.id, 'searched', 'A', 'npm ERR! code ELIFECYCLE', ['done']]]);
+    expect(await b.searchLogs({ query: 'elifecycle' })).toEqual([]);
+    expect((await refusal(a.searchLogs({ query: 'ab' }))).message).toMatch(/^query: give at least 3 characters/);
+  });
+
   it('a viewer of A\'s team reads its sessions but may not act: said so, with who to ask', async () => {
     const sessionId = await p.sessionOfA('viewed');
     const run = await p.store.createRun({ session_id: sessionId, lane: 'A', intent: 'echo' });

@@ -25,6 +25,7 @@ import {
 import { Listeners } from '../engine/listeners';
 import { LeaseLostError, OcrError, parseInput } from '../store/errors';
 import { migrations } from '../store/migrate';
+import { checkLogSearchQuery, LogHit, type LogSearchQuery } from '../store/log-search';
 import { RunHistoryQuery, RunHistoryRow, type RunHistoryPage } from '../store/run-history';
 import type { Disposable, FollowOptions, RunFilter, SessionSnapshot, Store, WatchOptions } from '../store/store';
 import type { WorktreeSession } from '../store/types';
@@ -387,8 +388,9 @@ export class ApiClientStore implements Store {
     return z.object({ runs: z.array(RunHistoryRow), next: z.string().nullable() }).parse(answer);
   }
 
-  async searchLogs(_query: unknown): Promise<never> {
-    throw new OcrError('invalid_state', 'searching run logs is not offered through Supabase yet', 'open a run\'s log and use its search, or connect with the database URL to search every log');
+  async searchLogs(query: LogSearchQuery): Promise<LogHit[]> {
+    const answer = await this.call('POST', 'logs/search', checkLogSearchQuery(query));
+    return z.object({ hits: z.array(LogHit) }).parse(answer).hits;
   }
 
   async cancelRun(id: string): Promise<{ outcome: CancelOutcome; run: Run }> {

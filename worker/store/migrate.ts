@@ -18,6 +18,7 @@ import compareGroups from '../../supabase/migrations/0009_compare_groups.sql';
 import lanePorts from '../../supabase/migrations/0010_lane_ports.sql';
 import teamAccess from '../../supabase/migrations/0012_team_access.sql';
 import logSearch from '../../supabase/migrations/0013_log_search.sql';
+import searchForSignedInUsers from '../../supabase/migrations/0014_search_for_signed_in_users.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -34,6 +35,7 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0010_lane_ports', sql: lanePorts },
   { name: '0012_team_access', sql: teamAccess },
   { name: '0013_log_search', sql: logSearch },
+  { name: '0014_search_for_signed_in_users', sql: searchForSignedInUsers },
 ];
 
 const BASELINE = '0001_ops_baseline';

@@ -244,7 +244,7 @@ describe('row-level security on a Supabase project', () => {
 const userFunctions = [
   'my_team_ids', 'create_team', 'add_team_member', 'remove_team_member', 'create_session', 'archive_session', 'create_runs',
   'create_run', 'create_group', 'cancel_run', 'retry_run', 'approve_run', 'reject_run', 'publish_template',
-  'create_worker_token', 'list_worker_tokens', 'revoke_worker_token',
+  'create_worker_token', 'list_worker_tokens', 'revoke_worker_token', 'search_logs',
 ];
 /** what only the API calls, with the service role: a worker token's identity and its worker's registration */
 const apiFunctions = ['worker_token_identity', 'register_token_worker'];
@@ -254,8 +254,19 @@ const workerFunctions = [
   'put_artifact', 'recover_expired', 'record_agent', 'lease_lane_ports', 'plan_steps', 'move_step', 'park_run',
   'requeue_run', 'release_due_runs', 'index_logs',
 ];
-/** what login roles' clients call and no user does: LISTEN bookkeeping, worktree cleanup, log search */
-const localClientFunctions = ['watch', 'unwatch', 'worktree_sessions', 'search_logs'];
+/** what login roles' clients call and no user does: LISTEN bookkeeping, worktree cleanup */
+const localClientFunctions = ['watch', 'unwatch', 'worktree_sessions'];
+
+describe('searching logs on a Supabase project', () => {
+  it("finds the lines of the caller's teams only: A and a viewer of team 1 team 1's, B team 2's, an outsider none", async () => {
+    const search = (c: Sql) => c.query<{ run_id: string; session_id: string; text: string }>(`select run_id, session_id, text from ops.search_logs('hello', null, null, null, null, null, 50, 0)`);
+    expect((await asA(search)).rows).toEqual([{ run_id: rows.one.running, session_id: rows.one.session, text: 'hello' }]);
+    expect((await asViewer(search)).rows.map((r) => r.run_id)).toEqual([rows.one.running]);
+    expect((await asB(search)).rows.map((r) => r.run_id)).toEqual([rows.two.running]);
+    expect((await asUser(api, user.outsider, search)).rows).toEqual([]);
+    await expect(asA((c) => c.query(`select * from ops.search_logs('hello', $1, null, null, null, null, 50, 0)`, [rows.two.session]))).rejects.toThrow(/does not exist/);
+  });
+});
 
 describe('functions on a Supabase project', () => {
   it('every ops function is classified; authenticated may call the user functions only, anon none, service_role all', async () => {

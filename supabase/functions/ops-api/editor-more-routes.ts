@@ -89,6 +89,19 @@ async function visibleRun(q: Query, runId: string): Promise<void> {
 }
 
 /** Routes by method and path segments; undefined when none matches. */
+
+/** A log search as the editor's store sends it (worker/store/log-search.ts LogSearchQuery). */
+const LogSearch = z.object({
+  query: z.string().min(1).max(500),
+  session_id: z.string().uuid().optional(),
+  lane: z.string().max(16).optional(),
+  status: z.array(z.string().max(20)).max(10).optional(),
+  since: z.string().max(40).optional(),
+  until: z.string().max(40).optional(),
+  limit: z.number().int().min(1).max(1000).optional(),
+  context: z.number().int().min(0).max(20).optional(),
+}).strict();
+
 export async function handleMoreEditorRoutes(ctx: EditorContext, segments: string[]): Promise<Response | undefined> {
   const method = ctx.request.method;
   const [head, second, third] = segments;
@@ -191,6 +204,18 @@ export async function handleMoreEditorRoutes(ctx: EditorContext, segments: strin
     only('POST');
     const query = parse(HistoryQuery, await body());
     return ok(await as(ctx, (q) => runHistory(q, query)));
+  }
+
+  if (head === 'logs' && second === 'search' && segments.length === 2) {
+    only('POST');
+    // checked again, with the same words, by ops.search_logs (and first by the editor's own store)
+    const s = parse(LogSearch, await body());
+    const hits = await as(ctx, (q) =>
+      q('select * from ops.search_logs($1, $2::uuid, $3, $4::text[], $5::timestamptz, $6::timestamptz, $7, $8)', [
+        s.query, s.session_id ?? null, s.lane ?? null, s.status ?? null, s.since ?? null, s.until ?? null, s.limit ?? 50, s.context ?? 2,
+      ]),
+    );
+    return ok({ hits });
   }
 
   if (head === 'workers' && segments.length === 1) {
