@@ -1492,9 +1492,9 @@ CREATE FUNCTION ops.index_logs(p_max_ms integer DEFAULT 250) RETURNS integer
     SET search_path TO ''
     AS $$
 declare
-  c_lines constant integer := 100;
+  c_lines constant integer := 50;
   c_chars constant integer := 16000;
-  c_bucket constant integer := 2000;
+  c_bucket constant integer := 4000;
   v_bucket integer;
   v_bucket_chunks integer;
   v_start timestamptz := pg_catalog.clock_timestamp();
@@ -2197,8 +2197,10 @@ declare
   -- how many of the newest chunks are read in order at least, before the trigram index may be asked for the older ones
   c_walk constant integer := 200;
   -- who may read which session, as row-level security says it: the schema's owner (or service_role) every one, a
-  -- login role the sessions of no team it created, a signed-in user those of their teams
+  -- login role the sessions of no team it created, a signed-in user those of their teams (and no session of no team:
+  -- such a session's owner is the login role the API connects as, the same for every user)
   v_admin boolean := ops._is_admin();
+  v_login boolean := coalesce(pg_catalog.current_setting('role', true), 'none') <> 'authenticated';
   v_teams uuid[] := ops.my_team_ids();
   v_pattern text;
   v_lower text;
@@ -2260,7 +2262,7 @@ begin
   end if;
   if p_session_id is not null and not exists (
       select 1 from ops.sessions s
-       where s.id = p_session_id and (v_admin or (s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))) then
+       where s.id = p_session_id and (v_admin or (v_login and s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))) then
     perform ops._raise('OC002', pg_catalog.format('session %s does not exist', p_session_id), 'list sessions with `ocr session list`');
   end if;
   v_pattern := '%' || pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(p_query, '\', '\\'), '%', '\%'), '_', '\_') || '%';
@@ -2274,7 +2276,7 @@ begin
     into v_batch_runs, v_batch_firsts
     from ops.runs r join ops.sessions s on s.id = r.session_id left join ops.log_index i on i.run_id = r.id
    where r.seq > v_mark and not coalesce(i.complete, false)
-     and (v_admin or (s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))
+     and (v_admin or (v_login and s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))
      and (p_session_id is null or r.session_id = p_session_id)
      and (p_lane is null or r.lane = p_lane)
      and (p_statuses is null or r.status = any (p_statuses));
@@ -2303,7 +2305,7 @@ begin
       from (select c.run_id, c.first_seq, c.last_seq, c.last_ts, c.text
               from ops.log_chunks c join ops.runs r on r.id = c.run_id join ops.sessions s on s.id = c.session_id
              where (p_from is null or c.last_ts >= p_from) and (p_to is null or c.first_ts < p_to)
-               and (v_admin or (s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))
+               and (v_admin or (v_login and s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))
                and (p_session_id is null or c.session_id = p_session_id)
                and (p_lane is null or r.lane = p_lane)
                and (p_statuses is null or r.status = any (p_statuses))
@@ -2412,7 +2414,7 @@ begin
          and (c.last_ts, c.run_id, c.first_seq) < (v_walked_ts, v_walked_run, v_walked_first)
          and (v_oldest is null or c.last_ts >= v_oldest)
          and (p_from is null or c.last_ts >= p_from) and (p_to is null or c.first_ts < p_to)
-         and (v_admin or (s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))
+         and (v_admin or (v_login and s.team_id is null and s.owner = session_user) or s.team_id = any (v_teams))
          and (p_session_id is null or c.session_id = p_session_id)
          and (p_lane is null or r.lane = p_lane)
          and (p_statuses is null or r.status = any (p_statuses))
@@ -2573,7 +2575,7 @@ ALTER TABLE ONLY ops.log_chunks ALTER COLUMN text SET COMPRESSION lz4;
 -- Name: TABLE log_chunks; Type: COMMENT; Schema: ops; Owner: -
 --
 
-COMMENT ON TABLE ops.log_chunks IS 'Log search: up to 100 consecutive lines of a run as one plain text, with a trigram index (ops.index_logs writes them)';
+COMMENT ON TABLE ops.log_chunks IS 'Log search: up to 50 consecutive lines of a run as one plain text, with a trigram index (ops.index_logs writes them)';
 
 --
 -- Name: log_index; Type: TABLE; Schema: ops; Owner: -

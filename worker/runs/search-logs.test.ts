@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent, Run, Session } from '../../domain';
 import { PostgresStore } from '../store/postgres';
+import { asServiceRole, asUser, createSupabaseDatabase, createUser } from '../store/supabase.test-support';
 import { createTestDatabase, testServerUrl } from '../store/testing';
 import { excerpt, findMatches, searchLogs } from './search-logs';
 
@@ -131,7 +132,7 @@ describe('search every log', () => {
   it('keeps to the newest hits in the right order when runs wrote at the same time, however the lines fall into chunks', async () => {
     const session = await store.createSession({ title: 'Interleaved', lanes: ['A', 'B'] });
     const [a, b] = await store.createRuns(['A', 'B'].map((lane) => ({ session_id: session.id, lane, intent: `lane ${lane}` })));
-    // lane A writes at even minutes and lane B at odd ones, 250 lines each: three chunks each, overlapping in time
+    // lane A writes at even minutes and lane B at odd ones, 250 lines each: five chunks each, overlapping in time
     await write(a!, Array.from({ length: 250 }, (_, i) => [1000 + 2 * i, `A line ${i} interleaved marker`] as [number, string]), 'succeeded');
     await write(b!, Array.from({ length: 250 }, (_, i) => [1001 + 2 * i, `B line ${i} interleaved marker`] as [number, string]), 'succeeded');
     const expected = await everyLine('interleaved marker', 120);
@@ -146,7 +147,7 @@ describe('search every log', () => {
   it('walks the newest chunks, then asks the trigram index a bucket at a time, and answers what reading every line does', async () => {
     const session = await store.createSession({ title: 'Busy', lanes: ['A', 'B'] });
     const [old, fresh] = await store.createRuns(['A', 'B'].map((lane) => ({ session_id: session.id, lane, intent: `lane ${lane}` })));
-    // an old run of 160,000 lines, "compiled" in every chunk, and a newer one of 60,000 without it: 2,200 chunks, two
+    // an old run of 160,000 lines, "compiled" in every chunk, and a newer one of 60,000 without it: 4,400 chunks, two
     // buckets; a rare line in both
     await write(old!, Array.from({ length: 160_000 }, (_, i): [number, string] => [1600 + i / 100, i % 7919 === 0 ? `rare needle ${i}` : `module ${i % 977} compiled in ${i % 91} ms`]), 'succeeded');
     await write(fresh!, Array.from({ length: 60_000 }, (_, i): [number, string] => [4000 + i / 100, i % 9973 === 0 ? `rare needle ${i} again` : `fresh line ${i}`]), 'succeeded');
@@ -238,6 +239,38 @@ describe('log search without the trigram index', () => {
       await plainDb.drop();
       await server.query(`drop role if exists ${owner}`);
       await server.end();
+    }
+  });
+});
+
+describe('log search on a Supabase project', () => {
+  it("a signed-in user finds the logs of their team's sessions, and none of a session of no team", async () => {
+    const supa = await createSupabaseDatabase('ocr_search_supa');
+    const superuser = new pg.Pool({ connectionString: supa.url, max: 2 });
+    const api = new pg.Pool({ connectionString: supa.authenticatorUrl, max: 2 });
+    const owner = new PostgresStore({ url: supa.ownerUrl });
+    try {
+      await owner.migrate();
+      const user = await createUser(superuser, 'ann@example.com');
+      const [team] = (await superuser.query<{ id: string }>(`select id from ops.create_team('platform')`)).rows;
+      await superuser.query(`select ops.add_team_member($1, $2, 'member')`, [team!.id, user]);
+      // one session of the team, and one of no team made through the API with the service role (its owner: the
+      // login role the API connects as, as for every user's request)
+      const teams = await asServiceRole(api, (c) => c.query<{ id: string }>(`select id from ops.create_session('team work', p_team_id => $1)`, [team!.id]));
+      const loose = await asServiceRole(api, (c) => c.query<{ id: string }>(`select id from ops.create_session('no team')`));
+      for (const [session, text] of [[teams.rows[0]!.id, 'needle of the team'], [loose.rows[0]!.id, 'needle of nobody']] as const) {
+        const run = (await superuser.query<{ id: string }>(`select id from ops.create_runs(jsonb_build_array(jsonb_build_object('session_id', $1::uuid, 'lane', 'A', 'intent', 'echo')))`, [session])).rows[0]!;
+        await superuser.query(`insert into ops.run_events (run_id, seq, stream, text) values ($1, 1, 'stdout', $2)`, [run.id, text]);
+      }
+      const search = (c: pg.PoolClient) => c.query<{ text: string }>(`select text from ops.search_logs('needle', null, null, null, null, null, 50, 0)`).then((r) => r.rows.map((x) => x.text));
+      expect(await asUser(api, user, search)).toEqual(['needle of the team']);
+      expect((await asServiceRole(api, search)).sort()).toEqual(['needle of nobody', 'needle of the team']);
+      await expect(asUser(api, user, (c) => c.query(`select * from ops.search_logs('needle', $1)`, [loose.rows[0]!.id]))).rejects.toThrow(/does not exist/);
+    } finally {
+      await owner.close();
+      await api.end();
+      await superuser.end();
+      await supa.drop();
     }
   });
 });

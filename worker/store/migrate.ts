@@ -19,6 +19,8 @@ import lanePorts from '../../supabase/migrations/0010_lane_ports.sql';
 import teamAccess from '../../supabase/migrations/0012_team_access.sql';
 import logSearch from '../../supabase/migrations/0013_log_search.sql';
 import searchForSignedInUsers from '../../supabase/migrations/0014_search_for_signed_in_users.sql';
+import logSearchChunksOf50 from '../../supabase/migrations/0015_log_search_chunks_of_50.sql';
+import logSearchSignedInUsers from '../../supabase/migrations/0016_log_search_signed_in_users.sql';
 import { OcrError } from './errors';
 
 export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
@@ -36,6 +38,8 @@ export const migrations: ReadonlyArray<{ name: string; sql: string }> = [
   { name: '0012_team_access', sql: teamAccess },
   { name: '0013_log_search', sql: logSearch },
   { name: '0014_search_for_signed_in_users', sql: searchForSignedInUsers },
+  { name: '0015_log_search_chunks_of_50', sql: logSearchChunksOf50 },
+  { name: '0016_log_search_signed_in_users', sql: logSearchSignedInUsers },
 ];
 
 const BASELINE = '0001_ops_baseline';
