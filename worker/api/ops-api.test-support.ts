@@ -2,21 +2,14 @@
 // from this repository's node_modules) on a free loopback port, against a database of the test server; and access
 // tokens minted with the secret it verifies, as Supabase's local stack does.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { SignJWT } from 'jose';
+import { repoRoot } from '../../test/e2e/harness/paths';
 
-/** The repository's folder: found from this file upwards, so bundles built into dist/ (the UI tests) find it too. */
-function findRepoRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ops-control-room') return dir;
-    if (path.dirname(dir) === dir) throw new Error(`no ops-control-room package.json above ${from}`);
-  }
-}
-
-export const repoRoot = findRepoRoot(__dirname);
+// found from package.json, not from this file: the UI tests' bundles in dist/ start the function too
+export { repoRoot };
 const functionDir = path.join(repoRoot, 'supabase/functions/ops-api');
 
 /** The deno binary the npm package installed. */
